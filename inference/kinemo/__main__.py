@@ -1,0 +1,3 @@
+from kinemo.cli import main
+
+raise SystemExit(main())

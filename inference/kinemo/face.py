@@ -1,0 +1,113 @@
+"""FaceTracker: MediaPipe Face Landmarker (Tasks API) → Frame.
+
+Shaped like a MediaPipe task: an options dataclass, ``create_from_options``,
+and one ``process_*`` method per input type.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kinemo import models, protocol
+from kinemo.errors import KinemoError
+from kinemo.frame import Frame
+from kinemo.headpose import gaze_from_blendshapes, head_from_matrix
+from kinemo.native import quiet_stderr
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging off the terminal
+
+
+@dataclass
+class FaceTrackerOptions:
+    model_path: str | os.PathLike | None = None  # None: resolve through the model store
+    video: bool = True  # True: temporal tracking (VIDEO mode); False: independent stills
+    num_faces: int = 1
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+def blendshapes_to_arkit(categories) -> np.ndarray:
+    """MediaPipe categories → 52 floats in ARKit order (drops ``_neutral``, ``tongueOut`` = 0)."""
+    out = np.zeros(protocol.NUM_BLENDSHAPES, np.float32)
+    for c in categories:
+        i = protocol.ARKIT_INDEX.get(c.category_name)
+        if i is not None:
+            out[i] = c.score
+    return out
+
+
+class FaceTracker:
+    def __init__(self, landmarker, options: FaceTrackerOptions) -> None:
+        self._landmarker = landmarker
+        self.options = options
+        self._last_ts = -1
+
+    @classmethod
+    def create_from_options(cls, options: FaceTrackerOptions) -> FaceTracker:
+        path = models.resolve(models.FACE_LANDMARKER, options.model_path)
+        with quiet_stderr():
+            from mediapipe.tasks.python import BaseOptions, vision
+
+            mode = vision.RunningMode.VIDEO if options.video else vision.RunningMode.IMAGE
+            task_options = vision.FaceLandmarkerOptions(
+                base_options=BaseOptions(model_asset_buffer=Path(path).read_bytes()),
+                running_mode=mode,
+                num_faces=options.num_faces,
+                min_face_detection_confidence=options.min_detection_confidence,
+                min_face_presence_confidence=options.min_presence_confidence,
+                min_tracking_confidence=options.min_tracking_confidence,
+                output_face_blendshapes=True,
+                output_facial_transformation_matrixes=True,
+            )
+            try:
+                landmarker = vision.FaceLandmarker.create_from_options(task_options)
+            except (RuntimeError, ValueError) as e:
+                raise KinemoError(f"could not load face model {path}: {str(e).splitlines()[0]}") from None
+        return cls(landmarker, options)
+
+    def process_video_frame(self, rgb: np.ndarray, timestamp_ms: int, *, seq: int = 0,
+                            time_s: float | None = None, stamp: float | None = None) -> Frame:
+        """Track one frame of a stream; timestamps must increase."""
+        import mediapipe as mp
+
+        ts = max(int(timestamp_ms), self._last_ts + 1)
+        self._last_ts = ts
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        result = self._landmarker.detect_for_video(image, ts)
+        return self._to_frame(result, seq, ts / 1000.0 if time_s is None else time_s, stamp)
+
+    def process_image(self, rgb: np.ndarray, *, seq: int = 0, time_s: float = 0.0,
+                      stamp: float | None = None) -> Frame:
+        import mediapipe as mp
+
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        return self._to_frame(self._landmarker.detect(image), seq, time_s, stamp)
+
+    @staticmethod
+    def _to_frame(result, seq: int, time_s: float, stamp: float | None) -> Frame:
+        frame = Frame(seq=seq, time=float(time_s), stamp=time.time() if stamp is None else stamp)
+        if not result.face_landmarks:
+            return frame
+        frame.present = True
+        if result.face_blendshapes:
+            frame.blendshapes = blendshapes_to_arkit(result.face_blendshapes[0])
+        if result.facial_transformation_matrixes:
+            frame.head = head_from_matrix(np.asarray(result.facial_transformation_matrixes[0]))
+        frame.eyes = gaze_from_blendshapes(frame.blendshapes)
+        frame.landmarks = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[0]], np.float32)
+        return frame
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> FaceTracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Create or reuse the project's environment: system packages, .venv with Python 3.11, and
+# the pinned dependencies (including bpy, real Blender as a module). Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+
+# System packages: liblo-tools (oscsend/oscdump) is the independent OSC implementation
+# the interop tests talk to.
+if ! command -v oscsend >/dev/null || ! command -v oscdump >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else SUDO=none; fi
+  if [ "$SUDO" = none ]; then
+    echo "setup: please install liblo-tools (apt-get install liblo-tools)" >&2
+  else
+    echo "setup: installing liblo-tools" >&2
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq liblo-tools >/dev/null
+  fi
+fi
+
+PY311=${PYTHON:-}
+if [ -z "$PY311" ]; then
+  for c in python3.11 python3; do
+    if command -v "$c" >/dev/null && "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      PY311=$c; break
+    fi
+  done
+fi
+if [ -z "$PY311" ]; then
+  echo "setup: Python 3.11 is required (Blender 4.2-5.0 embed 3.11 and bpy wheels are cp311); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV with $PY311" >&2
+  "$PY311" -m venv "$VENV"
+fi
+stamp="$VENV/.kinemo-deps"
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing dependencies into $VENV (first time takes a few minutes)" >&2
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$VENV/bin/python" -c "import kinemo, bpy, mediapipe, pythonosc" || { echo "setup: dependency install failed" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi
