@@ -42,6 +42,14 @@ HEAD_FIELDS: tuple[str, ...] = ("yaw", "pitch", "roll", "x", "y", "z")
 #: Gaze fields in degrees.
 EYE_FIELDS: tuple[str, ...] = ("leftYaw", "leftPitch", "rightYaw", "rightPitch")
 
+#: Live Link Face CSV: the 52 blendshapes (PascalCase) are followed by these (radians).
+LLF_ROTATIONS: tuple[str, ...] = (
+    "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
+    "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
+)
+#: ``format`` field of our JSON/NPZ take files.
+TAKE_FORMAT = "kinemo-take"
+
 ADDR_BLENDSHAPES = "/kinemo/face/blendshapes"
 ADDR_HEAD = "/kinemo/face/head"
 ADDR_EYES = "/kinemo/face/eyes"

@@ -18,13 +18,12 @@ from kinemo import protocol
 from kinemo.errors import KinemoError
 from kinemo.frame import NUM_LANDMARKS, Frame
 
-TAKE_FORMAT = "kinemo-take"
+TAKE_FORMAT = protocol.TAKE_FORMAT
 TAKE_VERSION = 1
 SUFFIXES = (".csv", ".json", ".npz")
 
 #: Live Link Face CSV: 52 blendshapes (PascalCase) then head and eye rotations (radians).
-LLF_ROTATIONS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-                 "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+LLF_ROTATIONS = protocol.LLF_ROTATIONS
 LLF_HEADER = ("Timecode", "BlendshapeCount",
               *(protocol.pascal_case(n) for n in protocol.ARKIT_NAMES), *LLF_ROTATIONS)
 LLF_COUNT = protocol.NUM_BLENDSHAPES + len(LLF_ROTATIONS)  # 61

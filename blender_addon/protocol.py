@@ -1,0 +1,1 @@
+../inference/kinemo/protocol.py
