@@ -80,7 +80,7 @@ class Receiver:
         while not self._stop.is_set() and sock is not None:
             try:
                 data, addr = sock.recvfrom(65535)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 break  # socket closed under us during stop()

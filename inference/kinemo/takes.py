@@ -56,15 +56,20 @@ def llf_row(frame: Frame, fps: float) -> list[str]:
 def check_output_path(path: str | os.PathLike) -> Path:
     """Fail before any work is done if the output cannot be written."""
     p = Path(path)
+    if p.is_dir():
+        raise KinemoError(f"output path is a directory: {p}")
     if p.suffix.lower() not in SUFFIXES:
         raise KinemoError(f"unsupported output type '{p.suffix or p.name}': use .csv, .json or .npz")
     parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise KinemoError(f"output path is a directory: {p}")
     if not parent.is_dir():
         raise KinemoError(f"output folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise KinemoError(f"cannot write output: {p} (permission denied)")
+    try:  # os.access() is not enough: root, read-only mounts, and /proc-like folders
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+        if p.exists() and not os.access(p, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise KinemoError(f"cannot write output: {p} ({e.strerror or e})") from None
     return p
 
 

@@ -1,0 +1,108 @@
+"""A stylised demo head with all 52 ARKit shape keys, built from code (no binary assets).
+
+Each shape key moves only a soft region around its feature: the region and the
+direction of motion are read off the ARKit name (side, feature, verb). It is a
+stand-in good enough to see a performance on; the full avatar is issue #7.
+The head faces -Y (Blender's front view), so the performer's left is +X.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Feature centres on a unit sphere (x for the performer's left side; mirrored for Right).
+FEATURES = {
+    "eye": (0.33, -0.88, 0.28),
+    "brow": (0.33, -0.82, 0.52),
+    "browInner": (0.0, -0.9, 0.45),
+    "cheek": (0.5, -0.78, -0.05),
+    "nose": (0.12, -0.98, 0.02),
+    "mouth": (0.0, -0.92, -0.38),
+    "mouthCorner": (0.24, -0.86, -0.38),
+    "jaw": (0.0, -0.75, -0.65),
+    "tongue": (0.0, -0.95, -0.42),
+}
+RADIUS = {"eye": 0.16, "brow": 0.2, "browInner": 0.18, "cheek": 0.25, "nose": 0.14, "mouth": 0.22,
+          "mouthCorner": 0.14, "jaw": 0.45, "tongue": 0.12}
+
+
+def _region_and_motion(name: str) -> tuple[str, int, tuple[float, float, float]]:
+    """(feature, side: +1 left / -1 right / 0 centre, displacement direction) for one ARKit name."""
+    side = 1 if name.endswith("Left") else -1 if name.endswith("Right") else 0
+    base = name[: -len("Left")] if side == 1 else name[: -len("Right")] if side == -1 else name
+    table = {
+        "eyeBlink": ("eye", (0, 0, -0.12)), "eyeSquint": ("eye", (0, 0, 0.05)), "eyeWide": ("eye", (0, 0, 0.07)),
+        "eyeLookUp": ("eye", (0, 0, 0.05)), "eyeLookDown": ("eye", (0, 0, -0.05)),
+        "eyeLookIn": ("eye", (-0.05, 0, 0)), "eyeLookOut": ("eye", (0.05, 0, 0)),
+        "browDown": ("brow", (0, 0, -0.08)), "browOuterUp": ("brow", (0.02, 0, 0.1)),
+        "browInnerUp": ("browInner", (0, 0, 0.1)),
+        "cheekPuff": ("cheek", (0, -0.12, 0)), "cheekSquint": ("cheek", (0, 0, 0.06)),
+        "noseSneer": ("nose", (0, 0, 0.06)),
+        "jawOpen": ("jaw", (0, 0.03, -0.3)), "jawForward": ("jaw", (0, -0.12, 0)),
+        "jawLeft": ("jaw", (0.12, 0, 0)), "jawRight": ("jaw", (-0.12, 0, 0)),
+        "mouthClose": ("mouth", (0, 0, 0.05)), "mouthFunnel": ("mouth", (0, -0.08, 0)),
+        "mouthPucker": ("mouth", (0, -0.1, 0)), "mouthLeft": ("mouth", (0.1, 0, 0)),
+        "mouthRight": ("mouth", (-0.1, 0, 0)), "mouthRollLower": ("mouth", (0, 0.05, 0.02)),
+        "mouthRollUpper": ("mouth", (0, 0.05, -0.02)), "mouthShrugLower": ("mouth", (0, 0, 0.05)),
+        "mouthShrugUpper": ("mouth", (0, 0, 0.04)),
+        "mouthSmile": ("mouthCorner", (0.06, 0, 0.08)), "mouthFrown": ("mouthCorner", (0, 0, -0.08)),
+        "mouthDimple": ("mouthCorner", (0.05, 0.03, 0)), "mouthStretch": ("mouthCorner", (0.08, 0, -0.02)),
+        "mouthPress": ("mouthCorner", (0, 0.03, 0)), "mouthLowerDown": ("mouthCorner", (0, 0, -0.07)),
+        "mouthUpperUp": ("mouthCorner", (0, 0, 0.07)),
+        "tongueOut": ("tongue", (0, -0.15, 0)),
+    }
+    feature, motion = table[base]
+    return feature, side, motion
+
+
+def shape_key_offsets(co: np.ndarray, name: str) -> np.ndarray:
+    """Per-vertex displacement of one shape key (vertices outside its region don't move)."""
+    feature, side, motion = _region_and_motion(name)
+    centre = np.array(FEATURES[feature], float)
+    move = np.array(motion, float)
+    if side == -1:
+        centre[0] = -centre[0]
+        move[0] = -move[0]
+    centres = [centre]
+    if side == 0 and abs(centre[0]) > 1e-6:  # a centred channel on a paired feature: both sides
+        centres.append(centre * np.array([-1.0, 1.0, 1.0]))
+    weight = np.zeros(len(co))
+    for c in centres:
+        d = np.linalg.norm(co - c, axis=1)
+        r = RADIUS[feature]
+        weight = np.maximum(weight, np.clip(1.0 - (d / r) ** 2, 0.0, 1.0) ** 2)
+    return weight[:, None] * move[None, :]
+
+
+def build_head(bpy, name: str = "KinemoHead", channel_names=None):
+    """Create the head object in the current scene and return it."""
+    import bmesh
+
+    from_protocol = channel_names
+    if from_protocol is None:
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.spec_from_file_location(
+            "_kinemo_protocol", Path(__file__).resolve().parent.parent / "inference" / "kinemo" / "protocol.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        from_protocol = module.ARKIT_NAMES
+    mesh = bpy.data.meshes.new(name)
+    bm = bmesh.new()
+    bmesh.ops.create_uvsphere(bm, u_segments=64, v_segments=48, radius=1.0)
+    bm.to_mesh(mesh)
+    bm.free()
+    for poly in mesh.polygons:
+        poly.use_smooth = True
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    n = len(mesh.vertices)
+    co = np.empty(n * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    co = co.reshape(n, 3).astype(float)
+    obj.shape_key_add(name="Basis", from_mix=False)
+    for channel in from_protocol:
+        kb = obj.shape_key_add(name=channel, from_mix=False)
+        kb.data.foreach_set("co", (co + shape_key_offsets(co, channel)).astype(np.float32).ravel())
+    return obj
