@@ -51,6 +51,8 @@ def _region_and_motion(name: str) -> tuple[str, int, tuple[float, float, float]]
         "mouthUpperUp": ("mouthCorner", (0, 0, 0.07)),
         "tongueOut": ("tongue", (0, -0.15, 0)),
     }
+    if name in table:  # jawLeft, mouthRight…: one centred feature moving sideways
+        side, base = 0, name
     feature, motion = table[base]
     return feature, side, motion
 
@@ -74,20 +76,24 @@ def shape_key_offsets(co: np.ndarray, name: str) -> np.ndarray:
     return weight[:, None] * move[None, :]
 
 
+def arkit_names() -> tuple[str, ...]:
+    """The protocol's channel list, also when run by Blender's own Python (no kinemo installed)."""
+    try:
+        from kinemo.protocol import ARKIT_NAMES
+    except ImportError:
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "inference"))
+        from kinemo.protocol import ARKIT_NAMES
+    return ARKIT_NAMES
+
+
 def build_head(bpy, name: str = "KinemoHead", channel_names=None):
     """Create the head object in the current scene and return it."""
     import bmesh
 
-    from_protocol = channel_names
-    if from_protocol is None:
-        import importlib.util
-        from pathlib import Path
-
-        spec = importlib.util.spec_from_file_location(
-            "_kinemo_protocol", Path(__file__).resolve().parent.parent / "inference" / "kinemo" / "protocol.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        from_protocol = module.ARKIT_NAMES
+    names = channel_names if channel_names is not None else arkit_names()
     mesh = bpy.data.meshes.new(name)
     bm = bmesh.new()
     bmesh.ops.create_uvsphere(bm, u_segments=64, v_segments=48, radius=1.0)
@@ -102,7 +108,7 @@ def build_head(bpy, name: str = "KinemoHead", channel_names=None):
     mesh.vertices.foreach_get("co", co)
     co = co.reshape(n, 3).astype(float)
     obj.shape_key_add(name="Basis", from_mix=False)
-    for channel in from_protocol:
+    for channel in names:
         kb = obj.shape_key_add(name=channel, from_mix=False)
         kb.data.foreach_set("co", (co + shape_key_offsets(co, channel)).astype(np.float32).ravel())
     return obj
