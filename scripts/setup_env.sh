@@ -5,15 +5,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 
-# System packages: liblo-tools (oscsend/oscdump) is the independent OSC implementation
-# the interop tests talk to.
-if ! command -v oscsend >/dev/null || ! command -v oscdump >/dev/null; then
+# System packages, as "command:debian-package" (the command shows it is installed):
+#   oscsend/oscdump — liblo, the independent OSC implementation the interop tests talk to
+APT_NEEDS=(
+  "oscsend:liblo-tools"
+  "oscdump:liblo-tools"
+)
+missing=()
+for need in "${APT_NEEDS[@]}"; do
+  command -v "${need%%:*}" >/dev/null || missing+=("${need#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else SUDO=none; fi
   if [ "$SUDO" = none ]; then
-    echo "setup: please install liblo-tools (apt-get install liblo-tools)" >&2
+    echo "setup: please install: apt-get install $pkgs" >&2
   else
-    echo "setup: installing liblo-tools" >&2
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq liblo-tools >/dev/null
+    echo "setup: installing $pkgs" >&2
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs >/dev/null
   fi
 fi
 
@@ -42,3 +51,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -c "import kinemo, bpy, mediapipe, pythonosc" || { echo "setup: dependency install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+
+# Extra environments (e.g. a Blender 4.2 LTS bpy for compatibility tests) hook in here:
+for extra in scripts/setup_env.d/*.sh; do
+  [ -f "$extra" ] && bash "$extra"
+done
+exit 0

@@ -102,3 +102,35 @@ def test_protocol_module_is_pure_stdlib():
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+@pytest.mark.parametrize("ypr", [(0, 0, 0), (30, 0, 0), (0, -20, 0), (0, 0, 15), (25, 10, -8), (-60, 35, 40)])
+def test_unity_quaternion_round_trip(ypr):
+    q = protocol.unity_quaternion(*ypr)
+    assert sum(c * c for c in q) == pytest.approx(1.0)
+    assert protocol.head_from_unity_quaternion(q) == pytest.approx(ypr, abs=1e-6)
+
+
+def test_unity_quaternion_matches_unity_euler_convention():
+    # Unity: Quaternion.Euler(0, 90, 0) = (0, 0.7071, 0, 0.7071); our yaw -90 maps to Unity y +90.
+    assert protocol.unity_quaternion(-90, 0, 0) == pytest.approx((0, math.sqrt(0.5), 0, math.sqrt(0.5)))
+    # Quaternion.Euler(30, 0, 0) → x = sin(15°): our pitch -30 (chin down) is Unity x +30.
+    assert protocol.unity_quaternion(0, -30, 0) == pytest.approx((math.sin(math.radians(15)), 0, 0,
+                                                                  math.cos(math.radians(15))))
+
+
+def test_body_messages_round_trip():
+    msgs = protocol.encode_body(5, 10.0, 0.2, present=True, probs={"idle": 0.25, "wave": 0.75})
+    decoded = [protocol.decode_message(a, args) for a, _, args in msgs]
+    assert decoded[0].values == (1,)
+    assert decoded[1].values == ("idle", 0.25, "wave", 0.75)
+    addr, types, args = protocol.encode_event(6, 10.0, 0.24, label="wave", phase=protocol.EVENT_START,
+                                              confidence=0.9, start=0.1, end=0.1)
+    assert types == "iddssfdd"
+    assert protocol.decode_message(addr, args).values == ("wave", "start", 0.9, 0.1, 0.1)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode_message(addr, (6, 10.0, 0.24, 3, "start", 0.9, 0.1, 0.1))
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode_message(protocol.ADDR_BODY_PROBS, (1, 0.0, 0.0, 0.5, "idle"))
+    with pytest.raises(protocol.ProtocolError):
+        protocol.encode_event(1, 0, 0, label="x", phase="middle", confidence=1, start=0, end=0)

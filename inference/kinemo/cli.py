@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from kinemo import __version__, models, protocol
@@ -20,6 +21,11 @@ The face model (face_landmarker.task) is looked up via --model, $KINEMO_MODEL_DI
 user cache ({models.cache_dir()}); if missing it is downloaded once and verified.
 Wire protocol: docs/protocol.md.
 """
+
+
+#: Modules that add their own subcommands: each has ``register(subparsers)``, which adds a
+#: parser and sets ``func=handler(args) -> int`` on it. Keeps each feature's CLI beside it.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -56,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show where each model resolves, or download it into the cache.")
     m.add_argument("action", choices=("where", "fetch"), help="where: print the path; fetch: download if missing")
     m.add_argument("--model", metavar="PATH", help=argparse.SUPPRESS)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -117,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "func", None) is not None:
+            return args.func(args)
         if args.command == "video":
             from kinemo.sources import VideoSource
 

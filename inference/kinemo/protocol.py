@@ -50,10 +50,17 @@ LLF_ROTATIONS: tuple[str, ...] = (
 #: ``format`` field of our JSON/NPZ take files.
 TAKE_FORMAT = "kinemo-take"
 
+FACE_PREFIX = "/kinemo/face/"
 ADDR_BLENDSHAPES = "/kinemo/face/blendshapes"
 ADDR_HEAD = "/kinemo/face/head"
 ADDR_EYES = "/kinemo/face/eyes"
 ADDR_PRESENT = "/kinemo/face/present"
+
+ADDR_BODY_PRESENT = "/kinemo/body/present"
+ADDR_BODY_PROBS = "/kinemo/body/probs"
+ADDR_BODY_EVENT = "/kinemo/body/event"
+#: Phases of an action event: sent when an action is recognised, and again when it ends.
+EVENT_START, EVENT_END = "start", "end"
 
 #: Every message starts with this header: sequence number, sender wall clock
 #: (Unix seconds), media time (seconds since the source started).
@@ -66,6 +73,11 @@ PAYLOAD_TYPES: dict[str, str] = {
     ADDR_HEAD: "f" * len(HEAD_FIELDS),
     ADDR_EYES: "f" * len(EYE_FIELDS),
     ADDR_PRESENT: "i",
+    ADDR_BODY_PRESENT: "i",
+    # label, phase ("start"/"end"), confidence, start media time, end media time (= start while ongoing)
+    ADDR_BODY_EVENT: "ssfdd",
+    # variable length: (label s, probability f) pairs, one per class; see decode_message
+    ADDR_BODY_PROBS: "",
 }
 
 
@@ -144,16 +156,42 @@ def decode_message(address: str, args: tuple | list) -> Update | None:
     seq, stamp, t = args[0], args[1], args[2]
     if not _is_int(seq) or not _is_number(stamp) or not _is_number(t):
         raise ProtocolError(f"{address}: bad header {args[:3]!r}")
+    if address == ADDR_BODY_PROBS:
+        types = "sf" * ((len(args) - need) // 2)
+        need += len(types)
     payload = tuple(args[3:need])
     for tag, v in zip(types, payload, strict=True):
-        ok = _is_int(v) if tag == "i" else _is_number(v)
+        ok = _is_int(v) if tag == "i" else isinstance(v, str) if tag == "s" else _is_number(v)
         if not ok:
             raise ProtocolError(f"{address}: bad value {v!r} for type {tag}")
     return Update(address, int(seq), float(stamp), float(t), payload)
 
 
+def encode_body(seq: int, stamp: float, time: float, *, present: bool,
+                probs: dict[str, float] | None = None) -> list[Message]:
+    """Per-frame body messages: person present, then class probabilities (vocabulary order)."""
+    header = (int(seq) & 0x7FFFFFFF, float(stamp), float(time))
+    out: list[Message] = [(ADDR_BODY_PRESENT, HEADER_TYPES + "i", header + (1 if present else 0,))]
+    if probs:
+        flat: tuple = tuple(x for label, p in probs.items() for x in (str(label), float(p)))
+        out.append((ADDR_BODY_PROBS, HEADER_TYPES + "sf" * len(probs), header + flat))
+    return out
+
+
+def encode_event(seq: int, stamp: float, time: float, *, label: str, phase: str, confidence: float,
+                 start: float, end: float) -> Message:
+    """An action event; ``phase`` is EVENT_START when recognised and EVENT_END when over."""
+    if phase not in (EVENT_START, EVENT_END):
+        raise ProtocolError(f"event phase must be '{EVENT_START}' or '{EVENT_END}', not {phase!r}")
+    header = (int(seq) & 0x7FFFFFFF, float(stamp), float(time))
+    return (ADDR_BODY_EVENT, HEADER_TYPES + PAYLOAD_TYPES[ADDR_BODY_EVENT],
+            header + (str(label), phase, float(confidence), float(start), float(end)))
+
+
 def apply_update(sample: FaceSample, update: Update) -> FaceSample:
-    """Merge one message into the receiver's current frame (newest wins)."""
+    """Merge one face message into the receiver's current frame (newest wins)."""
+    if not update.address.startswith(FACE_PREFIX):
+        return sample
     sample.seq, sample.stamp, sample.time = update.seq, update.stamp, update.time
     if update.address == ADDR_BLENDSHAPES:
         sample.blendshapes = tuple(float(v) for v in update.values)
@@ -169,3 +207,65 @@ def apply_update(sample: FaceSample, update: Update) -> FaceSample:
 def pascal_case(name: str) -> str:
     """ARKit camelCase → Live Link Face PascalCase (``jawOpen`` → ``JawOpen``)."""
     return name[:1].upper() + name[1:]
+
+
+# --- VMC protocol (https://protocol.vmc.info/) ---------------------------------------------
+# Kinemo speaks the performer side of VMC so VSeeFace-style receivers (and our add-on)
+# understand it. VMC uses Unity's coordinates: left-handed, Y up, the avatar facing +Z.
+
+VMC_PORT = 39539
+VMC_BLEND_VAL = "/VMC/Ext/Blend/Val"  # (s name, f value) per channel, then Apply
+VMC_BLEND_APPLY = "/VMC/Ext/Blend/Apply"
+VMC_BONE_POS = "/VMC/Ext/Bone/Pos"  # (s bone, f px, py, pz, f qx, qy, qz, qw), Unity HumanBodyBones names
+VMC_ROOT_POS = "/VMC/Ext/Root/Pos"  # (s "root", f px, py, pz, f qx, qy, qz, qw)
+VMC_OK = "/VMC/Ext/OK"  # (i loaded[, i calibration state, i calibration mode, i tracking status])
+VMC_TIME = "/VMC/Ext/T"  # (f seconds)
+VMC_BONES = ("Head", "Neck", "LeftEye", "RightEye")
+
+
+def _quat_mul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz)
+
+
+def _axis_quat(axis: int, degrees: float) -> tuple[float, float, float, float]:
+    half = math.radians(degrees) / 2.0
+    q = [0.0, 0.0, 0.0, math.cos(half)]
+    q[axis] = math.sin(half)
+    return (q[0], q[1], q[2], q[3])
+
+
+def unity_euler(yaw: float, pitch: float, roll: float) -> tuple[float, float, float]:
+    """Our head angles (degrees) → Unity Euler angles (x, y, z) for an avatar facing +Z.
+
+    Turning to the performer's left is a negative rotation about Unity's +Y, lifting the
+    chin a negative rotation about +X, tilting to the left shoulder a positive one about +Z.
+    """
+    return (-pitch, -yaw, roll)
+
+
+def unity_quaternion(yaw: float, pitch: float, roll: float) -> tuple[float, float, float, float]:
+    """(x, y, z, w) as Unity's ``Quaternion.Euler`` builds it (Z, then X, then Y)."""
+    ex, ey, ez = unity_euler(yaw, pitch, roll)
+    return _quat_mul(_quat_mul(_axis_quat(1, ey), _axis_quat(0, ex)), _axis_quat(2, ez))
+
+
+def head_from_unity_quaternion(q: tuple[float, ...]) -> tuple[float, float, float]:
+    """Inverse of :func:`unity_quaternion`: (yaw, pitch, roll) in degrees."""
+    x, y, z, w = q
+    n = math.sqrt(x * x + y * y + z * z + w * w) or 1.0
+    x, y, z, w = x / n, y / n, z / n, w / n
+    # Rotation matrix entries needed for R = Ry · Rx · Rz.
+    r02 = 2 * (x * z + w * y)
+    r12 = 2 * (y * z - w * x)
+    r22 = 1 - 2 * (x * x + y * y)
+    r10 = 2 * (x * y + w * z)
+    r11 = 1 - 2 * (x * x + z * z)
+    ex = math.degrees(math.asin(max(-1.0, min(1.0, -r12))))
+    ey = math.degrees(math.atan2(r02, r22))
+    ez = math.degrees(math.atan2(r10, r11))
+    return (-ey, -ex, ez)
