@@ -10,7 +10,10 @@ def test_matrix_round_trip(ypr):
     m[:3, 3] = (1.0, -2.0, -35.0)
     out = head_from_matrix(m)
     assert out[:3] == pytest.approx(ypr, abs=1e-4)
-    assert out[3:] == pytest.approx((1.0, -2.0, -35.0))
+    assert out[3:6] == pytest.approx((1.0, -2.0, -35.0))
+    from kinemo.headpose import matrix_from_quaternion
+
+    np.testing.assert_allclose(matrix_from_quaternion(out[6:]), m[:3, :3], atol=1e-5)
 
 
 def test_sign_conventions():

@@ -10,7 +10,7 @@ from pythonosc.osc_packet import OscPacket
 def sample(seq=7):
     return protocol.FaceSample(
         seq=seq, stamp=1.7e9 + 0.25, time=3.5, present=True,
-        blendshapes=tuple(i / 64 for i in range(52)), head=(10.0, -5.0, 2.5, 1.0, 2.0, -40.0),
+        blendshapes=tuple(i / 64 for i in range(52)), head=(10.0, -5.0, 2.5, 1.0, 2.0, -40.0, 0.1, 0.2, 0.0, 0.97),
         eyes=(3.0, -1.0, 2.0, -1.5))
 
 

@@ -9,6 +9,8 @@ import numpy as np
 from kinemo import protocol
 
 NUM_LANDMARKS = 478
+#: yaw, pitch, roll, x, y, z, then the identity quaternion.
+NEUTRAL_HEAD = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], np.float32)
 
 
 @dataclass
@@ -20,7 +22,7 @@ class Frame:
     stamp: float  # wall clock (Unix seconds) when the frame was captured/decoded
     present: bool = False
     blendshapes: np.ndarray = field(default_factory=lambda: np.zeros(protocol.NUM_BLENDSHAPES, np.float32))
-    head: np.ndarray = field(default_factory=lambda: np.zeros(len(protocol.HEAD_FIELDS), np.float32))
+    head: np.ndarray = field(default_factory=lambda: NEUTRAL_HEAD.copy())
     eyes: np.ndarray = field(default_factory=lambda: np.zeros(len(protocol.EYE_FIELDS), np.float32))
     landmarks: np.ndarray | None = None  # (478, 3) normalised image coordinates, or None
 

@@ -21,8 +21,27 @@ GAZE_YAW_RANGE = 30.0
 GAZE_PITCH_RANGE = 25.0
 
 
+def quaternion_from_matrix(m: np.ndarray) -> np.ndarray:
+    """(x, y, z, w) of a 3×3 rotation matrix (acting on column vectors)."""
+    w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2.0
+    x = np.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2.0
+    y = np.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2.0
+    z = np.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2.0
+    return np.array([np.copysign(x, m[2, 1] - m[1, 2]), np.copysign(y, m[0, 2] - m[2, 0]),
+                     np.copysign(z, m[1, 0] - m[0, 1]), w])
+
+
+def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:
+    x, y, z, w = np.asarray(q, float) / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
 def head_from_matrix(matrix: np.ndarray) -> np.ndarray:
-    """(yaw, pitch, roll) in degrees and (x, y, z) translation in cm."""
+    """(yaw, pitch, roll) in degrees, (x, y, z) translation in cm, rotation quaternion (x, y, z, w)."""
     m = np.asarray(matrix, dtype=np.float64).reshape(4, 4)
     r = m[:3, :3]
     # Remove any scale so the decomposition sees a pure rotation.
@@ -31,7 +50,7 @@ def head_from_matrix(matrix: np.ndarray) -> np.ndarray:
     pitch = -math.asin(max(-1.0, min(1.0, -r[1, 2])))
     roll = -math.atan2(r[1, 0], r[1, 1])
     rot = np.degrees([yaw, pitch, roll])
-    return np.concatenate([rot, m[:3, 3]]).astype(np.float32)
+    return np.concatenate([rot, m[:3, 3], quaternion_from_matrix(r)]).astype(np.float32)
 
 
 def matrix_from_head(yaw: float, pitch: float, roll: float) -> np.ndarray:

@@ -37,8 +37,9 @@ ARKIT_NAMES: tuple[str, ...] = (
 NUM_BLENDSHAPES = len(ARKIT_NAMES)
 ARKIT_INDEX: dict[str, int] = {name: i for i, name in enumerate(ARKIT_NAMES)}
 
-#: Head pose fields: rotation in degrees, translation in centimetres (camera space).
-HEAD_FIELDS: tuple[str, ...] = ("yaw", "pitch", "roll", "x", "y", "z")
+#: Head pose fields: rotation in degrees, translation in centimetres (camera space), and the
+#: same rotation as a quaternion (x, y, z, w) in camera space.
+HEAD_FIELDS: tuple[str, ...] = ("yaw", "pitch", "roll", "x", "y", "z", "qx", "qy", "qz", "qw")
 #: Gaze fields in degrees.
 EYE_FIELDS: tuple[str, ...] = ("leftYaw", "leftPitch", "rightYaw", "rightPitch")
 
@@ -55,6 +56,19 @@ ADDR_BLENDSHAPES = "/kinemo/face/blendshapes"
 ADDR_HEAD = "/kinemo/face/head"
 ADDR_EYES = "/kinemo/face/eyes"
 ADDR_PRESENT = "/kinemo/face/present"
+ADDR_EXPRESSION = "/kinemo/face/expression"
+ADDR_ACTION_UNITS = "/kinemo/face/au"
+ADDR_LANDMARKS68 = "/kinemo/face/landmarks68"
+ADDR_LANDMARKS = "/kinemo/face/landmarks"
+ADDR_LANDMARKS_PCA = "/kinemo/face/landmarks/pca"
+ADDR_CALIBRATE = "/kinemo/control/calibrate"
+
+#: Emotion labels of the expression stream, in the order their scores travel.
+EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "anger", "fear", "disgust")
+#: FACS action units of the AU stream, in the order their intensities travel.
+ACTION_UNITS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 17, 18, 20, 22, 23, 24, 26, 45)
+#: Pose fields that precede the coefficients in the compact landmark message.
+PCA_POSE_FIELDS: tuple[str, ...] = ("scale", "qx", "qy", "qz", "qw", "tx", "ty", "tz")
 
 ADDR_BODY_PRESENT = "/kinemo/body/present"
 ADDR_BODY_PROBS = "/kinemo/body/probs"
@@ -73,6 +87,17 @@ PAYLOAD_TYPES: dict[str, str] = {
     ADDR_HEAD: "f" * len(HEAD_FIELDS),
     ADDR_EYES: "f" * len(EYE_FIELDS),
     ADDR_PRESENT: "i",
+    # label, then one score per EMOTIONS entry
+    ADDR_EXPRESSION: "s" + "f" * len(EMOTIONS),
+    ADDR_ACTION_UNITS: "f" * len(ACTION_UNITS),
+    # x, y per iBUG-300W point, normalised image coordinates
+    ADDR_LANDMARKS68: "f" * 136,
+    # x, y, z per mesh point, MediaPipe's normalised coordinates
+    ADDR_LANDMARKS: "f" * (478 * 3),
+    # variable length: the PCA_POSE_FIELDS, then the coefficients (as many as the basis has)
+    ADDR_LANDMARKS_PCA: "f" * len(PCA_POSE_FIELDS),
+    # seconds to capture the performer's neutral face for
+    ADDR_CALIBRATE: "f",
     ADDR_BODY_PRESENT: "i",
     # label, phase ("start"/"end"), confidence, start media time, end media time (= start while ongoing)
     ADDR_BODY_EVENT: "ssfdd",
@@ -94,8 +119,14 @@ class FaceSample:
     time: float
     present: bool = True
     blendshapes: tuple[float, ...] = (0.0,) * NUM_BLENDSHAPES
-    head: tuple[float, ...] = (0.0,) * len(HEAD_FIELDS)
+    head: tuple[float, ...] = (0.0,) * 6 + (0.0, 0.0, 0.0, 1.0)
     eyes: tuple[float, ...] = (0.0,) * len(EYE_FIELDS)
+    # Optional streams: None means "not sent".
+    expression: tuple | None = None  # (label, *scores in EMOTIONS order)
+    action_units: tuple[float, ...] | None = None  # ACTION_UNITS order
+    landmarks68: tuple[float, ...] | None = None  # x0, y0, x1, y1, …
+    landmarks: tuple[float, ...] | None = None  # x0, y0, z0, …
+    landmarks_pca: tuple[float, ...] | None = None  # PCA_POSE_FIELDS then coefficients
 
     def blendshape(self, name: str) -> float:
         return self.blendshapes[ARKIT_INDEX[name]]
@@ -124,9 +155,18 @@ def encode_sample(sample: FaceSample) -> list[Message]:
         (ADDR_HEAD, tuple(float(v) for v in sample.head)),
         (ADDR_EYES, tuple(float(v) for v in sample.eyes)),
     )
+    if sample.expression is not None:
+        label, *scores = sample.expression
+        payloads += ((ADDR_EXPRESSION, (str(label), *(float(v) for v in scores))),)
+    for address, values in ((ADDR_ACTION_UNITS, sample.action_units), (ADDR_LANDMARKS68, sample.landmarks68),
+                            (ADDR_LANDMARKS, sample.landmarks), (ADDR_LANDMARKS_PCA, sample.landmarks_pca)):
+        if values is not None:
+            payloads += ((address, tuple(float(v) for v in values)),)
     out: list[Message] = []
     for address, payload in payloads:
         types = PAYLOAD_TYPES[address]
+        if address == ADDR_LANDMARKS_PCA:
+            types = "f" * len(payload)
         if len(payload) != len(types):
             raise ProtocolError(f"{address}: expected {len(types)} values, got {len(payload)}")
         out.append((address, HEADER_TYPES + types, header + payload))
@@ -159,6 +199,9 @@ def decode_message(address: str, args: tuple | list) -> Update | None:
     if address == ADDR_BODY_PROBS:
         types = "sf" * ((len(args) - need) // 2)
         need += len(types)
+    elif address == ADDR_LANDMARKS_PCA:
+        types = "f" * (len(args) - len(HEADER_TYPES))
+        need = len(args)
     payload = tuple(args[3:need])
     for tag, v in zip(types, payload, strict=True):
         ok = _is_int(v) if tag == "i" else isinstance(v, str) if tag == "s" else _is_number(v)
@@ -193,14 +236,25 @@ def apply_update(sample: FaceSample, update: Update) -> FaceSample:
     if not update.address.startswith(FACE_PREFIX):
         return sample
     sample.seq, sample.stamp, sample.time = update.seq, update.stamp, update.time
-    if update.address == ADDR_BLENDSHAPES:
+    address = update.address
+    if address == ADDR_BLENDSHAPES:
         sample.blendshapes = tuple(float(v) for v in update.values)
-    elif update.address == ADDR_HEAD:
+    elif address == ADDR_HEAD:
         sample.head = tuple(float(v) for v in update.values)
-    elif update.address == ADDR_EYES:
+    elif address == ADDR_EYES:
         sample.eyes = tuple(float(v) for v in update.values)
-    elif update.address == ADDR_PRESENT:
+    elif address == ADDR_PRESENT:
         sample.present = bool(update.values[0])
+    elif address == ADDR_EXPRESSION:
+        sample.expression = tuple(update.values)
+    elif address == ADDR_ACTION_UNITS:
+        sample.action_units = tuple(update.values)
+    elif address == ADDR_LANDMARKS68:
+        sample.landmarks68 = tuple(update.values)
+    elif address == ADDR_LANDMARKS:
+        sample.landmarks = tuple(update.values)
+    elif address == ADDR_LANDMARKS_PCA:
+        sample.landmarks_pca = tuple(update.values)
     return sample
 
 

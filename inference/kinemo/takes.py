@@ -115,7 +115,8 @@ class TakeWriter:
             "stamp": np.array([f.stamp for f in self.frames], np.float64),
             "present": np.array([f.present for f in self.frames], bool),
             "blendshapes": np.stack([f.blendshapes for f in self.frames]) if n else np.zeros((0, 52), np.float32),
-            "head": np.stack([f.head for f in self.frames]) if n else np.zeros((0, 6), np.float32),
+            "head": (np.stack([f.head for f in self.frames]) if n
+                     else np.zeros((0, len(protocol.HEAD_FIELDS)), np.float32)),
             "eyes": np.stack([f.eyes for f in self.frames]) if n else np.zeros((0, 4), np.float32),
             "landmarks": landmarks,
         }

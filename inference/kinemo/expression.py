@@ -1,0 +1,90 @@
+"""Expression: FACS action units and an emotion label, derived from ARKit blendshapes by rule.
+
+Two documented steps (see docs/expression.md):
+
+1. Action units. Each AU intensity (0-1) is the blendshape(s) that animate the same
+   muscle movement in ARKit's own definitions (e.g. AU12 lip-corner puller =
+   mouthSmile, AU6 cheek raiser = cheekSquint), averaging left and right.
+2. Emotions. EMFACS prototypes (Friesen & Ekman) list the AUs of each basic emotion:
+   happy 6+12, sad 1+4+15, surprise 1+2+5+26, anger 4+5+7+23, fear 1+2+4+5+20+26,
+   disgust 9+15+16. An emotion's evidence is the weighted mean of its AUs (the
+   defining AUs weigh 1, supporting ones 0.5), reduced by AUs that contradict it
+   (a smile contradicts sadness). Neutral's evidence is what the strongest emotion
+   leaves unexplained; scores are the evidences normalised to sum to 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinemo.protocol import ACTION_UNITS, ARKIT_INDEX, EMOTIONS
+
+#: AU → the ARKit blendshapes whose mean gives its intensity.
+AU_BLENDSHAPES: dict[int, tuple[str, ...]] = {
+    1: ("browInnerUp",),
+    2: ("browOuterUpLeft", "browOuterUpRight"),
+    4: ("browDownLeft", "browDownRight"),
+    5: ("eyeWideLeft", "eyeWideRight"),
+    6: ("cheekSquintLeft", "cheekSquintRight"),
+    7: ("eyeSquintLeft", "eyeSquintRight"),
+    9: ("noseSneerLeft", "noseSneerRight"),
+    10: ("mouthUpperUpLeft", "mouthUpperUpRight"),
+    12: ("mouthSmileLeft", "mouthSmileRight"),
+    14: ("mouthDimpleLeft", "mouthDimpleRight"),
+    15: ("mouthFrownLeft", "mouthFrownRight"),
+    16: ("mouthLowerDownLeft", "mouthLowerDownRight"),
+    17: ("mouthShrugLower",),
+    18: ("mouthPucker",),
+    20: ("mouthStretchLeft", "mouthStretchRight"),
+    22: ("mouthFunnel",),
+    23: ("mouthRollLower", "mouthRollUpper"),
+    24: ("mouthPressLeft", "mouthPressRight"),
+    26: ("jawOpen",),
+    45: ("eyeBlinkLeft", "eyeBlinkRight"),
+}
+
+#: Emotion → ({AU: weight} evidence, {AU: weight} contradiction).
+PROTOTYPES: dict[str, tuple[dict[int, float], dict[int, float]]] = {
+    "happy": ({12: 1.0, 6: 0.5}, {15: 1.0, 4: 0.5}),
+    "sad": ({1: 1.0, 4: 1.0, 15: 1.0, 17: 0.5}, {12: 1.0}),
+    "surprise": ({1: 1.0, 2: 1.0, 5: 1.0, 26: 1.0}, {4: 1.0}),
+    "anger": ({4: 1.0, 5: 0.5, 7: 1.0, 23: 1.0, 24: 0.5}, {12: 1.0, 1: 0.5}),
+    "fear": ({1: 1.0, 2: 1.0, 4: 1.0, 5: 1.0, 20: 1.0, 26: 0.5}, {12: 1.0}),
+    "disgust": ({9: 1.0, 10: 1.0, 15: 0.5, 16: 0.5}, {12: 0.5}),
+}
+_AU_POS = {au: i for i, au in enumerate(ACTION_UNITS)}
+_AU_IDX = [np.array([ARKIT_INDEX[n] for n in AU_BLENDSHAPES[au]]) for au in ACTION_UNITS]
+
+
+@dataclass
+class Expression:
+    label: str
+    scores: np.ndarray  # (len(EMOTIONS),), sums to 1
+    action_units: np.ndarray  # (len(ACTION_UNITS),) intensities 0-1
+
+    def score(self, emotion: str) -> float:
+        return float(self.scores[EMOTIONS.index(emotion)])
+
+    def as_message(self) -> tuple:
+        return (self.label, *(float(s) for s in self.scores))
+
+
+def action_units(blendshapes: np.ndarray) -> np.ndarray:
+    bs = np.asarray(blendshapes, np.float32)
+    return np.array([bs[idx].mean() for idx in _AU_IDX], np.float32)
+
+
+def classify(blendshapes: np.ndarray) -> Expression:
+    aus = action_units(blendshapes)
+    evidence = {}
+    for emotion, (support, contra) in PROTOTYPES.items():
+        pos = sum(w * aus[_AU_POS[a]] for a, w in support.items()) / sum(support.values())
+        neg = sum(w * aus[_AU_POS[a]] for a, w in contra.items()) / sum(contra.values())
+        evidence[emotion] = max(0.0, pos - 0.5 * neg)
+    strongest = max(evidence.values())
+    evidence["neutral"] = max(0.0, 1.0 - 2.0 * strongest)
+    raw = np.array([evidence[e] for e in EMOTIONS], np.float32)
+    scores = raw / raw.sum() if raw.sum() > 0 else np.eye(len(EMOTIONS), dtype=np.float32)[0]
+    return Expression(EMOTIONS[int(np.argmax(scores))], scores, aus)
