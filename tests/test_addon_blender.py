@@ -66,7 +66,7 @@ def test_end_to_end_video_drives_shape_keys(blender, face_mesh, tmp_path, grid_c
         take = tmp_path / "sent.json"
         clip = next(c for c in grid_clips if c.name == "bbaf2n.mpg")
         proc = subprocess.Popen([sys.executable, "-m", "kinemo", "video", str(clip), "--realtime",
-                                 "--osc", f"127.0.0.1:{port}", "-o", str(take), "-q"],
+                                 "--osc", f"127.0.0.1:{port}", "-o", str(take), "-q", "--smooth", "live"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         applied = _sample_jaw_while_streaming(bpy, face_mesh, proc, session)
         assert proc.wait(timeout=60) == 0, proc.stderr.read()
@@ -126,7 +126,7 @@ def test_oscdump_decodes_the_service_stream(grid_clips, tmp_path):
     try:
         time.sleep(0.5)
         r = run_kinemo("video", str(grid_clips[0]), "--osc", f"127.0.0.1:{port}", "--max-frames", "10",
-                       "--realtime", "-o", str(tmp_path / "t.json"), "-q")
+                       "--realtime", "-o", str(tmp_path / "t.json"), "-q", "--smooth", "live")
         assert r.returncode == 0, r.stderr
         time.sleep(0.5)
     finally:
