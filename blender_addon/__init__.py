@@ -1,42 +1,58 @@
-"""Kinemo add-on: receive the Kinemo service's OSC stream and drive ARKit shape keys.
+"""Kinemo add-on: receive the Kinemo service's (or a VMC sender's) stream and drive an avatar.
 
 The service (``kinemo`` command) does the tracking; this add-on never imports ML
 libraries. Wire protocol: ``protocol.py`` (the service's own module, copied in by
-``scripts/build_addon.py``); spec: docs/protocol.md in the repository.
+``scripts/build_addon.py``); spec: docs/protocol.md, add-on guide: docs/addon.md.
+
+``bpy`` is imported only inside :func:`register`/:func:`unregister`, so the
+Blender-independent modules (mapping, retarget, bake, takes_io, receiver…) import and
+test in plain Python.
 """
 
 from __future__ import annotations
 
-import bpy
-from bpy.app.handlers import persistent
-
-from . import operators, ui
-from .live import SESSION
-
-_CLASSES = (*ui.CLASSES, *operators.CLASSES)
+_registered: list = []
 
 
-@persistent
 def _stop_on_load(_dummy) -> None:
-    # The targets belong to the file being closed.
+    # The targets belong to the file being closed; stop so nothing writes into freed data.
+    from .live import SESSION
+
     SESSION.stop()
 
 
 def register() -> None:
-    for cls in _CLASSES:
+    import bpy
+
+    from . import jobs, operators, ops_mapping, props, ui
+
+    _stop_on_load._bpy_app_handlers_persistent = True  # what @persistent does
+    classes = (*props.CLASSES, *ui.CLASSES, *operators.CLASSES, *ops_mapping.CLASSES, *jobs.CLASSES)
+    for cls in classes:
         bpy.utils.register_class(cls)
-    bpy.types.Scene.kinemo = bpy.props.PointerProperty(type=ui.KinemoSettings)
+    _registered[:] = classes
+    bpy.types.Scene.kinemo = bpy.props.PointerProperty(type=props.KinemoSettings)
     bpy.app.handlers.load_pre.append(_stop_on_load)
     if not bpy.app.background:
-        bpy.app.timers.register(ui._redraw_while_live, first_interval=0.5, persistent=True)
+        bpy.app.timers.register(ui.redraw_while_live, first_interval=0.5, persistent=True)
+    jobs.JOBS.install_exit_hook()
 
 
 def unregister() -> None:
+    import bpy
+
+    from . import jobs, ui
+    from .live import SESSION
+
     SESSION.stop()
-    if bpy.app.timers.is_registered(ui._redraw_while_live):
-        bpy.app.timers.unregister(ui._redraw_while_live)
+    jobs.JOBS.stop_all()
+    jobs.JOBS.remove_exit_hook()
+    if bpy.app.timers.is_registered(ui.redraw_while_live):
+        bpy.app.timers.unregister(ui.redraw_while_live)
     if _stop_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_stop_on_load)
-    del bpy.types.Scene.kinemo
-    for cls in reversed(_CLASSES):
+    if hasattr(bpy.types.Scene, "kinemo"):
+        del bpy.types.Scene.kinemo
+    for cls in reversed(_registered):
         bpy.utils.unregister_class(cls)
+    _registered.clear()

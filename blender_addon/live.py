@@ -1,91 +1,205 @@
-"""Live session: the receiver thread plus a main-thread timer that applies frames to shape keys.
+"""Live session: the receiver thread plus a main-thread timer that applies frames to the avatar.
 
 ``LiveSession.tick()`` is the whole of the timer's work, callable directly so tests
-and ``blender -b`` scripts can drive the add-on without an event loop.
+and ``blender -b`` scripts can drive the add-on without an event loop. A tick applies
+the newest frame (shape keys of every target mesh, head/neck/eye bones, action
+blends); when the sender has gone quiet it holds the pose or eases to neutral.
 """
 
 from __future__ import annotations
 
+import math
+import time
 import traceback
+from dataclasses import dataclass, field
 
 import bpy
+import numpy as np
 
-from . import protocol
-from .mapping import match_channels
+from . import protocol, rig
+from .bake import BoneTargets
+from .drive import ActionWriter, MeshDrivers, write_bones
 from .receiver import Receiver
+from .recorder import Recorder
+from .retarget import Retarget, Smoother
 
 TICK_INTERVAL = 1.0 / 120.0  # poll faster than any sender's frame rate
+LOST_AFTER = 0.5  # seconds without frames before the status says "lost"
+EASE_TIME = 0.15  # time constant of the ease back to neutral
+_NB = protocol.NUM_BLENDSHAPES
 
 
-def _shape_key_targets(names: list[str]) -> list[bpy.types.Object]:
-    objs = []
-    for name in names:
-        obj = bpy.data.objects.get(name)
-        if obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None:
-            objs.append(obj)
-    return objs
+@dataclass
+class LiveConfig:
+    """What the session drives and how; built from the scene's settings by the operators."""
+
+    retarget: Retarget = field(default_factory=Retarget)
+    overrides: dict[int, list[str]] = field(default_factory=dict)
+    disabled: list[int] = field(default_factory=list)
+    smoothing: float = 0.0
+    armature: str = ""
+    bones: BoneTargets = field(default_factory=BoneTargets)
+    axes: rig.AxisMap = field(default_factory=rig.AxisMap)
+    eye_axes: rig.AxisMap = field(default_factory=rig.AxisMap)
+    neck_share: float = 0.0
+    root_scale: float = 1.0
+    actions: dict[str, str] = field(default_factory=dict)  # label → Action name
+    action_blend: float = 0.25
+    on_lost: str = "HOLD"  # or "NEUTRAL"
 
 
 class LiveSession:
     def __init__(self) -> None:
         self.receiver: Receiver | None = None
         self.targets: list[str] = []
+        self.config = LiveConfig()
         self.last_applied: protocol.FaceSample | None = None
         self.applied = 0
         self.errors = 0
         self.last_error = ""
-        self._maps: dict[tuple, dict[int, str]] = {}
+        self.current: np.ndarray | None = None  # 52 weights + 6 head + 4 eyes, smoothed, before shaping
+        self._smoother = Smoother()
+        self._meshes = MeshDrivers()
+        self._actions = ActionWriter(0.25)
+        self._root_ref: np.ndarray | None = None
+        self._last_tick: float | None = None
 
     @property
     def running(self) -> bool:
         return self.receiver is not None and self.receiver.running
 
+    @property
+    def recording(self) -> bool:
+        return self.receiver is not None and self.receiver.recorder is not None
+
     def start(self, targets: list[str], host: str = protocol.DEFAULT_HOST,
-              port: int = protocol.DEFAULT_PORT, *, use_timer: bool = True) -> None:
+              port: int = protocol.DEFAULT_PORT, *, use_timer: bool = True, config: LiveConfig | None = None,
+              vmc: bool = False, allow: set[str] | None = None) -> None:
         self.stop()
-        receiver = Receiver(host, port)
+        receiver = Receiver(host, port, vmc=vmc, allow=allow)
         receiver.start()  # raises OSError if the port is taken; nothing is left behind
         self.receiver, self.targets = receiver, list(targets)
+        self.configure(config or LiveConfig())
         self.applied = self.errors = 0
         self.last_error = ""
-        self._maps.clear()
+        self.current = None
+        self._root_ref = None
+        self._last_tick = None
         if use_timer and not bpy.app.timers.is_registered(_timer):
             bpy.app.timers.register(_timer, first_interval=0.0, persistent=True)
 
-    def stop(self) -> None:
+    def configure(self, config: LiveConfig) -> None:
+        """Take new settings while running (the panel calls this when they change)."""
+        self.config = config
+        self._smoother = Smoother(config.smoothing)
+        self._meshes.clear()
+        self._actions.blender.blend_time = config.action_blend
+
+    def stop(self) -> Recorder | None:
+        """Stop listening; returns the recording, if one was running."""
         if bpy.app.timers.is_registered(_timer):
             bpy.app.timers.unregister(_timer)
+        rec = None
         if self.receiver is not None:
             self.receiver.stop()
+            rec, self.receiver.recorder = self.receiver.recorder, None
             self.receiver = None
+        arm = bpy.data.objects.get(self.config.armature) if self.config.armature else None
+        if arm is not None and arm.type == "ARMATURE":
+            ActionWriter.remove_tracks(arm)
+        self._actions = ActionWriter(self.config.action_blend)
+        return rec
 
-    def tick(self) -> protocol.FaceSample | None:
+    # -- recording ---------------------------------------------------------
+    def record_start(self, name: str) -> None:
+        if self.receiver is None:
+            raise RuntimeError("start live first")
+        self.receiver.recorder = Recorder(name)
+
+    def record_stop(self) -> Recorder | None:
+        if self.receiver is None:
+            return None
+        rec, self.receiver.recorder = self.receiver.recorder, None
+        return rec
+
+    def status(self, now: float | None = None) -> dict:
+        """What the panel shows: state (off/waiting/connected/lost), rates, counters, sender."""
+        rx = self.receiver
+        if rx is None:
+            return {"state": "off"}
+        st = rx.stats
+        state = "waiting" if st.last_receive == 0 else "lost" if self.lost(now) else "connected"
+        return {"state": state, "fps": rx.fps(), "latency_ms": st.latency_ms, "frames": st.frames,
+                "dropped": st.dropped, "lost_frames": st.lost, "malformed": st.malformed, "ignored": st.ignored,
+                "sender": st.last_sender, "port": rx.port, "recording": len(rx.recorder) if rx.recorder else None,
+                "errors": self.errors, "last_error": self.last_error}
+
+    # -- the timer's work ----------------------------------------------------
+    def lost(self, now: float | None = None) -> bool:
+        return self.receiver is not None and not self.receiver.receiving(LOST_AFTER, now)
+
+    def tick(self, now: float | None = None) -> protocol.FaceSample | None:
         """Apply the newest frame, if any arrived; returns it. Never raises."""
         if self.receiver is None:
             return None
+        now = time.monotonic() if now is None else now
         try:
+            dt = 0.0 if self._last_tick is None else now - self._last_tick
+            self._last_tick = now
             sample = self.receiver.take_latest()
-            if sample is None:
-                return None
-            for obj in _shape_key_targets(self.targets):
-                self.apply(obj, sample)
-            self.last_applied = sample
-            self.applied += 1
+            events = self.receiver.take_events()
+            changed = False
+            if sample is not None and sample.present:
+                raw = np.array((*sample.blendshapes, *sample.head, *sample.eyes), float)
+                self.current = self._smoother(raw, now)
+                if self._root_ref is None:
+                    self._root_ref = raw[_NB:_NB + 6].copy()
+                changed = True
+            elif self.config.on_lost == "NEUTRAL" and self.current is not None and np.any(self.current) and (
+                    self.lost(now) or (sample is not None and not sample.present)):
+                self.current = self.current * math.exp(-dt / EASE_TIME)
+                self.current[np.abs(self.current) < 1e-4] = 0.0
+                self._smoother.reset()
+                changed = True
+            if changed:
+                self.apply_current()
+            self._drive_actions(events, now)
+            if sample is not None:
+                self.last_applied = sample
+                self.applied += 1
             return sample
         except Exception:  # noqa: BLE001 - the UI must never see an exception from a timer
             self.errors += 1
             self.last_error = traceback.format_exc(limit=1).strip().splitlines()[-1]
             return None
 
+    def apply_current(self) -> None:
+        cfg, cur = self.config, self.current
+        if cur is None:
+            return
+        weights = cfg.retarget.apply(cur[:_NB])
+        for name in self.targets:
+            obj = bpy.data.objects.get(name)
+            if obj is not None and obj.type == "MESH":
+                self._meshes.write(obj, weights, cfg.overrides, cfg.disabled)
+        arm = bpy.data.objects.get(cfg.armature) if cfg.armature else None
+        if arm is not None and arm.type == "ARMATURE":
+            write_bones(arm, cfg.bones, cur[_NB:_NB + 6], cur[_NB + 6:], axes=cfg.axes, eye_axes=cfg.eye_axes,
+                        neck_share=cfg.neck_share, root_ref=self._root_ref, root_scale=cfg.root_scale)
+
     def apply(self, obj: bpy.types.Object, sample: protocol.FaceSample) -> None:
-        key_blocks = obj.data.shape_keys.key_blocks
-        cache_key = (obj.as_pointer(), len(key_blocks))
-        mapping = self._maps.get(cache_key)
-        if mapping is None:
-            mapping = self._maps[cache_key] = match_channels(kb.name for kb in key_blocks)
-        values = sample.blendshapes
-        for index, name in mapping.items():
-            key_blocks[name].value = values[index]
+        """Apply one frame to one mesh directly (no smoothing): for scripts and benchmarks."""
+        weights = self.config.retarget.apply(np.asarray(sample.blendshapes, float))
+        self._meshes.write(obj, weights, self.config.overrides, self.config.disabled)
+
+    def _drive_actions(self, events, now: float) -> None:
+        cfg = self.config
+        arm = bpy.data.objects.get(cfg.armature) if cfg.armature else None
+        if arm is None or arm.type != "ARMATURE" or not cfg.actions:
+            return
+        scene = bpy.context.scene
+        self._actions.fps = scene.render.fps / scene.render.fps_base
+        self._actions.write(arm, cfg.actions, events, now)
 
 
 SESSION = LiveSession()

@@ -1,8 +1,13 @@
 """UDP receiver on a background thread: decode, validate, keep only the newest frame.
 
 No ``bpy`` here: Blender's data may only be touched on the main thread, so this
-thread just parks the newest :class:`FaceSample` for the timer to pick up. A bad
-packet is counted and dropped; nothing raises out of the thread.
+thread just parks the newest :class:`FaceSample` for the timer to pick up, queues
+action events, and (while recording) appends every frame to a :class:`Recorder`.
+A bad packet is counted and dropped; nothing raises out of the thread.
+
+Every datagram lands in exactly one outcome counter — accepted, malformed, stale,
+duplicate, rejected (sender not on the allow-list) or foreign (nothing of ours) —
+so ``packets`` always equals their sum.
 """
 
 from __future__ import annotations
@@ -16,29 +21,61 @@ from collections import deque
 from pythonosc.osc_packet import OscPacket
 
 from . import protocol
+from .recorder import Recorder
+from .seqgate import NEWER, RESTART, SAME, STALE, SeqGate, seq_delta
+from .vmc import ADDRESSES as VMC_ADDRESSES
+from .vmc import VmcState
+from .vmc import validate as validate_vmc
+
+MAX_EVENTS = 256  # action events waiting for the main thread; older ones are dropped
 
 
 @dataclasses.dataclass
 class ReceiverStats:
     packets: int = 0  # datagrams received
     frames: int = 0  # distinct frames (new sequence numbers)
-    malformed: int = 0  # undecodable datagrams or Kinemo messages with a broken layout
+    accepted: int = 0  # datagrams that updated the frame or delivered an event
+    malformed: int = 0  # undecodable datagrams or messages of ours with a broken layout
+    stale: int = 0  # datagrams older than the frame already held (UDP reordering)
+    duplicate: int = 0  # datagrams repeating messages already applied
+    rejected: int = 0  # datagrams from senders not on the allow-list
+    foreign: int = 0  # datagrams holding only messages we don't use
     ignored: int = 0  # well-formed messages at addresses we don't use
+    lost: int = 0  # frames skipped in the sequence (never arrived)
+    restarts: int = 0  # sender restarts detected (sequence jumped back)
     last_sender: str = ""
-    last_receive: float = 0.0  # time.monotonic() of the last Kinemo message
+    last_receive: float = 0.0  # time.monotonic() of the last accepted datagram
     latency_ms: float = 0.0  # receive wall clock minus sender stamp, newest frame
+
+    @property
+    def dropped(self) -> int:
+        return self.stale + self.duplicate + self.rejected
 
 
 class Receiver:
-    """Listens on ``host:port`` (127.0.0.1 by default; anything else is the caller's explicit choice)."""
+    """Listens on ``host:port`` (127.0.0.1 by default; anything else is the caller's explicit choice).
 
-    def __init__(self, host: str = protocol.DEFAULT_HOST, port: int = protocol.DEFAULT_PORT) -> None:
-        self.host, self.port = host, port
+    ``vmc``: also understand VMC senders. ``allow``: sender IP addresses accepted (None: any).
+    """
+
+    def __init__(self, host: str = protocol.DEFAULT_HOST, port: int = protocol.DEFAULT_PORT, *,
+                 vmc: bool = False, allow: set[str] | None = None, window: int = 120) -> None:
+        self.host, self.port, self.vmc, self.allow = host, port, vmc, allow
         self.stats = ReceiverStats()
+        self.recorder: Recorder | None = None
+        self.events: deque[protocol.Update] = deque(maxlen=MAX_EVENTS)
+        self.probs: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._sample = protocol.FaceSample(seq=-1, stamp=0.0, time=0.0, present=False)
+        self._sample = protocol.FaceSample(seq=-1, stamp=0.0, time=0.0, present=True)
+        self._gate = SeqGate(window=window)
+        self._body_gate = SeqGate(window=window)
+        self._seen: set[str] = set()
+        self._body_seen: set[tuple] = set()
+        self._vmc_state = VmcState()
+        self._vmc_seq = 0
+        self._vmc_t0: float | None = None
         self._dirty = False
-        self._arrivals: deque[float] = deque(maxlen=120)
+        self._arrivals: deque[float] = deque(maxlen=240)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -86,54 +123,131 @@ class Receiver:
                 break  # socket closed under us during stop()
             self.handle_datagram(data, addr)
 
-    # -- decoding (callable directly, e.g. by tests and fuzzers) --------
-    def handle_datagram(self, data: bytes, addr: tuple | None = None) -> bool:
-        """Decode one datagram; True if it updated the frame. Never raises."""
+    # -- decoding (callable directly, e.g. by tests, fuzzers and soak runs) ----------
+    def handle_datagram(self, data: bytes, addr: tuple | None = None, now: float | None = None) -> bool:
+        """Decode one datagram; True if it updated the frame or delivered an event. Never raises."""
+        now = time.monotonic() if now is None else now
         try:
-            updates = self._decode(data)
+            if self.allow is not None and (addr is None or addr[0] not in self.allow):
+                with self._lock:
+                    self.stats.packets += 1
+                    self.stats.rejected += 1
+                return False
+            messages = [(m.message.address, tuple(m.message.params)) for m in OscPacket(data).messages]
+            return self._handle(messages, addr, now)
         except Exception:  # noqa: BLE001 - any decoding failure is a malformed packet
             with self._lock:
                 self.stats.packets += 1
                 self.stats.malformed += 1
             return False
-        now_wall, now = time.time(), time.monotonic()
-        with self._lock:
-            self.stats.packets += 1
-            if updates is None:
-                self.stats.malformed += 1
-                return False
-            ignored, valid = updates
-            self.stats.ignored += ignored
-            if not valid:
-                return False
-            for update in valid:
-                if update.seq != self._sample.seq:
-                    self.stats.frames += 1
-                    self._arrivals.append(now)
-                protocol.apply_update(self._sample, update)
-            self._dirty = True
-            self.stats.last_receive = now
-            self.stats.latency_ms = (now_wall - self._sample.stamp) * 1000.0
-            if addr:
-                self.stats.last_sender = f"{addr[0]}:{addr[1]}"
-        return True
 
-    @staticmethod
-    def _decode(data: bytes) -> tuple[int, list[protocol.Update]] | None:
-        """(ignored count, valid updates), or None if any Kinemo message is malformed."""
-        packet = OscPacket(data)
+    def _validate(self, messages: list[tuple[str, tuple]]) -> tuple[int, list]:
+        """(ignored count, [(kind, payload)]); raises on any malformed message of ours."""
         ignored, valid = 0, []
-        for timed in packet.messages:
-            msg = timed.message
-            try:
-                update = protocol.decode_message(msg.address, tuple(msg.params))
-            except protocol.ProtocolError:
-                return None
+        for address, args in messages:
+            if self.vmc and address in VMC_ADDRESSES:
+                validate_vmc(address, args)  # VmcError → malformed
+                valid.append(("vmc", (address, args)))
+                continue
+            update = protocol.decode_message(address, args)  # ProtocolError → malformed
             if update is None:
                 ignored += 1
             else:
-                valid.append(update)
+                valid.append(("kinemo", update))
         return ignored, valid
+
+    def _handle(self, messages: list[tuple[str, tuple]], addr: tuple | None, now: float) -> bool:
+        ignored, valid = self._validate(messages)
+        sender = f"{addr[0]}:{addr[1]}" if addr else None
+        with self._lock:
+            self.stats.packets += 1
+            self.stats.ignored += ignored
+            applied = stale = dup = False
+            vmc_frame = False
+            for kind, item in valid:
+                if kind == "vmc":
+                    vmc_frame |= self._vmc_state.handle(*item)
+                    continue
+                outcome = self._apply_kinemo(item, now, sender)
+                applied |= outcome == "applied"
+                stale |= outcome == STALE
+                dup |= outcome == "duplicate"
+            if vmc_frame:
+                self._commit_vmc(now)
+                applied = True
+            if applied:
+                self.stats.accepted += 1
+                self.stats.last_receive = now
+                if sender:
+                    self.stats.last_sender = sender
+                if self.recorder is not None and self._dirty:
+                    self.recorder.put(self._sample)
+            elif stale:
+                self.stats.stale += 1
+            elif dup:
+                self.stats.duplicate += 1
+            else:
+                self.stats.foreign += 1
+            return applied
+
+    def _apply_kinemo(self, update: protocol.Update, now: float, sender: str | None) -> str:
+        if not update.address.startswith(protocol.FACE_PREFIX):
+            return self._apply_body(update, now, sender)
+        cls = self._gate.classify(update.seq, now, sender)
+        if cls == STALE:
+            return STALE
+        if cls == SAME:
+            if update.address in self._seen:
+                return "duplicate"
+        else:
+            if cls == NEWER and self._gate.current is not None:
+                self.stats.lost += max(0, seq_delta(update.seq, self._gate.current) - 1)
+            elif cls == RESTART:
+                self.stats.restarts += 1
+            self.stats.frames += 1
+            self._arrivals.append(now)
+            self._seen.clear()
+        self._gate.accept(update.seq, now, sender)
+        self._seen.add(update.address)
+        protocol.apply_update(self._sample, update)
+        self.stats.latency_ms = (time.time() - self._sample.stamp) * 1000.0
+        self._dirty = True
+        return "applied"
+
+    def _apply_body(self, update: protocol.Update, now: float, sender: str | None) -> str:
+        cls = self._body_gate.classify(update.seq, now, sender)
+        if cls == STALE:
+            return STALE
+        key = (update.address, update.seq, update.values[:2])
+        if cls == SAME and key in self._body_seen:
+            return "duplicate"
+        if cls != SAME:
+            self._body_seen.clear()
+        self._body_gate.accept(update.seq, now, sender)
+        self._body_seen.add(key)
+        if update.address == protocol.ADDR_BODY_EVENT:
+            self.events.append(update)
+            if self.recorder is not None:
+                label, _phase, conf, start, end = update.values
+                self.recorder.add_event(label, start, end, conf)
+        elif update.address == protocol.ADDR_BODY_PROBS:
+            vals = update.values
+            self.probs = {vals[i]: float(vals[i + 1]) for i in range(0, len(vals), 2)}
+        return "applied"
+
+    def _commit_vmc(self, now: float) -> None:
+        st = self._vmc_state
+        if self._vmc_t0 is None:
+            self._vmc_t0 = now
+        self._vmc_seq = (self._vmc_seq + 1) & 0x7FFFFFFF
+        s = self._sample
+        s.seq, s.stamp, s.present = self._vmc_seq, time.time(), True
+        s.time = st.media_time if st.media_time is not None else now - self._vmc_t0
+        s.blendshapes, s.head, s.eyes = st.blendshapes, st.head(), st.eyes()
+        self.stats.frames += 1
+        self.stats.latency_ms = 0.0  # VMC carries no sender clock
+        self._arrivals.append(now)
+        self._dirty = True
 
     # -- main-thread side ------------------------------------------------
     def take_latest(self) -> protocol.FaceSample | None:
@@ -144,11 +258,18 @@ class Receiver:
             self._dirty = False
             return dataclasses.replace(self._sample)
 
+    def take_events(self) -> list[protocol.Update]:
+        with self._lock:
+            out = list(self.events)
+            self.events.clear()
+            return out
+
     def fps(self, window: float = 1.0) -> float:
         now = time.monotonic()
         with self._lock:
             recent = [t for t in self._arrivals if now - t <= window]
         return len(recent) / window
 
-    def receiving(self, timeout: float = 1.0) -> bool:
-        return self.stats.last_receive > 0 and time.monotonic() - self.stats.last_receive < timeout
+    def receiving(self, timeout: float = 1.0, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return self.stats.last_receive > 0 and now - self.stats.last_receive < timeout

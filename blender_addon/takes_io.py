@@ -1,19 +1,21 @@
-"""Read take files (Kinemo JSON/NPZ, Live Link Face CSV) into arrays. No ``bpy``.
+"""Read take files (Kinemo JSON/NPZ, Live Link Face CSV) into arrays, write LLF CSV back. No ``bpy``.
 
 CSV columns are found by header name, not position: real Live Link Face files
-order some pairs differently (JawRight before JawLeft).
+order some pairs differently (JawRight before JawLeft). Head and eye rotations in
+LLF CSV are radians; in a :class:`Take` they are degrees, as on the wire.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .protocol import ARKIT_NAMES, NUM_BLENDSHAPES, TAKE_FORMAT
+from .protocol import ARKIT_NAMES, EYE_FIELDS, HEAD_FIELDS, LLF_ROTATIONS, NUM_BLENDSHAPES, TAKE_FORMAT, pascal_case
 
 STANDARD_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 120.0)
 
@@ -29,6 +31,16 @@ class Take:
     blendshapes: np.ndarray  # (T, 52) ARKit order
     present: np.ndarray  # (T,) bool
     fps: float  # the rate it was captured at
+    head: np.ndarray | None = None  # (T, 6) yaw, pitch, roll (degrees), x, y, z (cm)
+    eyes: np.ndarray | None = None  # (T, 4) left yaw, left pitch, right yaw, right pitch (degrees)
+    events: list = field(default_factory=list)  # (label, start s, end s, confidence) action events
+
+    def __post_init__(self) -> None:
+        n = len(self.times)
+        if self.head is None:
+            self.head = np.zeros((n, len(HEAD_FIELDS)))
+        if self.eyes is None:
+            self.eyes = np.zeros((n, len(EYE_FIELDS)))
 
 
 def read_take(path: str) -> Take:
@@ -73,7 +85,16 @@ def _from_columns(name: str, cols: dict) -> Take:
     times = np.asarray(cols["time"], dtype=np.float64)
     present = np.asarray(cols.get("present", np.ones(len(times), bool)), dtype=bool)
     fps = float(meta.get("fps") or _rate_from_times(times))
-    return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, present, fps))
+    head = _optional(cols, "head", len(times), len(HEAD_FIELDS))
+    eyes = _optional(cols, "eyes", len(times), len(EYE_FIELDS))
+    return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, present, fps, head, eyes))
+
+
+def _optional(cols: dict, key: str, n: int, width: int) -> np.ndarray | None:
+    if key not in cols:
+        return None
+    a = np.asarray(cols[key], dtype=np.float64)
+    return a.reshape(n, width) if a.size == n * width else None
 
 
 def _rate_from_times(times: np.ndarray) -> float:
@@ -106,7 +127,50 @@ def _read_llf_csv(name: str, path: str) -> Take:
         col = index.get(ch.casefold())
         if col is not None:
             bs[:, j] = [float(r[col]) for r in body]
-    return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, np.ones(len(body), bool), fps))
+    rot = np.zeros((len(body), len(LLF_ROTATIONS)))
+    for j, ch in enumerate(LLF_ROTATIONS):
+        col = index.get(ch.casefold())
+        if col is not None:
+            rot[:, j] = np.degrees([float(r[col]) for r in body])
+    head = np.zeros((len(body), len(HEAD_FIELDS)))
+    head[:, :3] = rot[:, :3]
+    eyes = rot[:, [3, 4, 6, 7]]
+    return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, np.ones(len(body), bool), fps,
+                         head, eyes))
+
+
+def timecode(t: float, fps: float) -> str:
+    """``HH:MM:SS:FF.fff`` as Live Link Face writes it: whole frames in the second, then the fraction."""
+    whole = math.floor(t + 1e-9)
+    in_second = max(0.0, (t - whole) * fps)
+    ff = math.floor(in_second + 1e-6)
+    sub = max(0.0, in_second - ff)
+    h, rem = divmod(whole, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}:{sec:02d}:{ff:02d}.{int(round(sub * 1000)) % 1000:03d}"
+
+
+LLF_HEADER = ("Timecode", "BlendshapeCount", *(pascal_case(n) for n in ARKIT_NAMES), *LLF_ROTATIONS)
+
+
+def write_llf_csv(path: str, times: np.ndarray, blendshapes: np.ndarray, fps: float,
+                  head: np.ndarray | None = None, eyes: np.ndarray | None = None) -> None:
+    """Write a Live Link Face CSV (52 blendshapes, then head/eye rotations in radians); atomic."""
+    n = len(times)
+    rot = np.zeros((n, len(LLF_ROTATIONS)))
+    if head is not None:
+        rot[:, :3] = np.radians(np.asarray(head, float)[:, :3])
+    if eyes is not None:
+        e = np.radians(np.asarray(eyes, float))
+        rot[:, [3, 4, 6, 7]] = e[:, :4]
+    tmp = f"{path}.part"
+    with open(tmp, "w", newline="") as f:
+        f.write(",".join(LLF_HEADER) + "\n")
+        count = str(NUM_BLENDSHAPES + len(LLF_ROTATIONS))
+        for t, bs, r in zip(times, np.asarray(blendshapes, float), rot, strict=True):
+            f.write(",".join([timecode(float(t), fps), count, *(f"{v:.9g}" for v in bs), *(f"{v:.9g}" for v in r)]))
+            f.write("\n")
+    os.replace(tmp, path)
 
 
 def _checked(take: Take) -> Take:

@@ -1,65 +1,226 @@
-"""Scene settings and the sidebar panel (View3D ▸ Sidebar ▸ Kinemo)."""
+"""The sidebar panels (View3D ▸ Sidebar ▸ Kinemo) and the channel list. Drawing only: no data writes."""
 
 from __future__ import annotations
 
 import bpy
-from bpy.props import IntProperty, PointerProperty, StringProperty
 
-from . import protocol
+from . import mapping, props
+from .companion import JOBS
 from .live import SESSION
 
-
-def _is_mesh(_self, obj) -> bool:
-    return obj.type == "MESH"
+_report_cache: dict[tuple, tuple[dict[int, list[str]], list[str]]] = {}
 
 
-class KinemoSettings(bpy.types.PropertyGroup):
-    target: PointerProperty(name="Target", type=bpy.types.Object, poll=_is_mesh,
-                            description="Mesh whose ARKit-named shape keys the stream drives")
-    host: StringProperty(name="Listen On", default=protocol.DEFAULT_HOST,
-                         description="Address to bind; 127.0.0.1 accepts only this machine. "
-                                     "Use 0.0.0.0 to accept senders on your network")
-    port: IntProperty(name="Port", default=protocol.DEFAULT_PORT, min=1, max=65535)
+def _report(obj) -> tuple[dict[int, list[str]], list[str]]:
+    names = tuple(kb.name for kb in obj.data.shape_keys.key_blocks) if obj.data.shape_keys else ()
+    hit = _report_cache.get(names)
+    if hit is None:
+        if len(_report_cache) > 32:
+            _report_cache.clear()
+        hit = _report_cache[names] = mapping.report(names)
+    return hit
 
 
-class KINEMO_PT_live(bpy.types.Panel):
-    bl_label = "Kinemo Live"
-    bl_idname = "KINEMO_PT_live"
+class KINEMO_UL_channels(bpy.types.UIList):
+    """One row per ARKit channel: what it drives on each target, and its shaping."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        settings = context.scene.kinemo
+        over, off = props.overrides(settings)
+        i = mapping.ARKIT_NAMES.index(item.name) if item.name in mapping.ARKIT_NAMES else -1
+        hits = []
+        for obj in props.target_meshes(settings):
+            names = [kb.name for kb in obj.data.shape_keys.key_blocks] if obj.data.shape_keys else []
+            hits += mapping.resolve(names, over, off).get(i, [])
+        row = layout.row(align=True)
+        row.prop(item, "enabled", text="")
+        row.label(text=item.name, icon="CHECKMARK" if hits else "X")
+        row.label(text=", ".join(hits) if hits else "— unmatched —")
+        row.prop(item, "gain", text="")
+        row.prop(item, "invert", text="", icon="ARROW_LEFTRIGHT")
+        row.prop(item, "mirror", text="", icon="MOD_MIRROR")
+
+
+class _Panel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "Kinemo"
+
+
+def _status_box(layout) -> None:
+    st = SESSION.status()
+    box = layout.box()
+    if st["state"] == "connected":
+        box.label(text=f"Connected: {st['fps']:.0f} frames/s from {st['sender']}", icon="CHECKMARK")
+        box.label(text=f"Latency {st['latency_ms']:.0f} ms")
+    elif st["state"] == "lost":
+        box.label(text=f"Lost: nothing from {st['sender']} for a while", icon="ERROR")
+    else:
+        box.label(text=f"Waiting for frames on port {st['port']}", icon="TIME")
+    box.label(text=f"Frames {st['frames']}  dropped {st['dropped']}  malformed {st['malformed']}  "
+                   f"ignored {st['ignored']}")
+    if st["recording"] is not None:
+        box.label(text=f"Recording: {st['recording']} frames", icon="REC")
+    if st["last_error"]:
+        box.label(text=st["last_error"], icon="ERROR")
+
+
+class KINEMO_PT_live(_Panel, bpy.types.Panel):
+    bl_label = "Kinemo Live"
+    bl_idname = "KINEMO_PT_live"
 
     def draw(self, context):
         layout = self.layout
         settings = context.scene.kinemo
         layout.prop(settings, "target")
+        layout.prop(settings, "source", expand=True)
         row = layout.row(align=True)
         row.prop(settings, "host")
-        row.prop(settings, "port")
+        row.prop(settings, "vmc_port" if settings.source == "VMC" else "port")
+        if settings.host not in ("127.0.0.1", "::1", "localhost"):
+            layout.prop(settings, "allow")
+        layout.prop(settings, "on_lost")
         if SESSION.running:
             layout.operator("kinemo.live_stop", icon="PAUSE")
-            rx = SESSION.receiver
-            box = layout.box()
-            if rx.receiving():
-                box.label(text=f"Receiving {rx.fps():.0f} frames/s from {rx.stats.last_sender}", icon="CHECKMARK")
-                box.label(text=f"Latency {rx.stats.latency_ms:.0f} ms")
+            _status_box(layout)
+            if SESSION.recording:
+                layout.operator("kinemo.record_stop", icon="SNAP_FACE")
             else:
-                box.label(text=f"Waiting for frames on port {rx.port}", icon="TIME")
-            box.label(text=f"Frames {rx.stats.frames}  malformed {rx.stats.malformed}  ignored {rx.stats.ignored}")
-            if SESSION.last_error:
-                box.label(text=SESSION.last_error, icon="ERROR")
+                row = layout.row(align=True)
+                row.prop(settings, "take_name", text="")
+                row.operator("kinemo.record_start", icon="REC")
         else:
             layout.operator("kinemo.live_start", icon="PLAY")
-        layout.separator()
-        layout.operator("kinemo.import_take", icon="IMPORT")
 
 
-CLASSES = (KinemoSettings, KINEMO_PT_live)
+class KINEMO_PT_mapping(_Panel, bpy.types.Panel):
+    bl_label = "Mapping"
+    bl_parent_id = "KINEMO_PT_live"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.kinemo
+        layout.label(text="More targets (teeth, tongue…):")
+        row = layout.row()
+        row.template_list("UI_UL_list", "kinemo_targets", settings, "extra_targets", settings, "extra_index", rows=2)
+        col = row.column(align=True)
+        col.operator("kinemo.target_add", icon="ADD", text="")
+        col.operator("kinemo.target_remove", icon="REMOVE", text="")
+        for obj in props.target_meshes(settings):
+            matched, unmatched = _report(obj)
+            layout.label(text=f"{obj.name}: {len(matched)}/52 channels matched, {len(unmatched)} keys unused",
+                         icon="SHAPEKEY_DATA")
+        if len(settings.channels) != 52:
+            layout.operator("kinemo.mapping_reset", text="Edit Channels", icon="PRESET")
+        else:
+            layout.template_list("KINEMO_UL_channels", "", settings, "channels", settings, "channel_index", rows=6)
+            if 0 <= settings.channel_index < len(settings.channels):
+                ch = settings.channels[settings.channel_index]
+                col = layout.column(align=True)
+                col.prop(ch, "keys")
+                row = col.row(align=True)
+                row.prop(ch, "gain")
+                row.prop(ch, "offset")
+                row = col.row(align=True)
+                row.prop(ch, "min")
+                row.prop(ch, "max")
+        layout.prop(settings, "smoothing")
+        row = layout.row(align=True)
+        row.operator("kinemo.preset_load", icon="FILEBROWSER")
+        row.operator("kinemo.preset_save", icon="FILE_TICK")
+        row.operator("kinemo.mapping_reset", text="", icon="LOOP_BACK")
 
 
-def _redraw_while_live() -> float | None:
+class KINEMO_PT_armature(_Panel, bpy.types.Panel):
+    bl_label = "Armature"
+    bl_parent_id = "KINEMO_PT_live"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.kinemo
+        layout.prop(settings, "armature")
+        arm = settings.armature
+        if arm is None:
+            return
+        for prop in ("head_bone", "neck_bone", "eye_left_bone", "eye_right_bone"):
+            layout.prop_search(settings, prop, arm.pose, "bones")
+        layout.prop(settings, "neck_share")
+        row = layout.row(align=True)
+        for prop in ("head_yaw_axis", "head_pitch_axis", "head_roll_axis"):
+            row.prop(settings, prop, text="")
+        row = layout.row(align=True)
+        row.prop(settings, "eye_yaw_axis", text="")
+        row.prop(settings, "eye_pitch_axis", text="")
+        layout.prop(settings, "use_root_motion")
+        if settings.use_root_motion:
+            layout.prop_search(settings, "root_bone", arm.pose, "bones")
+            layout.prop(settings, "root_scale")
+        layout.label(text="Actions (label → Action):")
+        row = layout.row()
+        row.template_list("UI_UL_list", "kinemo_actions", settings, "actions", settings, "action_index", rows=2)
+        col = row.column(align=True)
+        col.operator("kinemo.action_map_add", icon="ADD", text="")
+        col.operator("kinemo.action_map_remove", icon="REMOVE", text="")
+        if 0 <= settings.action_index < len(settings.actions):
+            item = settings.actions[settings.action_index]
+            layout.prop(item, "name", text="Label")
+            layout.prop(item, "action")
+        layout.prop(settings, "action_blend")
+
+
+class KINEMO_PT_bake(_Panel, bpy.types.Panel):
+    bl_label = "Takes and Baking"
+    bl_parent_id = "KINEMO_PT_live"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.kinemo
+        row = layout.row(align=True)
+        row.prop(settings, "reduce_keys")
+        sub = row.row()
+        sub.enabled = settings.reduce_keys
+        sub.prop(settings, "reduce_tolerance")
+        layout.prop(settings, "replace_action")
+        row = layout.row(align=True)
+        row.operator("kinemo.import_take", icon="IMPORT")
+        row.operator("kinemo.export_take", icon="EXPORT")
+
+
+class KINEMO_PT_jobs(_Panel, bpy.types.Panel):
+    bl_label = "Companion"
+    bl_parent_id = "KINEMO_PT_live"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.kinemo
+        layout.prop(settings, "video_path")
+        layout.prop(settings, "realtime")
+        layout.prop(settings, "camera")
+        layout.prop(settings, "audio_path")
+        for kind, label, icon in (("VIDEO", "Video", "FILE_MOVIE"), ("WEBCAM", "Webcam", "OUTLINER_OB_CAMERA"),
+                                  ("AUDIO", "Audio", "FILE_SOUND"), ("MIC", "Microphone", "REC")):
+            job = JOBS.jobs.get(kind)
+            st = job.status() if job is not None else None
+            row = layout.row(align=True)
+            if st is not None and st.running:
+                row.operator("kinemo.job_stop", text=f"Stop {label}", icon="CANCEL").kind = kind
+            else:
+                row.operator("kinemo.job_start", text=label, icon=icon).kind = kind
+            if st is not None and st.error:
+                layout.label(text=st.error, icon="ERROR")
+
+
+CLASSES = (KINEMO_UL_channels, KINEMO_PT_live, KINEMO_PT_mapping, KINEMO_PT_armature, KINEMO_PT_bake,
+           KINEMO_PT_jobs)
+
+
+def redraw_while_live() -> float | None:
     """Status text changes without user input, so nudge the sidebar to redraw."""
-    if not SESSION.running:
+    if not SESSION.running and not JOBS.jobs:
         return 0.5
     for window in getattr(bpy.context.window_manager, "windows", []):
         for area in window.screen.areas:

@@ -1,0 +1,151 @@
+"""Write one live frame into Blender: shape keys, head/neck/eye bones, action blends. Main thread only.
+
+Each writer resolves its targets by name on every frame (an undo or a file load can
+free the data behind a cached reference) but caches the name → index work, keyed by
+the names themselves so a rename or a new shape key rebuilds it.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+from mathutils import Quaternion
+
+from . import mapping, rig
+from .actions import ActionBlender
+from .bake import BoneTargets
+
+LIVE_TRACK_PREFIX = "Kinemo live: "
+
+
+class MeshWriter:
+    """All driven shape keys of one mesh in one ``foreach_get`` + ``foreach_set``."""
+
+    def __init__(self, names: list[str], overrides: dict[int, list[str]], disabled: list[int]) -> None:
+        self.names = names
+        index = {n: i for i, n in enumerate(names)}
+        pairs = [(ch, index[k]) for ch, keys in mapping.resolve(names, overrides, disabled).items() for k in keys]
+        self.src = np.array([p[0] for p in pairs], int)
+        self.dst = np.array([p[1] for p in pairs], int)
+        self.shared = len(set(self.dst.tolist())) != len(self.dst)  # a key driven by several channels
+        self.buf = np.empty(len(names), np.float32)
+
+    def write(self, key: bpy.types.Key, values: np.ndarray) -> None:
+        if not len(self.dst):
+            return
+        blocks = key.key_blocks
+        blocks.foreach_get("value", self.buf)
+        v = values[self.src]
+        if self.shared:
+            top = np.full(len(self.buf), -np.inf)
+            np.maximum.at(top, self.dst, v)
+            self.buf[self.dst] = top[self.dst]
+        else:
+            self.buf[self.dst] = v
+        blocks.foreach_set("value", self.buf)
+        key.update_tag()
+
+
+class MeshDrivers:
+    def __init__(self) -> None:
+        self._cache: dict[int, MeshWriter] = {}
+
+    def write(self, obj: bpy.types.Object, values: np.ndarray, overrides, disabled) -> None:
+        key = obj.data.shape_keys
+        if key is None:
+            return
+        names = [kb.name for kb in key.key_blocks]
+        w = self._cache.get(obj.as_pointer())
+        if w is None or w.names != names:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            w = self._cache[obj.as_pointer()] = MeshWriter(names, overrides, disabled)
+        w.write(key, values)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+def set_rotation(pbone: bpy.types.PoseBone, q: np.ndarray) -> None:
+    """Set a bone-local rotation (w, x, y, z) in whatever rotation mode the bone uses."""
+    mode = pbone.rotation_mode
+    if mode == "QUATERNION":
+        pbone.rotation_quaternion = q
+    elif mode == "AXIS_ANGLE":
+        axis, angle = Quaternion(q).to_axis_angle()
+        pbone.rotation_axis_angle = (angle, *axis)
+    else:
+        pbone.rotation_euler = Quaternion(q).to_euler(mode)
+
+
+def write_bones(arm: bpy.types.Object, bones: BoneTargets, head: np.ndarray, eyes: np.ndarray, *,
+                axes: rig.AxisMap, eye_axes: rig.AxisMap, neck_share: float,
+                root_ref: np.ndarray | None, root_scale: float) -> None:
+    pose = arm.pose
+    q_head, q_neck = rig.head_neck(head, axes, neck_share if bones.neck else 0.0)
+    q_left, q_right = rig.eye_rotations(eyes, eye_axes)
+    for name, q in ((bones.head, q_head), (bones.neck, q_neck), (bones.eye_left, q_left), (bones.eye_right, q_right)):
+        pb = pose.bones.get(name) if name else None
+        if pb is not None:
+            set_rotation(pb, q)
+    if bones.root and root_ref is not None:
+        pb = pose.bones.get(bones.root)
+        if pb is not None:
+            pb.location = rig.root_offset(head, root_ref, root_scale)
+
+
+class ActionWriter:
+    """Live action blending on per-label NLA tracks, via the strips' animated influence and time."""
+
+    def __init__(self, blend_time: float) -> None:
+        self.blender = ActionBlender(blend_time)
+        self.fps = 24.0
+
+    @staticmethod
+    def _strip(arm: bpy.types.Object, label: str, action: bpy.types.Action):
+        ad = arm.animation_data or arm.animation_data_create()
+        name = LIVE_TRACK_PREFIX + label
+        track = ad.nla_tracks.get(name)
+        if track is None:
+            track = ad.nla_tracks.new()
+            track.name = name
+        strip = track.strips[0] if len(track.strips) else None
+        if strip is None or strip.action != action:
+            if strip is not None:
+                track.strips.remove(strip)
+            strip = track.strips.new(label, int(action.frame_range[0]), action)
+            strip.use_animated_influence = True
+            strip.use_animated_time = True
+            strip.extrapolation = "HOLD"
+            for path in ("influence", "strip_time"):
+                fc = strip.fcurves.find(path)
+                if not len(fc.keyframe_points):
+                    fc.keyframe_points.add(1)
+        return strip
+
+    def write(self, arm: bpy.types.Object, actions: dict[str, str], events, now: float) -> None:
+        for ev in events:
+            label, phase = ev.values[0], ev.values[1]
+            if label in actions:
+                self.blender.event(label, phase, now)
+        for label, (weight, elapsed) in self.blender.step(now).items():
+            action = bpy.data.actions.get(actions.get(label, ""))
+            if action is None:
+                continue
+            strip = self._strip(arm, label, action)
+            f0, f1 = action.frame_range
+            length = max(1.0, f1 - f0)
+            influence = strip.fcurves.find("influence").keyframe_points[0]
+            influence.co = (influence.co[0], weight)
+            t = strip.fcurves.find("strip_time").keyframe_points[0]
+            t.co = (t.co[0], f0 + (elapsed * self.fps) % length)
+        if self.blender.actions or events:
+            arm.update_tag(refresh={"TIME"})
+
+    @staticmethod
+    def remove_tracks(arm: bpy.types.Object) -> None:
+        ad = arm.animation_data
+        if ad is None:
+            return
+        for track in [t for t in ad.nla_tracks if t.name.startswith(LIVE_TRACK_PREFIX)]:
+            ad.nla_tracks.remove(track)

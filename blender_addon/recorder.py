@@ -1,0 +1,78 @@
+"""Record every received frame (not just the ones the UI had time to show) into a take. No ``bpy``.
+
+Rows live in preallocated numpy chunks (an hour at 60 fps is ~55 MB), so recording
+costs one row copy per frame. Times are the sender's media times; when a sender
+restarts (its clock jumps back) the take continues after the last row instead of
+going backwards.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .protocol import EYE_FIELDS, HEAD_FIELDS, NUM_BLENDSHAPES, FaceSample
+
+CHUNK = 4096
+_W = 1 + 1 + NUM_BLENDSHAPES + len(HEAD_FIELDS) + len(EYE_FIELDS)  # time, present, blendshapes, head, eyes
+
+
+class Recorder:
+    def __init__(self, name: str = "take") -> None:
+        self.name = name
+        self._chunks: list[np.ndarray] = [np.empty((CHUNK, _W), np.float64)]
+        self._n = 0  # rows in the last chunk
+        self._rows = 0
+        self._last_seq: int | None = None
+        self._offset = 0.0  # added to media time after a sender restart
+        self._last_time = -np.inf
+        self.events: list[tuple[str, float, float, float]] = []  # (label, start, end, confidence)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def put(self, sample: FaceSample) -> None:
+        """Add the frame, or update the last row if it is the same frame (unbundled messages)."""
+        with self._lock:
+            same = sample.seq == self._last_seq and self._rows > 0
+            if not same:
+                t = sample.time + self._offset
+                if t <= self._last_time:  # sender restarted: continue after the last row
+                    self._offset += self._last_time - sample.time + 1e-3
+                    t = sample.time + self._offset
+                if self._n == CHUNK:
+                    self._chunks.append(np.empty((CHUNK, _W), np.float64))
+                    self._n = 0
+                self._n += 1
+                self._rows += 1
+                self._last_time = t
+            else:
+                t = self._last_time
+            row = self._chunks[-1][self._n - 1]
+            row[0], row[1] = t, 1.0 if sample.present else 0.0
+            row[2:2 + NUM_BLENDSHAPES] = sample.blendshapes
+            row[2 + NUM_BLENDSHAPES:2 + NUM_BLENDSHAPES + len(HEAD_FIELDS)] = sample.head
+            row[-len(EYE_FIELDS):] = sample.eyes
+            self._last_seq = sample.seq
+
+    def add_event(self, label: str, start: float, end: float, confidence: float) -> None:
+        """An action event (media times); a later event for the same start updates it."""
+        with self._lock:
+            start, end = start + self._offset, end + self._offset
+            for i, (lb, st, _, _) in enumerate(self.events):
+                if lb == label and abs(st - start) < 1e-6:
+                    self.events[i] = (label, start, max(end, start), confidence)
+                    return
+            self.events.append((label, start, max(end, start), confidence))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            data = np.concatenate([*self._chunks[:-1], self._chunks[-1][: self._n]]) if self._rows else \
+                np.empty((0, _W))
+            events = list(self.events)
+        b = 2 + NUM_BLENDSHAPES
+        return {"time": data[:, 0], "present": data[:, 1] > 0.5, "blendshapes": data[:, 2:b],
+                "head": data[:, b:b + len(HEAD_FIELDS)], "eyes": data[:, b + len(HEAD_FIELDS):],
+                "events": events}
