@@ -6,12 +6,12 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT
-from kinemo import protocol
-from kinemo.takes import LLF_HEADER
 
 from blender_addon.bake import plan_shape_keys, resample
 from blender_addon.mapping import match_channels
 from blender_addon.takes_io import TakeError, read_take
+from kinemo import protocol
+from kinemo.takes import LLF_HEADER
 
 
 def test_demo_writes_a_blend_with_the_baked_take(tmp_path, grid_clips):

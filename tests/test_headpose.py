@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from kinemo.headpose import gaze_from_blendshapes, head_from_matrix, matrix_from_head
 from kinemo.protocol import ARKIT_INDEX
 

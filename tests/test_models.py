@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from conftest import run_kinemo
+
 from kinemo import models
 
 

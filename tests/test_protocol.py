@@ -1,10 +1,11 @@
 import math
 
 import pytest
+from pythonosc.osc_packet import OscPacket
+
 from kinemo import protocol
 from kinemo.errors import KinemoError
 from kinemo.osc_out import build_bundle, parse_target
-from pythonosc.osc_packet import OscPacket
 
 
 def sample(seq=7):

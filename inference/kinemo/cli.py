@@ -7,7 +7,11 @@ import importlib
 import sys
 
 from kinemo import __version__, models, protocol
+from kinemo.control import DEFAULT_CONTROL_PORT
 from kinemo.errors import KinemoError
+from kinemo.frame import LANDMARK_MODES
+from kinemo.motion import DEFAULT_EASE_S, SMOOTHING_MODES
+from kinemo.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 
 EPILOG = f"""\
 examples:
@@ -25,18 +29,48 @@ Wire protocol: docs/protocol.md.
 
 #: Modules that add their own subcommands: each has ``register(subparsers)``, which adds a
 #: parser and sets ``func=handler(args) -> int`` on it. Keeps each feature's CLI beside it.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("kinemo.cli_actions",)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", metavar="OUT",
-                   help="also write the take: .csv (Live Link Face), .json or .npz (with timestamps and landmarks)")
-    p.add_argument("--osc", metavar="HOST:PORT", default=f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}",
-                   help="where to stream frames (default %(default)s)")
-    p.add_argument("--no-osc", action="store_true", help="do not stream; only write --output")
-    p.add_argument("--model", metavar="PATH", help="face_landmarker.task to use instead of the model store")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress line or summary")
+def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
+    out = p.add_argument_group("output")
+    out.add_argument("-o", "--output", metavar="OUT",
+                     help="also write the take: .csv (Live Link Face), .json or .npz (with timestamps and landmarks)")
+    out.add_argument("--osc", metavar="HOST:PORT", default=f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}",
+                     help="where to stream frames (default %(default)s)")
+    out.add_argument("--no-osc", action="store_true", help="do not stream; only write --output")
+    out.add_argument("--vmc", metavar="HOST:PORT", nargs="?", const=f"{protocol.DEFAULT_HOST}:{protocol.VMC_PORT}",
+                     help="stream the VMC protocol instead, for VSeeFace-style receivers "
+                          f"(default port {protocol.VMC_PORT})")
+    out.add_argument("--landmarks", choices=LANDMARK_MODES, default="pca",
+                     help="landmark stream: pca = compact 28 numbers (default), 68 = iBUG 2D points, "
+                          "478 = full mesh (exceeds one network frame), none")
+    mo = p.add_argument_group("motion")
+    mo.add_argument("--smooth", choices=SMOOTHING_MODES, default=smooth_default,
+                    help="none; live = One-Euro filter (causal); offline = live for the stream, lag-free "
+                         "zero-phase smoothing for --output (default %(default)s)")
+    mo.add_argument("--min-cutoff", type=float, default=DEFAULT_MIN_CUTOFF, metavar="HZ",
+                    help="One-Euro cut-off for still channels: lower = less jitter, more lag (default %(default)s)")
+    mo.add_argument("--beta", type=float, default=DEFAULT_BETA,
+                    help="One-Euro speed coefficient: higher = less lag on fast moves (default %(default)s)")
+    mo.add_argument("--ease", type=float, default=DEFAULT_EASE_S, metavar="SECONDS",
+                    help="when the face is lost, ease to neutral over this long (default %(default)s)")
+    mo.add_argument("--profile", metavar="PROFILE.json",
+                    help="calibration profile to apply (written there by --calibrate)")
+    mo.add_argument("--calibrate", type=float, metavar="SECONDS",
+                    help="first hold a neutral face this long; the profile is applied and saved to --profile")
+    ru = p.add_argument_group("running")
+    ru.add_argument("--workers", type=int, default=2, metavar="N",
+                    help="parallel trackers (default %(default)s; 1 = exactly MediaPipe's single-stream tracking)")
+    ru.add_argument("--faces", type=int, default=1, metavar="N",
+                    help="1 (default): track the first face found, steadiest; 2+: search for up to N faces every "
+                         "frame and follow the largest, most central one (for busy scenes; a little more jitter)")
+    ru.add_argument("--control-port", type=int, metavar="PORT",
+                    help=f"listen on 127.0.0.1:PORT for commands such as {protocol.ADDR_CALIBRATE} "
+                         f"(webcam default {DEFAULT_CONTROL_PORT}; 0 = off)")
+    ru.add_argument("--model", metavar="PATH", help="face_landmarker.task to use instead of the model store")
+    ru.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    ru.add_argument("-q", "--quiet", action="store_true", help="no progress line or summary")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,12 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("path", help="video file (.mp4, .mov, .mpg, .avi, …)")
     v.add_argument("--realtime", action="store_true",
                    help="pace frames to the video's clock (default: as fast as possible)")
-    _add_common(v)
+    _add_common(v, "offline")
 
     w = sub.add_parser("webcam", help="track the face from a camera until Ctrl-C",
                        description="Track the face from a camera; Ctrl-C stops and saves --output.")
-    w.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
-    _add_common(w)
+    w.add_argument("--camera", default="0", metavar="N|URL",
+                   help="camera index, device path or stream URL (default 0)")
+    w.add_argument("--retry", type=float, default=10.0, metavar="SECONDS",
+                   help="if the camera stops delivering frames, keep trying to reopen it this long (default 10)")
+    _add_common(w, "live")
 
     m = sub.add_parser("models", help="show or fetch the model files",
                        description="Show where each model resolves, or download it into the cache.")
@@ -68,36 +105,93 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _track(args: argparse.Namespace, source) -> int:
+    from kinemo.calibration import Profile
     from kinemo.face import FaceTracker, FaceTrackerOptions
+    from kinemo.motion import MotionOptions, MotionProcessor
     from kinemo.osc_out import OscSender, parse_target
     from kinemo.pipeline import run_face
+    from kinemo.smoothing import OneEuroOptions
     from kinemo.takes import TakeWriter, check_output_path
 
+    if args.workers < 1 or args.workers > 8:
+        raise KinemoError("--workers must be between 1 and 8")
+    if args.calibrate is not None and not 0 < args.calibrate <= 60:
+        raise KinemoError("--calibrate takes 0-60 seconds")
+    if args.calibrate is not None and not args.profile:
+        raise KinemoError("--calibrate needs --profile PATH to save the profile to")
+    profile = Profile.load(args.profile) if args.profile and args.calibrate is None else None
     if args.output:
         check_output_path(args.output)
-    sender = None if args.no_osc else OscSender(*parse_target(args.osc))
-    writer = TakeWriter(args.output, fps=source.fps, source=source.name) if args.output else None
-    tracker = FaceTracker.create_from_options(FaceTrackerOptions(model_path=args.model))
+    sinks, closers = [], []
+    if args.vmc:
+        from kinemo.vmc import VmcSender
+
+        vmc = VmcSender(*parse_target(args.vmc, protocol.VMC_PORT))
+        sinks.append(lambda stream, _file: vmc.send(stream))
+        closers.append(vmc.close)
+    elif not args.no_osc:
+        sender = OscSender(*parse_target(args.osc), landmarks=args.landmarks)
+        sinks.append(lambda stream, _file: sender.send(stream))
+        closers.append(sender.close)
+    writer = None
+    if args.output:
+        writer = TakeWriter(args.output, fps=source.fps, source=source.name, zero_phase=args.smooth == "offline")
+        sinks.append(lambda _stream, file: writer.add(file))
+    motion = MotionProcessor(MotionOptions(
+        smoothing=args.smooth, one_euro=OneEuroOptions(min_cutoff=args.min_cutoff, beta=args.beta),
+        ease_seconds=args.ease, profile=profile))
+
+    def save_profile(p: Profile) -> None:
+        if args.profile:
+            p.save(args.profile)
+            print(f"kinemo: calibrated; profile saved to {args.profile}", file=sys.stderr)
+
+    if args.calibrate:
+        motion.start_calibration(args.calibrate, save_profile)
+    control = None
+    control_port = args.control_port if args.control_port is not None else (
+        DEFAULT_CONTROL_PORT if source.realtime else 0)
+    if control_port:
+        from kinemo.control import ControlListener
+
+        control = ControlListener(lambda seconds: motion.start_calibration(seconds, save_profile), port=control_port)
+    if not 1 <= args.faces <= 8:
+        raise KinemoError("--faces must be between 1 and 8")
+    trackers = [FaceTracker.create_from_options(FaceTrackerOptions(model_path=args.model, num_faces=args.faces))
+                for _ in range(args.workers)]
     interrupted = False
+    stats = None
     try:
-        stats = run_face(source, tracker, sender=sender, writer=writer,
-                         realtime=getattr(args, "realtime", False), max_frames=args.max_frames,
-                         progress=not args.quiet)
+        stats = run_face(source, trackers, sinks, motion=motion, realtime=getattr(args, "realtime", False),
+                         max_frames=args.max_frames, progress=not args.quiet)
     except KeyboardInterrupt:
-        interrupted, stats = True, None
+        interrupted = True
     finally:
-        tracker.close()
+        for t in trackers:
+            t.close()
         source.close()
-        if sender:
-            sender.close()
+        for close in closers:
+            close()
+        if control:
+            control.close()
     out = writer.close() if writer else None
+    if motion.calibrating:
+        print("kinemo: warning: calibration did not finish (no face seen long enough); profile not saved",
+              file=sys.stderr)
+    if getattr(source, "ended_early", False):
+        print(f"kinemo: warning: {source.name} ended after {source.decoded} of {source.total} frames "
+              f"(truncated or damaged file); wrote what was readable", file=sys.stderr)
     if not args.quiet:
         if stats:
             msg = (f"{stats.frames} frames ({stats.faces} with a face) in {stats.seconds:.1f} s, "
-                   f"{stats.fps:.1f} frames/s")
+                   f"{stats.fps:.1f} frames/s, latency p50 {stats.latency(50):.1f} ms p95 {stats.latency(95):.1f} ms")
+            if stats.dropped:
+                msg += f", {stats.dropped} camera frames dropped"
         else:
             msg = f"stopped after {len(writer.frames) if writer else 0} frames"
-        if sender:
+        if args.vmc:
+            msg += f"; streamed VMC to {args.vmc}"
+        elif not args.no_osc:
             msg += f"; streamed to {args.osc}"
         if out:
             msg += f"; wrote {out}"
@@ -134,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "webcam":
             from kinemo.sources import CameraSource
 
-            return _track(args, CameraSource(args.camera))
+            return _track(args, CameraSource(args.camera, retry_seconds=args.retry))
         return _models(args)
     except KinemoError as e:
         print(f"kinemo: error: {e}", file=sys.stderr)

@@ -28,8 +28,12 @@ def parse_target(text: str, default_port: int = protocol.DEFAULT_PORT) -> tuple[
 
 
 def build_bundle(sample: protocol.FaceSample) -> bytes:
+    return build_packet(protocol.encode_sample(sample))
+
+
+def build_packet(messages: list[protocol.Message]) -> bytes:
     bundle = OscBundleBuilder(IMMEDIATELY)
-    for address, types, args in protocol.encode_sample(sample):
+    for address, types, args in messages:
         msg = OscMessageBuilder(address)
         for tag, value in zip(types, args, strict=True):
             msg.add_arg(value, tag)
@@ -38,9 +42,20 @@ def build_bundle(sample: protocol.FaceSample) -> bytes:
 
 
 class OscSender:
-    """Fire-and-forget UDP; a receiver that is not listening is not an error."""
+    """Fire-and-forget UDP; a receiver that is not listening is not an error.
 
-    def __init__(self, host: str = protocol.DEFAULT_HOST, port: int = protocol.DEFAULT_PORT) -> None:
+    ``landmarks`` picks the landmark stream: none, 68 (2D iBUG points), 478 (the full
+    mesh; larger than one Ethernet frame) or pca (compact: pose + 20 coefficients).
+    """
+
+    def __init__(self, host: str = protocol.DEFAULT_HOST, port: int = protocol.DEFAULT_PORT, *,
+                 landmarks: str = "pca") -> None:
+        self.landmarks = landmarks
+        self._pca = None
+        if landmarks == "pca":
+            from kinemo.landmarks import LandmarkPCA
+
+            self._pca = LandmarkPCA.load()
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
         except socket.gaierror as e:
@@ -51,7 +66,9 @@ class OscSender:
         self.errors = 0
 
     def send(self, frame: Frame) -> None:
-        data = build_bundle(frame.to_sample())
+        self.send_bytes(build_bundle(frame.to_sample(self.landmarks, self._pca)))
+
+    def send_bytes(self, data: bytes) -> None:
         try:
             self._sock.sendto(data, self.address)
             self.sent += 1

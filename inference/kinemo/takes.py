@@ -16,7 +16,11 @@ import numpy as np
 
 from kinemo import protocol
 from kinemo.errors import KinemoError
+from kinemo.expression import classify
 from kinemo.frame import NUM_LANDMARKS, Frame
+from kinemo.headpose import matrix_from_head, quaternion_from_matrix
+from kinemo.landmarks import MESH_TO_IBUG68
+from kinemo.smoothing import zero_phase
 
 TAKE_FORMAT = protocol.TAKE_FORMAT
 TAKE_VERSION = 1
@@ -43,14 +47,14 @@ def timecode(t: float, fps: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}:{ff:02d}.{int(round(sub * 1000)) % 1000:03d}"
 
 
-def llf_row(frame: Frame, fps: float) -> list[str]:
-    h = frame.head
-    rot = [h[0], h[1], h[2]]
-    e = frame.eyes
-    values = [*frame.blendshapes.tolist(), *(math.radians(float(v)) for v in rot),
-              math.radians(float(e[0])), math.radians(float(e[1])), 0.0,
-              math.radians(float(e[2])), math.radians(float(e[3])), 0.0]
-    return [timecode(frame.time, fps), str(LLF_COUNT), *(f"{float(v):.9g}" for v in values)]
+def llf_rows(cols: dict[str, np.ndarray], fps: float) -> list[str]:
+    """CSV lines: blendshapes as they are, head and eye angles in radians (eye roll is 0)."""
+    head = np.radians(cols["head"][:, :3].astype(np.float64))
+    eyes = np.radians(cols["eyes"].astype(np.float64))
+    zero = np.zeros((len(head), 1))
+    values = np.hstack([cols["blendshapes"].astype(np.float64), head, eyes[:, :2], zero, eyes[:, 2:], zero])
+    return [",".join([timecode(float(t), fps), str(LLF_COUNT), *(f"{v:.9g}" for v in row)])
+            for t, row in zip(cols["time"], values, strict=True)]
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -76,9 +80,10 @@ def check_output_path(path: str | os.PathLike) -> Path:
 class TakeWriter:
     """Collects frames, then writes the file for its suffix on ``close``."""
 
-    def __init__(self, path: str | os.PathLike, *, fps: float, source: str = "") -> None:
+    def __init__(self, path: str | os.PathLike, *, fps: float, source: str = "", zero_phase: bool = False) -> None:
         self.path = check_output_path(path)
         self.fps, self.source = float(fps), source
+        self.zero_phase = zero_phase  # smooth the whole take without lag before writing (file input)
         self.frames: list[Frame] = []
 
     def add(self, frame: Frame) -> None:
@@ -104,43 +109,69 @@ class TakeWriter:
         return self.path
 
     def columns(self) -> dict[str, np.ndarray]:
-        n = len(self.frames)
+        frames = self.frames
+        n = len(frames)
+
+        def stack(attr: str, width: int) -> np.ndarray:
+            return np.stack([getattr(f, attr) for f in frames]) if n else np.zeros((0, width), np.float32)
+
         landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, np.float32)
-        for i, f in enumerate(self.frames):
+        for i, f in enumerate(frames):
             if f.landmarks is not None:
                 landmarks[i] = f.landmarks
-        return {
-            "seq": np.array([f.seq for f in self.frames], np.int64),
-            "time": np.array([f.time for f in self.frames], np.float64),
-            "stamp": np.array([f.stamp for f in self.frames], np.float64),
-            "present": np.array([f.present for f in self.frames], bool),
-            "blendshapes": np.stack([f.blendshapes for f in self.frames]) if n else np.zeros((0, 52), np.float32),
-            "head": (np.stack([f.head for f in self.frames]) if n
-                     else np.zeros((0, len(protocol.HEAD_FIELDS)), np.float32)),
-            "eyes": np.stack([f.eyes for f in self.frames]) if n else np.zeros((0, 4), np.float32),
+        cols = {
+            "seq": np.array([f.seq for f in frames], np.int64),
+            "time": np.array([f.time for f in frames], np.float64),
+            "stamp": np.array([f.stamp for f in frames], np.float64),
+            "present": np.array([f.present for f in frames], bool),
+            "blendshapes": stack("blendshapes", protocol.NUM_BLENDSHAPES),
+            "head": stack("head", len(protocol.HEAD_FIELDS)),
+            "eyes": stack("eyes", len(protocol.EYE_FIELDS)),
             "landmarks": landmarks,
+            "landmarks68": landmarks[:, MESH_TO_IBUG68, :2],
         }
+        if self.zero_phase and n:
+            self._smooth(cols)
+        expressions = [classify(b) for b in cols["blendshapes"]]
+        cols["emotion"] = np.array([protocol.EMOTIONS.index(e.label) for e in expressions], np.int64)
+        cols["emotion_scores"] = (np.stack([e.scores for e in expressions]) if n
+                                  else np.zeros((0, len(protocol.EMOTIONS)), np.float32))
+        cols["action_units"] = (np.stack([e.action_units for e in expressions]) if n
+                                else np.zeros((0, len(protocol.ACTION_UNITS)), np.float32))
+        return cols
+
+    def _smooth(self, cols: dict[str, np.ndarray]) -> None:
+        cols["blendshapes"] = np.clip(zero_phase(cols["blendshapes"], self.fps), 0, 1).astype(np.float32)
+        head = zero_phase(cols["head"], self.fps)
+        for i in range(len(head)):
+            head[i, 6:] = quaternion_from_matrix(matrix_from_head(*head[i, :3])[:3, :3])
+        cols["head"] = head.astype(np.float32)
+        cols["eyes"] = zero_phase(cols["eyes"], self.fps).astype(np.float32)
 
     def _meta(self) -> dict:
         return {"format": TAKE_FORMAT, "version": TAKE_VERSION, "source": self.source, "fps": self.fps,
                 "channels": list(protocol.ARKIT_NAMES), "head_fields": list(protocol.HEAD_FIELDS),
-                "eye_fields": list(protocol.EYE_FIELDS)}
+                "eye_fields": list(protocol.EYE_FIELDS), "emotions": list(protocol.EMOTIONS),
+                "action_units": list(protocol.ACTION_UNITS)}
 
     def _write_csv(self, tmp: str) -> None:
+        lines = llf_rows(self.columns(), self.fps)
         with open(tmp, "w", newline="") as f:
             f.write(",".join(LLF_HEADER) + "\n")
-            for frame in self.frames:
-                f.write(",".join(llf_row(frame, self.fps)) + "\n")
+            f.writelines(line + "\n" for line in lines)
 
     def _write_json(self, tmp: str) -> None:
         cols = self.columns()
         doc = self._meta()
-        for key in ("seq", "time", "stamp", "present", "blendshapes", "head", "eyes"):
+        for key in ("seq", "time", "stamp", "present", "blendshapes", "head", "eyes", "emotion_scores",
+                    "action_units"):
             doc[key] = cols[key].tolist()
-        doc["landmarks"] = [
-            None if not f.present or f.landmarks is None else np.round(f.landmarks.astype(np.float64), 6).tolist()
-            for f in self.frames
-        ]
+        doc["emotion"] = [protocol.EMOTIONS[i] for i in cols["emotion"]]
+        present = cols["present"]
+        doc["landmarks"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all() else None
+                            for lm, ok in zip(cols["landmarks"], present, strict=True)]
+        doc["landmarks68"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all() else None
+                              for lm, ok in zip(cols["landmarks68"], present, strict=True)]
         with open(tmp, "w") as f:
             json.dump(doc, f, separators=(",", ":"))
 
