@@ -1,0 +1,106 @@
+"""ActionClassifier: the shipped ONNX network (onnxruntime) plus the user's own actions.
+
+The network ends in a cosine classifier: logits = scale · (unit embedding · unit class
+weight). A user action is one more set of unit weights ("prototypes", one per recorded
+example) compared the same way, so built-in and user classes share one softmax.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from kinemo.body.features import FEATURES, STEPS
+from kinemo.errors import KinemoError
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("kinemo") / "assets" / "actions.onnx"))
+
+
+@dataclass
+class UserAction:
+    name: str
+    prototypes: np.ndarray  # (k, embedding) unit vectors
+
+
+@dataclass
+class ActionClassifierOptions:
+    model_path: str | os.PathLike | None = None  # None: the shipped assets/actions.onnx
+    user_actions: list[UserAction] = field(default_factory=list)
+    threads: int = 1  # the pose tracker needs the other core
+
+
+class ActionClassifier:
+    def __init__(self, session, meta: dict, options: ActionClassifierOptions) -> None:
+        self._session = session
+        self.meta = meta
+        self.options = options
+        self.builtin: tuple[str, ...] = tuple(meta["labels"])
+        self.scale = float(meta["scale"])
+        self.sha256 = str(meta.get("sha256", ""))
+        self._user: list[UserAction] = []
+        for action in options.user_actions:
+            self.add_action(action)
+
+    @classmethod
+    def create_from_options(cls, options: ActionClassifierOptions | None = None) -> ActionClassifier:
+        options = options or ActionClassifierOptions()
+        path = Path(options.model_path) if options.model_path else default_model_path()
+        meta_path = path.with_suffix(".json")
+        if not path.is_file() or not meta_path.is_file():
+            raise KinemoError(f"action model not found: {path} (and {meta_path.name} beside it)")
+        try:
+            meta = json.loads(meta_path.read_text())
+            if meta.get("steps") != STEPS or meta.get("features") != FEATURES:
+                raise ValueError("window shape differs from this version of kinemo")
+        except (ValueError, OSError) as e:
+            raise KinemoError(f"bad action model description {meta_path}: {e}") from None
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = so.inter_op_num_threads = max(1, options.threads)
+        so.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise KinemoError(f"could not load action model {path}: {str(e).splitlines()[0]}") from None
+        return cls(session, meta, options)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.builtin + tuple(a.name for a in self._user)
+
+    def add_action(self, action: UserAction) -> None:
+        if action.name in self.labels:
+            raise KinemoError(f"action '{action.name}' is already in the vocabulary")
+        protos = np.asarray(action.prototypes, np.float32)
+        protos = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-9)
+        self._user.append(UserAction(action.name, protos))
+
+    def run(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, STEPS, FEATURES) → (logits over ``labels``, unit embeddings)."""
+        x = np.ascontiguousarray(windows, np.float32).reshape(-1, STEPS, FEATURES)
+        logits, emb = self._session.run(None, {"window": x})
+        if self._user:
+            extra = [self.scale * (emb @ a.prototypes.T).max(axis=1, keepdims=True) for a in self._user]
+            logits = np.concatenate([logits, *extra], axis=1)
+        return logits, emb
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        return self.run(windows)[1]
+
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """Softmax over ``labels``; one row per window."""
+        logits = self.run(windows)[0]
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def process_window(self, window: np.ndarray) -> np.ndarray:
+        """One (STEPS, FEATURES) window → probabilities over ``labels``."""
+        return self.probabilities(window[None])[0]

@@ -1,0 +1,93 @@
+"""Hysteresis: per-frame class probabilities → action events that do not flicker.
+
+An action starts once its probability has stayed at or above ``on`` (and on top) for
+``hold_on`` seconds; it ends once it has stayed below ``off`` for ``hold_off`` seconds, when
+another action starts, or when the person leaves. The gap between ``on`` and ``off`` and
+the hold times are what stop a label from flickering on noisy frames. The start time
+is backdated to the first frame of the run that confirmed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinemo.protocol import EVENT_END, EVENT_START
+
+
+@dataclass
+class ActionEvent:
+    label: str
+    phase: str  # EVENT_START or EVENT_END
+    confidence: float  # mean probability over the event so far
+    start: float  # media time, seconds
+    end: float  # = start while ongoing
+    time: float  # media time at which the event was decided
+
+
+@dataclass
+class EventOptions:
+    on: float = 0.6
+    off: float = 0.35
+    hold_on: float = 0.1
+    hold_off: float = 0.3
+    background: str = "idle"
+
+
+class EventDetector:
+    def __init__(self, labels: tuple[str, ...], options: EventOptions | None = None) -> None:
+        self.labels = labels
+        self.options = options or EventOptions()
+        self.current: str | None = None
+        self._start = 0.0
+        self._sum = 0.0
+        self._n = 0
+        self._cand: str | None = None
+        self._cand_since = 0.0
+        self._cand_probs: list[float] = []
+        self._low_since: float | None = None
+
+    def update(self, time: float, probs: np.ndarray | None) -> list[ActionEvent]:
+        """Feed one frame (``probs`` None: nobody in view); returns the events it decided."""
+        o = self.options
+        if probs is None:
+            self._cand = None
+            return [self._end(time)] if self.current else []
+        events: list[ActionEvent] = []
+        top = int(np.argmax(probs))
+        label, p = self.labels[top], float(probs[top])
+        started = False
+        if label != o.background and p >= o.on and label != self.current:
+            if self._cand != label:
+                self._cand, self._cand_since, self._cand_probs = label, time, []
+            self._cand_probs.append(p)
+            if time - self._cand_since >= o.hold_on - 1e-9:
+                if self.current:
+                    events.append(self._end(self._cand_since))
+                self.current, self._start, self._low_since = label, self._cand_since, None
+                self._sum, self._n = float(sum(self._cand_probs)), len(self._cand_probs)
+                events.append(ActionEvent(label, EVENT_START, self._sum / self._n, self._start, self._start, time))
+                self._cand, started = None, True
+        else:
+            self._cand = None
+        if self.current and not started:
+            pc = float(probs[self.labels.index(self.current)])
+            self._sum += pc
+            self._n += 1
+            if pc >= o.off:
+                self._low_since = None
+            else:
+                self._low_since = time if self._low_since is None else self._low_since
+                if time - self._low_since >= o.hold_off - 1e-9:
+                    events.append(self._end(self._low_since))
+        return events
+
+    def _end(self, time: float) -> ActionEvent:
+        label, self.current = self.current or "", None
+        conf = self._sum / max(self._n, 1)
+        return ActionEvent(label, EVENT_END, conf, self._start, max(time, self._start), time)
+
+    def flush(self, time: float) -> list[ActionEvent]:
+        """End whatever is running (end of the source)."""
+        return [self._end(time)] if self.current else []
