@@ -23,10 +23,11 @@ def _stop_on_load(_dummy) -> None:
 
 def register() -> None:
     import bpy
+    from bpy.app.handlers import persistent
 
     from . import jobs, operators, ops_mapping, props, ui
 
-    _stop_on_load._bpy_app_handlers_persistent = True  # what @persistent does
+    persistent(_stop_on_load)  # kept across file loads, so it sees every load
     classes = (*props.CLASSES, *ui.CLASSES, *operators.CLASSES, *ops_mapping.CLASSES, *jobs.CLASSES)
     for cls in classes:
         bpy.utils.register_class(cls)

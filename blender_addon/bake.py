@@ -137,7 +137,7 @@ def plan_bones(times: np.ndarray, head: np.ndarray, eyes: np.ndarray, bones: Bon
                neck_share: float = 0.0, root_scale: float = 1.0, smoothing: float = 0.0,
                tolerance: float = 0.0) -> list[CurvePlan]:
     """Rotation curves for head/neck/eyes and location curves for the root bone."""
-    raw = np.concatenate([np.asarray(head, float), np.asarray(eyes, float)], axis=1)
+    raw = np.concatenate([np.asarray(head, float)[:, :6], np.asarray(eyes, float)[:, :4]], axis=1)
     offsets, values = resample(times, smooth_take(times, raw, smoothing), fps)
     frames = offsets + frame_start
     h, e = values[:, :6], values[:, 6:10]

@@ -27,6 +27,7 @@ TICK_INTERVAL = 1.0 / 120.0  # poll faster than any sender's frame rate
 LOST_AFTER = 0.5  # seconds without frames before the status says "lost"
 EASE_TIME = 0.15  # time constant of the ease back to neutral
 _NB = protocol.NUM_BLENDSHAPES
+_POSE = 6  # yaw, pitch, roll, x, y, z: the head fields bones use (the quaternion repeats the angles)
 
 
 @dataclass
@@ -57,7 +58,7 @@ class LiveSession:
         self.applied = 0
         self.errors = 0
         self.last_error = ""
-        self.current: np.ndarray | None = None  # 52 weights + 6 head + 4 eyes, smoothed, before shaping
+        self.current: np.ndarray | None = None  # 52 weights + 6 head pose + 4 eyes, smoothed, before shaping
         self._smoother = Smoother()
         self._meshes = MeshDrivers()
         self._actions = ActionWriter(0.25)
@@ -150,10 +151,10 @@ class LiveSession:
             events = self.receiver.take_events()
             changed = False
             if sample is not None and sample.present:
-                raw = np.array((*sample.blendshapes, *sample.head, *sample.eyes), float)
+                raw = np.array((*sample.blendshapes, *sample.head[:_POSE], *sample.eyes), float)
                 self.current = self._smoother(raw, now)
                 if self._root_ref is None:
-                    self._root_ref = raw[_NB:_NB + 6].copy()
+                    self._root_ref = raw[_NB:_NB + _POSE].copy()
                 changed = True
             elif self.config.on_lost == "NEUTRAL" and self.current is not None and np.any(self.current) and (
                     self.lost(now) or (sample is not None and not sample.present)):
@@ -184,7 +185,7 @@ class LiveSession:
                 self._meshes.write(obj, weights, cfg.overrides, cfg.disabled)
         arm = bpy.data.objects.get(cfg.armature) if cfg.armature else None
         if arm is not None and arm.type == "ARMATURE":
-            write_bones(arm, cfg.bones, cur[_NB:_NB + 6], cur[_NB + 6:], axes=cfg.axes, eye_axes=cfg.eye_axes,
+            write_bones(arm, cfg.bones, cur[_NB:_NB + _POSE], cur[_NB + _POSE:], axes=cfg.axes, eye_axes=cfg.eye_axes,
                         neck_share=cfg.neck_share, root_ref=self._root_ref, root_scale=cfg.root_scale)
 
     def apply(self, obj: bpy.types.Object, sample: protocol.FaceSample) -> None:

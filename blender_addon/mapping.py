@@ -91,19 +91,18 @@ def parse_name(name: str) -> ParsedName:
     ws = words(name)
     side = None
     look: tuple[str, str] | None = None
-    # A side word at the end or the start (eyeBlink_L, L_eyeBlink); keep inner L/R (Eye_L_Look_R).
-    if ws and ws[-1] in _SIDES:
-        side = _SIDES[ws.pop()]
-    elif ws and ws[0] in _SIDES:
-        side = _SIDES[ws.pop(0)]
-    if "look" in ws:
+    if "look" in ws:  # Eye_L_Look_R (CC) or eyeLookRightL (MetaHuman): eye side + direction
         i = ws.index("look")
         before, after = ws[:i], ws[i + 1:]
-        if side is None and before and before[-1] in _SIDES and after and after[-1] in _SIDES:
-            # Eye_L_Look_R: eye side before "look", direction after
-            look = (_SIDES[before[-1]], _SIDES[after[-1]])
-        elif side is not None and after and after[-1] in ("left", "right"):
-            look = (side, _SIDES[after[-1]])  # eyeLookRightL
+        if before and before[-1] in _SIDES and len(after) == 1 and after[0] in _SIDES:
+            look = (_SIDES[before[-1]], _SIDES[after[0]])
+        elif len(after) == 2 and after[0] in ("left", "right") and after[1] in _SIDES:
+            look = (_SIDES[after[1]], _SIDES[after[0]])
+    # A side word at the end or the start (eyeBlink_L, L_eyeBlink).
+    if look is None and ws and ws[-1] in _SIDES:
+        side = _SIDES[ws.pop()]
+    elif look is None and ws and ws[0] in _SIDES:
+        side = _SIDES[ws.pop(0)]
     if look is not None:
         eye, direction = look
         base = _LOOK_DIRS[(eye, direction)].lower()
@@ -172,9 +171,9 @@ def resolve(key_names: Iterable[str], overrides: dict[int, list[str]] | None = N
     out = auto_map(names)
     present = set(names)
     for index, keys in (overrides or {}).items():
-        out[index] = [k for k in keys if k in present]
-        if not out[index]:
-            del out[index]
+        chosen = [k for k in keys if k in present]
+        if chosen:  # none of them on this mesh (say, the teeth): auto-mapping still applies
+            out[index] = chosen
     for index in disabled:
         out.pop(index, None)
     return dict(sorted(out.items()))

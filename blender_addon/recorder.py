@@ -15,7 +15,8 @@ import numpy as np
 from .protocol import EYE_FIELDS, HEAD_FIELDS, NUM_BLENDSHAPES, FaceSample
 
 CHUNK = 4096
-_W = 1 + 1 + NUM_BLENDSHAPES + len(HEAD_FIELDS) + len(EYE_FIELDS)  # time, present, blendshapes, head, eyes
+_H = len(HEAD_FIELDS)
+_W = 1 + 1 + NUM_BLENDSHAPES + _H + len(EYE_FIELDS)  # time, present, blendshapes, head, eyes
 
 
 class Recorder:
@@ -53,8 +54,9 @@ class Recorder:
             row = self._chunks[-1][self._n - 1]
             row[0], row[1] = t, 1.0 if sample.present else 0.0
             row[2:2 + NUM_BLENDSHAPES] = sample.blendshapes
-            row[2 + NUM_BLENDSHAPES:2 + NUM_BLENDSHAPES + len(HEAD_FIELDS)] = sample.head
-            row[-len(EYE_FIELDS):] = sample.eyes
+            head = sample.head[:_H]
+            row[2 + NUM_BLENDSHAPES:2 + NUM_BLENDSHAPES + len(head)] = head
+            row[-len(EYE_FIELDS):] = sample.eyes[:len(EYE_FIELDS)]
             self._last_seq = sample.seq
 
     def add_event(self, label: str, start: float, end: float, confidence: float) -> None:

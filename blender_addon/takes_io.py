@@ -94,7 +94,10 @@ def _optional(cols: dict, key: str, n: int, width: int) -> np.ndarray | None:
     if key not in cols:
         return None
     a = np.asarray(cols[key], dtype=np.float64)
-    return a.reshape(n, width) if a.size == n * width else None
+    if n == 0 or a.size % n:
+        return None
+    a = a.reshape(n, -1)[:, :width]  # older takes have fewer head fields (no quaternion)
+    return np.pad(a, ((0, 0), (0, width - a.shape[1])))
 
 
 def _rate_from_times(times: np.ndarray) -> float:

@@ -95,10 +95,13 @@ class VmcState:
         return False  # /VMC/Ext/OK and friends: status only
 
     def head(self) -> tuple[float, ...]:
-        """(yaw, pitch, roll, x, y, z) in our conventions; no translation over VMC."""
+        """The head message's fields in our conventions: angles, no translation over VMC, and the
+        camera-space quaternion R = Ry(yaw)·Rx(−pitch)·Rz(−roll)."""
         ident = (0.0, 0.0, 0.0, 1.0)
-        q = _mul(self.bones.get("Neck", ident), self.bones.get("Head", ident))
-        return (*protocol.head_from_unity_quaternion(q), 0.0, 0.0, 0.0)
+        yaw, pitch, roll = protocol.head_from_unity_quaternion(
+            _mul(self.bones.get("Neck", ident), self.bones.get("Head", ident)))
+        q = _mul(_mul(protocol._axis_quat(1, yaw), protocol._axis_quat(0, -pitch)), protocol._axis_quat(2, -roll))
+        return (yaw, pitch, roll, 0.0, 0.0, 0.0, *q)
 
     def eyes(self) -> tuple[float, ...]:
         out: list[float] = []
