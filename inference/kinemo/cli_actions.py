@@ -80,17 +80,9 @@ def _add_shared(p: argparse.ArgumentParser, sub: bool = True) -> None:
 
 
 def _pipeline(args, *, track: bool):
-    from kinemo.body import user_actions
-    from kinemo.body.classifier import ActionClassifier
-    from kinemo.body.pipeline import ActionPipeline, ActionPipelineOptions
-    from kinemo.body.tracker import PoseTracker, PoseTrackerOptions
+    from kinemo.body.pipeline import ActionPipeline
 
-    opts = ActionPipelineOptions(tracker=PoseTrackerOptions(model_path=args.pose_model))
-    classifier = ActionClassifier.create_from_options(opts.classifier)
-    for action in user_actions.load_actions(user_actions.actions_dir(args.actions_dir), classifier):
-        classifier.add_action(action)
-    tracker = PoseTracker.create_from_options(opts.tracker) if track else None
-    return ActionPipeline(classifier, tracker, opts)
+    return ActionPipeline.create_for_user(actions_dir=args.actions_dir, pose_model=args.pose_model, track=track)
 
 
 def _check_json_output(path: str) -> Path:

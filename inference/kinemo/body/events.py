@@ -53,7 +53,7 @@ class EventDetector:
         o = self.options
         if probs is None:
             self._cand = None
-            return [self._end(time)] if self.current else []
+            return [self._end(time, time)] if self.current else []
         events: list[ActionEvent] = []
         top = int(np.argmax(probs))
         label, p = self.labels[top], float(probs[top])
@@ -64,7 +64,7 @@ class EventDetector:
             self._cand_probs.append(p)
             if time - self._cand_since >= o.hold_on - 1e-9:
                 if self.current:
-                    events.append(self._end(self._cand_since))
+                    events.append(self._end(self._cand_since, time))
                 self.current, self._start, self._low_since = label, self._cand_since, None
                 self._sum, self._n = float(sum(self._cand_probs)), len(self._cand_probs)
                 events.append(ActionEvent(label, EVENT_START, self._sum / self._n, self._start, self._start, time))
@@ -80,14 +80,14 @@ class EventDetector:
             else:
                 self._low_since = time if self._low_since is None else self._low_since
                 if time - self._low_since >= o.hold_off - 1e-9:
-                    events.append(self._end(self._low_since))
+                    events.append(self._end(self._low_since, time))
         return events
 
-    def _end(self, time: float) -> ActionEvent:
+    def _end(self, end: float, now: float) -> ActionEvent:
         label, self.current = self.current or "", None
         conf = self._sum / max(self._n, 1)
-        return ActionEvent(label, EVENT_END, conf, self._start, max(time, self._start), time)
+        return ActionEvent(label, EVENT_END, conf, self._start, max(end, self._start), now)
 
     def flush(self, time: float) -> list[ActionEvent]:
         """End whatever is running (end of the source)."""
-        return [self._end(time)] if self.current else []
+        return [self._end(time, time)] if self.current else []

@@ -59,6 +59,18 @@ class ActionPipeline:
         tracker = PoseTracker.create_from_options(options.tracker) if track else None
         return cls(classifier, tracker, options)
 
+    @classmethod
+    def create_for_user(cls, *, actions_dir=None, pose_model=None, track: bool = True) -> ActionPipeline:
+        """The shipped vocabulary plus the user's trained actions (what ``kinemo actions`` runs)."""
+        from kinemo.body import user_actions
+
+        options = ActionPipelineOptions(tracker=PoseTrackerOptions(model_path=pose_model))
+        classifier = ActionClassifier.create_from_options(options.classifier)
+        for action in user_actions.load_actions(user_actions.actions_dir(actions_dir), classifier):
+            classifier.add_action(action)
+        tracker = PoseTracker.create_from_options(options.tracker) if track else None
+        return cls(classifier, tracker, options)
+
     @property
     def labels(self) -> tuple[str, ...]:
         return self.classifier.labels
