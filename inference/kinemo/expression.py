@@ -1,6 +1,6 @@
 """Expression: FACS action units and an emotion label, derived from ARKit blendshapes by rule.
 
-Two documented steps (see docs/expression.md):
+Two documented steps (see docs/face.md, "Expression"):
 
 1. Action units. Each AU intensity (0-1) is the blendshape(s) that animate the same
    muscle movement in ARKit's own definitions (e.g. AU12 lip-corner puller =
@@ -55,7 +55,27 @@ PROTOTYPES: dict[str, tuple[dict[int, float], dict[int, float]]] = {
     "disgust": ({9: 1.0, 10: 1.0, 15: 0.5, 16: 0.5}, {12: 0.5}),
 }
 _AU_POS = {au: i for i, au in enumerate(ACTION_UNITS)}
-_AU_IDX = [np.array([ARKIT_INDEX[n] for n in AU_BLENDSHAPES[au]]) for au in ACTION_UNITS]
+_EMOTIONS = tuple(PROTOTYPES)
+
+
+def _matrices() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rules as matrices: blendshapes → AUs, AUs → support, AUs → contradiction."""
+    au = np.zeros((len(ACTION_UNITS), 52), np.float32)
+    for i, a in enumerate(ACTION_UNITS):
+        names = AU_BLENDSHAPES[a]
+        for n in names:
+            au[i, ARKIT_INDEX[n]] = 1.0 / len(names)
+    sup = np.zeros((len(_EMOTIONS), len(ACTION_UNITS)), np.float32)
+    con = np.zeros_like(sup)
+    for e, (support, contra) in enumerate(PROTOTYPES.values()):
+        for a, w in support.items():
+            sup[e, _AU_POS[a]] = w / sum(support.values())
+        for a, w in contra.items():
+            con[e, _AU_POS[a]] = w / sum(contra.values())
+    return au, sup, con
+
+
+_AU_MATRIX, _SUPPORT, _CONTRA = _matrices()
 
 
 @dataclass
@@ -72,19 +92,15 @@ class Expression:
 
 
 def action_units(blendshapes: np.ndarray) -> np.ndarray:
-    bs = np.asarray(blendshapes, np.float32)
-    return np.array([bs[idx].mean() for idx in _AU_IDX], np.float32)
+    return _AU_MATRIX @ np.asarray(blendshapes, np.float32)
 
 
 def classify(blendshapes: np.ndarray) -> Expression:
     aus = action_units(blendshapes)
-    evidence = {}
-    for emotion, (support, contra) in PROTOTYPES.items():
-        pos = sum(w * aus[_AU_POS[a]] for a, w in support.items()) / sum(support.values())
-        neg = sum(w * aus[_AU_POS[a]] for a, w in contra.items()) / sum(contra.values())
-        evidence[emotion] = max(0.0, pos - 0.5 * neg)
-    strongest = max(evidence.values())
-    evidence["neutral"] = max(0.0, 1.0 - 2.0 * strongest)
-    raw = np.array([evidence[e] for e in EMOTIONS], np.float32)
-    scores = raw / raw.sum() if raw.sum() > 0 else np.eye(len(EMOTIONS), dtype=np.float32)[0]
-    return Expression(EMOTIONS[int(np.argmax(scores))], scores, aus)
+    evidence = np.maximum(0.0, _SUPPORT @ aus - 0.5 * (_CONTRA @ aus))
+    scores = dict(zip(_EMOTIONS, evidence.tolist(), strict=True))
+    scores["neutral"] = max(0.0, 1.0 - 2.0 * float(evidence.max()))
+    raw = np.array([scores[e] for e in EMOTIONS], np.float32)
+    total = raw.sum()
+    scores_out = raw / total if total > 0 else np.eye(len(EMOTIONS), dtype=np.float32)[0]
+    return Expression(EMOTIONS[int(np.argmax(scores_out))], scores_out, aus.astype(np.float32))
