@@ -47,19 +47,25 @@ class MeshWriter:
 
 
 class MeshDrivers:
+    RECHECK = 30  # compare all key names every this many frames (renames); counts every frame
+
     def __init__(self) -> None:
         self._cache: dict[int, MeshWriter] = {}
+        self._frames = 0
 
     def write(self, obj: bpy.types.Object, values: np.ndarray, overrides, disabled) -> None:
         key = obj.data.shape_keys
         if key is None:
             return
-        names = [kb.name for kb in key.key_blocks]
+        self._frames += 1
+        blocks = key.key_blocks
         w = self._cache.get(obj.as_pointer())
-        if w is None or w.names != names:
-            if len(self._cache) > 64:
-                self._cache.clear()
-            w = self._cache[obj.as_pointer()] = MeshWriter(names, overrides, disabled)
+        if w is None or len(w.names) != len(blocks) or self._frames % self.RECHECK == 0:
+            names = [kb.name for kb in blocks]
+            if w is None or w.names != names:
+                if len(self._cache) > 64:
+                    self._cache.clear()
+                w = self._cache[obj.as_pointer()] = MeshWriter(names, overrides, disabled)
         w.write(key, values)
 
     def clear(self) -> None:
@@ -82,12 +88,18 @@ def write_bones(arm: bpy.types.Object, bones: BoneTargets, head: np.ndarray, eye
                 axes: rig.AxisMap, eye_axes: rig.AxisMap, neck_share: float,
                 root_ref: np.ndarray | None, root_scale: float) -> None:
     pose = arm.pose
-    q_head, q_neck = rig.head_neck(head, axes, neck_share if bones.neck else 0.0)
-    q_left, q_right = rig.eye_rotations(eyes, eye_axes)
-    for name, q in ((bones.head, q_head), (bones.neck, q_neck), (bones.eye_left, q_left), (bones.eye_right, q_right)):
+    y, p, r = float(head[0]), float(head[1]), float(head[2])
+    s = min(max(neck_share, 0.0), 1.0) if bones.neck else 0.0
+    targets = (
+        (bones.head, lambda: rig.rotation_one(y * (1 - s), p * (1 - s), r * (1 - s), axes)),
+        (bones.neck, lambda: rig.rotation_one(y * s, p * s, r * s, axes)),
+        (bones.eye_left, lambda: rig.rotation_one(float(eyes[0]), float(eyes[1]), 0.0, eye_axes)),
+        (bones.eye_right, lambda: rig.rotation_one(float(eyes[2]), float(eyes[3]), 0.0, eye_axes)),
+    )
+    for name, q in targets:
         pb = pose.bones.get(name) if name else None
         if pb is not None:
-            set_rotation(pb, q)
+            set_rotation(pb, q())
     if bones.root and root_ref is not None:
         pb = pose.bones.get(bones.root)
         if pb is not None:

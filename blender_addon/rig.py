@@ -11,6 +11,7 @@ A neck share s gives the neck s of each angle and the head the rest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,27 @@ def eye_rotations(eyes: np.ndarray, axes: AxisMap = DEFAULT_AXES) -> tuple[np.nd
     eyes = np.asarray(eyes, float)
     zero = np.zeros(eyes.shape[:-1])
     return rotation(eyes[..., 0], eyes[..., 1], zero, axes), rotation(eyes[..., 2], eyes[..., 3], zero, axes)
+
+
+# -- one frame, plain floats: the live path (numpy's per-call overhead dwarfs 4 multiplications) --
+
+def _axis_q(axis: str, degrees: float) -> tuple[float, float, float, float]:
+    half = math.radians(-degrees if axis.startswith("-") else degrees) / 2.0
+    q = [math.cos(half), 0.0, 0.0, 0.0]
+    q[1 + "XYZ".index(axis[-1])] = math.sin(half)
+    return (q[0], q[1], q[2], q[3])
+
+
+def _mul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return (aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw)
+
+
+def rotation_one(yaw: float, pitch: float, roll: float, axes: AxisMap) -> tuple[float, float, float, float]:
+    """:func:`rotation` for a single frame, (w, x, y, z)."""
+    return _mul(_mul(_axis_q(axes.yaw, yaw), _axis_q(axes.pitch, pitch)), _axis_q(axes.roll, roll))
 
 
 def root_offset(head: np.ndarray, reference: np.ndarray, scale: float = 1.0) -> np.ndarray:
