@@ -13,6 +13,7 @@ so ``packets`` always equals their sum.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import threading
 import time
@@ -28,6 +29,28 @@ from .vmc import VmcState
 from .vmc import validate as validate_vmc
 
 MAX_EVENTS = 256  # action events waiting for the main thread; older ones are dropped
+
+
+class _QuietOsc(logging.Filter):
+    """python-osc logs a root-logger warning for some garbage datagrams; we count them instead
+    of flooding Blender's console. Installed only while a receiver runs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pythonosc" not in record.pathname
+
+
+_QUIET = _QuietOsc()
+_quiet_users = [0]
+
+
+def _quiet(on: bool) -> None:
+    root = logging.getLogger()
+    _quiet_users[0] += 1 if on else -1
+    if _quiet_users[0] > 0 and _QUIET not in root.filters:
+        root.addFilter(_QUIET)
+    elif _quiet_users[0] <= 0:
+        _quiet_users[0] = 0
+        root.removeFilter(_QUIET)
 
 
 @dataclasses.dataclass
@@ -95,6 +118,7 @@ class Receiver:
         sock.settimeout(0.05)
         self.port = sock.getsockname()[1]  # resolves port 0 to the real one
         self._sock = sock
+        _quiet(True)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"kinemo-osc-{self.port}", daemon=True)
         self._thread.start()
@@ -107,6 +131,7 @@ class Receiver:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+            _quiet(False)
 
     @property
     def running(self) -> bool:
@@ -133,6 +158,8 @@ class Receiver:
                     self.stats.packets += 1
                     self.stats.rejected += 1
                 return False
+            if not data.startswith((b"/", b"#bundle\0")):  # not OSC at all: don't ask python-osc
+                raise ValueError("not an OSC packet")
             messages = [(m.message.address, tuple(m.message.params)) for m in OscPacket(data).messages]
             return self._handle(messages, addr, now)
         except Exception:  # noqa: BLE001 - any decoding failure is a malformed packet
