@@ -73,6 +73,8 @@ def shape_key_offsets(co: np.ndarray, name: str) -> np.ndarray:
         d = np.linalg.norm(co - c, axis=1)
         r = RADIUS[feature]
         weight = np.maximum(weight, np.clip(1.0 - (d / r) ** 2, 0.0, 1.0) ** 2)
+    if side:
+        weight *= side * co[:, 0] > 1e-3  # a one-sided key never crosses the midline
     return weight[:, None] * move[None, :]
 
 
