@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ADDON_MODULE, ROOT, addon_module, free_udp_port, run_kinemo
+
 from kinemo import protocol
 
 
