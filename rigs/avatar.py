@@ -116,7 +116,19 @@ def action_keys() -> dict[str, dict[str, dict[str, list[tuple[int, tuple[float, 
 ACTIONS = ("idle", "wave", "clap", "hands_up", "jump", "squat", "walk", "bow")
 
 
-def _mesh_part(bpy, name: str, kind: str, size, location, parent, bone: str, rotation=(0.0, 0.0, 0.0)):
+COLOURS = {"eye": (0.95, 0.95, 0.95, 1.0), "pupil": (0.05, 0.05, 0.08, 1.0), "shirt": (0.2, 0.45, 0.75, 1.0),
+           "trousers": (0.22, 0.22, 0.3, 1.0), "skin": (0.85, 0.66, 0.55, 1.0)}
+
+
+def _colour(bpy, role: str):
+    name = f"Kinemo_{role}"
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    mat.diffuse_color = COLOURS[role]
+    return mat
+
+
+def _mesh_part(bpy, name: str, kind: str, size, location, parent, bone: str, rotation=(0.0, 0.0, 0.0),
+               colour: str = "shirt"):
     import bmesh
 
     mesh = bpy.data.meshes.new(name)
@@ -128,6 +140,7 @@ def _mesh_part(bpy, name: str, kind: str, size, location, parent, bone: str, rot
     bmesh.ops.scale(bm, vec=size, verts=bm.verts)
     bm.to_mesh(mesh)
     bm.free()
+    mesh.materials.append(_colour(bpy, colour))
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
     obj.location = location
@@ -181,17 +194,22 @@ def build_avatar(bpy, name: str = "Kinemo") -> dict:
     parts = {"head": head, "rig": rig}
     for side in ("L", "R"):
         c, _, _ = BONES[f"eye.{side}"]
-        eye = _mesh_part(bpy, f"{name}Eye.{side}", "sphere", (EYE_RADIUS,) * 3, c, rig, f"eye.{side}")
+        eye = _mesh_part(bpy, f"{name}Eye.{side}", "sphere", (EYE_RADIUS,) * 3, c, rig, f"eye.{side}",
+                         colour="eye")
+        pupil_at = (c[0], c[1] - 0.85 * EYE_RADIUS, c[2])
+        _mesh_part(bpy, f"{name}Pupil.{side}", "sphere", (0.07, 0.04, 0.07), pupil_at, rig, f"eye.{side}",
+                   colour="pupil")
         parts[f"eye.{side}"] = eye
     _mesh_part(bpy, f"{name}Torso", "cylinder", (0.55, 0.35, 1.5), (0, 0, 2.75), rig, "spine")
-    _mesh_part(bpy, f"{name}Neck", "cylinder", (0.18, 0.18, 0.5), (0, 0, 3.65), rig, "neck")
+    _mesh_part(bpy, f"{name}Neck", "cylinder", (0.18, 0.18, 0.5), (0, 0, 3.65), rig, "neck", colour="skin")
     for bone_name in ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R", "thigh.L", "shin.L", "thigh.R",
                       "shin.R"):
         h, t, _ = BONES[bone_name]
         mid, length = _limb_between(h, t)
         direction = mathutils.Vector(t) - mathutils.Vector(h)
+        colour = "trousers" if bone_name.startswith(("thigh", "shin")) else "skin" if "fore" in bone_name else "shirt"
         _mesh_part(bpy, f"{name}_{bone_name}", "cylinder", (0.16, 0.16, length), mid, rig, bone_name,
-                   direction.to_track_quat("Z", "Y").to_euler())
+                   direction.to_track_quat("Z", "Y").to_euler(), colour=colour)
     parts["actions"] = _build_actions(bpy, rig)
     bpy.context.view_layer.update()
     return parts

@@ -23,7 +23,10 @@ FEATURES = {
     "tongue": (0.0, -0.95, -0.42),
 }
 RADIUS = {"eye": 0.16, "brow": 0.2, "browInner": 0.18, "cheek": 0.25, "nose": 0.14, "mouth": 0.22,
-          "mouthCorner": 0.14, "jaw": 0.45, "tongue": 0.12}
+          "mouthCorner": 0.14, "jaw": 0.6, "tongue": 0.12}
+#: The lips meet at this height; the mesh has a slit there, and the jaw moves only what is below.
+MOUTH_Z = -0.38
+MOUTH_HALF_WIDTH = 0.2
 
 
 def _region_and_motion(name: str) -> tuple[str, int, tuple[float, float, float]]:
@@ -38,7 +41,7 @@ def _region_and_motion(name: str) -> tuple[str, int, tuple[float, float, float]]
         "browInnerUp": ("browInner", (0, 0, 0.1)),
         "cheekPuff": ("cheek", (0, -0.12, 0)), "cheekSquint": ("cheek", (0, 0, 0.06)),
         "noseSneer": ("nose", (0, 0, 0.06)),
-        "jawOpen": ("jaw", (0, 0.03, -0.3)), "jawForward": ("jaw", (0, -0.12, 0)),
+        "jawOpen": ("jaw", (0, 0.05, -0.35)), "jawForward": ("jaw", (0, -0.12, 0)),
         "jawLeft": ("jaw", (0.12, 0, 0)), "jawRight": ("jaw", (-0.12, 0, 0)),
         "mouthClose": ("mouth", (0, 0, 0.05)), "mouthFunnel": ("mouth", (0, -0.08, 0)),
         "mouthPucker": ("mouth", (0, -0.1, 0)), "mouthLeft": ("mouth", (0.1, 0, 0)),
@@ -75,6 +78,8 @@ def shape_key_offsets(co: np.ndarray, name: str) -> np.ndarray:
         weight = np.maximum(weight, np.clip(1.0 - (d / r) ** 2, 0.0, 1.0) ** 2)
     if side:
         weight *= side * co[:, 0] > 1e-3  # a one-sided key never crosses the midline
+    if feature == "jaw":
+        weight *= np.clip((MOUTH_Z - co[:, 2]) / 0.06, 0.0, 1.0)  # the jaw carries the lower lip, not the upper
     return weight[:, None] * move[None, :]
 
 
@@ -99,6 +104,10 @@ def build_head(bpy, name: str = "KinemoHead", channel_names=None):
     mesh = bpy.data.meshes.new(name)
     bm = bmesh.new()
     bmesh.ops.create_uvsphere(bm, u_segments=64, v_segments=48, radius=1.0)
+    # Part the lips: a slit the jaw opens, with a dark mouth inside (below).
+    slit = [f for f in bm.faces if abs(f.calc_center_median().z - MOUTH_Z) < 0.03
+            and abs(f.calc_center_median().x) < MOUTH_HALF_WIDTH and f.calc_center_median().y < -0.5]
+    bmesh.ops.delete(bm, geom=slit, context="FACES_ONLY")
     bm.to_mesh(mesh)
     bm.free()
     for poly in mesh.polygons:
@@ -113,4 +122,29 @@ def build_head(bpy, name: str = "KinemoHead", channel_names=None):
     for channel in names:
         kb = obj.shape_key_add(name=channel, from_mix=False)
         kb.data.foreach_set("co", (co + shape_key_offsets(co, channel)).astype(np.float32).ravel())
+    _mouth(bpy, obj)
     return obj
+
+
+def _material(bpy, name: str, rgba: tuple[float, float, float, float]):
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    mat.diffuse_color = rgba  # what Workbench and the viewport show
+    return mat
+
+
+def _mouth(bpy, head) -> None:
+    """Skin on the head, and a dark cavity behind the lips so an open mouth reads as open."""
+    import bmesh
+
+    head.data.materials.append(_material(bpy, "KinemoSkin", (0.85, 0.66, 0.55, 1.0)))
+    mesh = bpy.data.meshes.new(f"{head.name}Mouth")
+    bm = bmesh.new()
+    bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=16, radius=1.0)
+    bmesh.ops.scale(bm, vec=(0.26, 0.2, 0.22), verts=bm.verts)
+    bmesh.ops.translate(bm, vec=(0.0, -0.66, MOUTH_Z - 0.1), verts=bm.verts)  # inside the skin
+    bm.to_mesh(mesh)
+    bm.free()
+    mesh.materials.append(_material(bpy, "KinemoMouth", (0.25, 0.05, 0.06, 1.0)))
+    cavity = bpy.data.objects.new(f"{head.name}Mouth", mesh)
+    bpy.context.scene.collection.objects.link(cavity)
+    cavity.parent = head

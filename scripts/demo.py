@@ -1,12 +1,16 @@
-"""The main job on a bundled default: track a face clip and bake it onto a head in Blender.
+"""The main job on bundled defaults: a face performance and a spoken line baked onto the demo avatar.
 
-  python scripts/demo.py [--input CLIP] [--output out/demo.blend]
+  python scripts/demo.py [--face CLIP] [--speech AUDIO] [--output out/demo.blend] [--no-render]
 
-Steps, as a user would do them: run the companion (``kinemo video``) out of
-process to write a take; build the demo head; install and enable the add-on
-from its zip; bake the take with the add-on's own operator; save the .blend.
-Default input: ../shared/data/grid/bbaf2n.mpg when present (a real talking
-face), else the bundled rigs/media/astronaut.mp4 (public domain).
+What it does, as a user would:
+1. builds the demo avatar from code (rigs/avatar.py: ARKit head, eyes, armature, body actions);
+2. runs the companion out of process on a face clip (``kinemo video``: ../shared/data/grid's
+   bbaf2n.mpg when present, else the bundled rigs/media/astronaut.mp4) and on a spoken line
+   (``kinemo audio``: the bundled rigs/media/hello.flac, synthesised with espeak-ng);
+3. bakes both with the add-on's own operators onto the head, one after the other on the NLA,
+   with the line's sound in the sequencer, and lays a "wave" body action under the speech;
+4. saves out/demo.blend and renders a contact sheet of key frames (Workbench) to
+   out/demo_contact.png.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INPUTS = (ROOT.parent / "shared" / "data" / "grid" / "bbaf2n.mpg", ROOT / "rigs" / "media" / "astronaut.mp4")
+FACE_DEFAULTS = (ROOT.parent / "shared" / "data" / "grid" / "bbaf2n.mpg", ROOT / "rigs" / "media" / "astronaut.mp4")
+SPEECH_DEFAULT = ROOT / "rigs" / "media" / "hello.flac"
 ADDON = "bl_ext.user_default.kinemo"
 
 
@@ -27,61 +33,152 @@ def step(msg: str) -> None:
     print(f"demo: {msg}", flush=True)
 
 
+def kinemo(*args: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "kinemo", *args])
+    if r.returncode != 0:
+        raise SystemExit(f"demo: error: 'kinemo {args[0]}' failed (exit {r.returncode})")
+
+
+def contact_sheet(bpy, shots: list[tuple[int, object]], out: Path, size=(320, 320)) -> Path:
+    """Render (frame, camera) shots with Workbench and tile them into one PNG."""
+    import numpy as np
+
+    scene = bpy.context.scene
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "STUDIO"
+    scene.display.shading.color_type = "MATERIAL"
+    scene.render.resolution_x, scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    tiles = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for f, camera in shots:
+            scene.camera = camera
+            scene.frame_set(f)
+            scene.render.filepath = os.path.join(tmp, f"{f:04d}.png")
+            bpy.ops.render.render(write_still=True)
+            img = bpy.data.images.load(scene.render.filepath)
+            px = np.array(img.pixels[:], np.float32).reshape(img.size[1], img.size[0], 4)[::-1]
+            bpy.data.images.remove(img)
+            tiles.append(px)
+    cols = 4
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.concatenate(tiles[i:i + cols], axis=1) for i in range(0, len(tiles), cols)]
+    sheet = np.concatenate(rows, axis=0)
+    h, w = sheet.shape[:2]
+    img = bpy.data.images.new("KinemoContactSheet", w, h, alpha=True)
+    img.pixels[:] = sheet[::-1].ravel()
+    img.filepath_raw = str(out)
+    img.file_format = "PNG"
+    img.save()
+    bpy.data.images.remove(img)
+    return out
+
+
+def face_take_peak(take: Path, k: int) -> float:
+    """Frames worth showing: the k-th quarter's widest jaw opening in the face take (1-based frames)."""
+    import json
+
+    import numpy as np
+
+    doc = json.loads(take.read_text())
+    jaw = np.array(doc["blendshapes"])[:, doc["channels"].index("jawOpen")]
+    q = np.array_split(np.arange(len(jaw)), 4)[k]
+    return 1 + float(q[int(np.argmax(jaw[q]))]) * 25.0 / doc["fps"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", type=Path, help="face video (default: a GRID clip, else the bundled one)")
+    parser.add_argument("--face", "--input", dest="face", type=Path, help="face video (default: GRID, else bundled)")
+    parser.add_argument("--speech", type=Path, default=SPEECH_DEFAULT, help="spoken line (default: %(default)s)")
     parser.add_argument("--output", type=Path, default=ROOT / "out" / "demo.blend", help="default: %(default)s")
+    parser.add_argument("--no-render", action="store_true", help="skip the contact sheet")
     args = parser.parse_args(argv)
-    clip = args.input or next(p for p in DEFAULT_INPUTS if p.exists())
+    clip = args.face or next(p for p in FACE_DEFAULTS if p.exists())
     out = args.output.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    take = out.with_name(f"{clip.stem}.json")
+    face_take = out.with_name(f"{clip.stem}.json")
+    speech_take = out.with_name(f"{args.speech.stem}.json")
     t0 = time.perf_counter()
 
-    step(f"tracking {clip} → {take.name}")
-    kinemo = [sys.executable, "-m", "kinemo", "video", str(clip), "-o", str(take), "--no-osc"]
-    if subprocess.run(kinemo).returncode != 0:
-        return 1
+    step(f"tracking the face in {clip.name} → {face_take.name}")
+    kinemo("video", str(clip), "-o", str(face_take), "--no-osc", "-q")
+    step(f"animating speech from {args.speech.name} → {speech_take.name}")
+    kinemo("audio", str(args.speech), "-o", str(speech_take), "--no-osc", "-q", "--fps", "25", "--blinks",
+           "--no-landmarks")
 
     # A private Blender user folder: the demo never touches your own Blender setup.
     os.environ.setdefault("BLENDER_USER_RESOURCES", str(ROOT / "build" / "blender-user"))
-    sys.path.insert(0, str(ROOT / "scripts"))
-    sys.path.insert(0, str(ROOT / "rigs"))
+    sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "rigs")]
     import bpy
     import build_addon
-    from demo_head import build_head
+    from avatar import build_avatar
 
-    step("building the add-on and installing it into Blender")
-    zip_path = build_addon.build(ROOT / "build")
+    step("installing the add-on into Blender (from its zip)")
     bpy.ops.wm.read_homefile(use_empty=True)
-    bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default", enable_on_install=True)
+    bpy.ops.extensions.package_install_files(filepath=str(build_addon.build(ROOT / "build")), repo="user_default",
+                                             enable_on_install=True)
     if ADDON not in bpy.context.preferences.addons:
         print("demo: error: the add-on did not enable", file=sys.stderr)
         return 1
 
-    step("building the demo head with 52 ARKit shape keys")
+    step("building the demo avatar")
     scene = bpy.context.scene
-    scene.render.fps = 25
-    head = build_head(bpy, "KinemoHead")
-    cam_data = bpy.data.cameras.new("Camera")
-    cam = bpy.data.objects.new("Camera", cam_data)
-    cam.location = (0.0, -5.0, 0.0)
-    cam.rotation_euler = (1.5708, 0.0, 0.0)
-    scene.collection.objects.link(cam)
-    scene.camera = cam
-    light = bpy.data.objects.new("Key Light", bpy.data.lights.new("Key Light", "SUN"))
-    light.rotation_euler = (0.9, 0.2, -0.4)
-    scene.collection.objects.link(light)
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    parts = build_avatar(bpy, "Kinemo")
+    head, rig = parts["head"], parts["rig"]
+    key = head.data.shape_keys
+    from mathutils import Vector
 
-    step(f"baking {take.name} onto {head.name}")
-    scene.kinemo.target = head
-    scene.frame_start = scene.frame_end = 1  # the take sets the length
-    bpy.ops.kinemo.import_take(filepath=str(take))
-    action = head.data.shape_keys.animation_data.action
+    def camera(name: str, at: tuple, look: tuple, lens: float):
+        cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+        scene.collection.objects.link(cam)
+        cam.location = at
+        cam.rotation_euler = (Vector(look) - cam.location).to_track_quat("-Z", "Y").to_euler()
+        cam.data.lens = lens
+        return cam
+
+    body_cam = camera("Body Camera", (2.2, -10.5, 4.6), (0.0, 0.0, 3.2), 40)
+    face_cam = camera("Face Camera", (0.9, -5.5, 4.5), (0.0, 0.0, 4.45), 60)
+    scene.camera = body_cam
+
+    step("baking the face performance and the spoken line")
+    scene.frame_start = scene.frame_end = 1
+    track = key.animation_data_create().nla_tracks.new()
+    track.name = "Kinemo takes"
+    start = 1
+    for take in (face_take, speech_take):
+        bpy.ops.kinemo.import_take(filepath=str(take), target=head.name, frame_start=float(start), replace="KEEP")
+        action = key.animation_data.action
+        strip = track.strips.new(action.name, start, action)
+        if getattr(key.animation_data, "action_slot", None) is not None and hasattr(strip, "action_slot"):
+            strip.action_slot = key.animation_data.action_slot
+        key.animation_data.action = None
+        if take is speech_take:
+            se = scene.sequence_editor or scene.sequence_editor_create()
+            strips = se.strips if hasattr(se, "strips") else se.sequences  # renamed in Blender 4.4
+            strips.new_sound(args.speech.stem, str(args.speech), 1, start)
+            speech_start, speech_end = start, int(strip.frame_end)
+        start = int(strip.frame_end) + 12
+    scene.frame_end = start
+    body = rig.animation_data.nla_tracks.new()
+    body.name = "Kinemo body"
+    wave = body.strips.new("wave", speech_start, bpy.data.actions["wave"])
+    wave.blend_in = wave.blend_out = 6
+
     bpy.ops.wm.save_as_mainfile(filepath=str(out))
-    step(f"wrote {out} (action '{action.name}', frames {scene.frame_start}-{scene.frame_end}) "
-         f"in {time.perf_counter() - t0:.1f} s")
+    step(f"wrote {out}: face take frames 1-{speech_start - 12}, speech {speech_start}-{speech_end}, "
+         f"body 'wave' under the speech")
+    if not args.no_render:
+        face_frames = [int(face_take_peak(face_take, k)) for k in range(4)]
+        shots = [(f, face_cam) for f in face_frames]
+        shots += [(speech_start + 8, face_cam), (speech_start + 40, face_cam)]
+        shots += [(speech_start + 20, body_cam), (speech_end - 5, body_cam)]
+        sheet = contact_sheet(bpy, shots, out.with_name("demo_contact.png"))
+        step(f"rendered {sheet} (frames {', '.join(str(f) for f, _ in shots)})")
     bpy.ops.preferences.addon_disable(module=ADDON)
+    step(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
 
 

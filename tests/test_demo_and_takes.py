@@ -1,5 +1,7 @@
 """The README's main job, and the add-on's Blender-independent take reading and bake planning."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -14,25 +16,38 @@ from kinemo import protocol
 from kinemo.takes import LLF_HEADER
 
 
-def test_demo_writes_a_blend_with_the_baked_take(tmp_path, grid_clips):
+def test_demo_writes_a_blend_with_both_takes_and_a_contact_sheet(tmp_path, grid_clips):
     out = tmp_path / "demo.blend"
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--output", str(out)],
-                       capture_output=True, text=True, timeout=600,
-                       env={**__import__("os").environ, "BLENDER_USER_RESOURCES": str(tmp_path / "bu")})
+                       capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "bu")})
     assert r.returncode == 0, r.stdout + r.stderr
     check = (
-        "import bpy, sys\n"
+        "import bpy, json\n"
         f"bpy.ops.wm.open_mainfile(filepath={str(out)!r})\n"
-        "head = bpy.data.objects['KinemoHead']\n"
-        "key = head.data.shape_keys\n"
-        "act = key.animation_data.action\n"
-        "cb = act.layers[0].strips[0].channelbag(key.animation_data.action_slot)\n"
-        "jaw = cb.fcurves.find('key_blocks[\"jawOpen\"].value')\n"
-        "print(act.name, len(cb.fcurves), len(jaw.keyframe_points), bpy.context.scene.frame_end)\n"
+        "key = bpy.data.objects['KinemoHead'].data.shape_keys\n"
+        "strips = sorted(key.animation_data.nla_tracks['Kinemo takes'].strips, key=lambda s: s.frame_start)\n"
+        "rig = bpy.data.objects['KinemoRig']\n"
+        "body = [s.action.name for s in rig.animation_data.nla_tracks['Kinemo body'].strips]\n"
+        "se = bpy.context.scene.sequence_editor\n"
+        "sounds = [s.name for s in (se.strips if hasattr(se, 'strips') else se.sequences)]\n"
+        "print(json.dumps([[s.action.name for s in strips], [int(s.frame_start) for s in strips], body, sounds,"
+        " bpy.context.scene.frame_end]))\n"
     )
     r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "bbaf2n 52 75 75"
+    names, starts, body, sounds, end = json.loads(r.stdout.strip().splitlines()[-1])
+    assert names == ["bbaf2n", "hello"] and starts[0] == 1 and starts[1] > 75
+    assert body == ["wave"] and sounds == ["hello"] and end > starts[1] + 100  # the line is ~7 s
+    sheet = tmp_path / "demo_contact.png"
+    assert sheet.is_file()
+    import bpy  # the sheet is a real image of the expected size: 4 × 2 tiles of 320 × 320
+
+    img = bpy.data.images.load(str(sheet))
+    assert tuple(img.size) == (1280, 640)
+    px = np.array(img.pixels[:]).reshape(640, 1280, 4)
+    assert px[..., :3].std() > 0.05, "not a blank render"
+    bpy.data.images.remove(img)
 
 
 def test_llf_csv_columns_are_read_by_name(tmp_path):
