@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import bpy
-from bpy.props import EnumProperty
+import socket
+import time
 
+import bpy
+from bpy.props import EnumProperty, FloatProperty, IntProperty
+
+from . import protocol
 from .companion import JOBS, base_command, job_command
 
 _KIND_ITEMS = [("VIDEO", "Video", "Track a video file"), ("WEBCAM", "Webcam", "Track a camera"),
@@ -61,4 +65,31 @@ class KINEMO_OT_job_stop(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (KINEMO_OT_job_start, KINEMO_OT_job_stop)
+class KINEMO_OT_calibrate(bpy.types.Operator):
+    """Ask the running kinemo service to capture your neutral face (hold still, look at the camera)"""
+
+    bl_idname = "kinemo.calibrate"
+    bl_label = "Calibrate Neutral Face"
+    bl_options = {"REGISTER"}
+
+    seconds: FloatProperty(name="Seconds", default=3.0, min=0.5, max=60.0)
+    port: IntProperty(name="Control Port", default=protocol.DEFAULT_PORT + 1, min=1, max=65535,
+                      description="The service's control port (kinemo webcam --control-port)")
+
+    def execute(self, context):
+        from pythonosc.osc_message_builder import OscMessageBuilder
+
+        msg = OscMessageBuilder(protocol.ADDR_CALIBRATE)
+        for value, tag in ((0, "i"), (time.time(), "d"), (0.0, "d"), (float(self.seconds), "f")):
+            msg.add_arg(value, tag)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.sendto(msg.build().dgram, ("127.0.0.1", self.port))
+        except OSError as e:
+            self.report({"ERROR"}, f"Could not reach the service on port {self.port}: {e.strerror or e}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Calibrating for {self.seconds:g} s: hold a neutral face")
+        return {"FINISHED"}
+
+
+CLASSES = (KINEMO_OT_job_start, KINEMO_OT_job_stop, KINEMO_OT_calibrate)

@@ -212,6 +212,7 @@ class KINEMO_PT_jobs(_Panel, bpy.types.Panel):
                 row.operator("kinemo.job_start", text=label, icon=icon).kind = kind
             if st is not None and st.error:
                 layout.label(text=st.error, icon="ERROR")
+        layout.operator("kinemo.calibrate", icon="RESTRICT_SELECT_OFF")
 
 
 CLASSES = (KINEMO_UL_channels, KINEMO_PT_live, KINEMO_PT_mapping, KINEMO_PT_armature, KINEMO_PT_bake,

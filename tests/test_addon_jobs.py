@@ -68,3 +68,18 @@ def test_failing_job_shows_its_error_and_disable_stops_jobs(blender, prefs, tmp_
         assert proc.poll() is not None and not jobs.jobs
     finally:
         bpy.ops.preferences.addon_enable(module=ADDON_MODULE)
+
+
+def test_calibrate_button_reaches_the_services_control_port(blender):
+    from kinemo.control import ControlListener
+
+    got = []
+    listener = ControlListener(got.append, port=0)
+    try:
+        assert blender.ops.kinemo.calibrate(seconds=2.5, port=listener.port) == {"FINISHED"}
+        deadline = time.time() + 5
+        while not got and time.time() < deadline:
+            time.sleep(0.02)
+    finally:
+        listener.close()
+    assert got == [2.5] and listener.malformed == 0
