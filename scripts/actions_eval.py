@@ -43,7 +43,7 @@ def confusion(y: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
 
 def window_eval(clf, name: str, cfg: GeneratorConfig, seed: int, per_class: int) -> tuple[np.ndarray, dict]:
     bar = Progress(f"generating {name}", per_class * len(VOCABULARY))
-    w = make_windows(np.random.default_rng(seed), VOCABULARY, per_class, 10, cfg, progress=bar)
+    w = make_windows(np.random.default_rng(seed), VOCABULARY, per_class, 10, cfg, progress=bar, onset_share=0.0)
     bar.close()
     keep = w.y >= 0
     pred = predict(clf, w.x[keep])

@@ -242,17 +242,15 @@ def train(args: argparse.Namespace) -> int:
                     track = track_source(source, tracker, progress=True)
                 finally:
                     source.close()
-            windows = user_actions.example_windows(track)
-            if len(windows) == 0:
-                raise KinemoError(f"example {path} has no usable motion: it needs a person in view for at "
-                                  f"least 2 frames (1.6 s or more is best)")
-            examples.append(windows)
+            examples.append(user_actions.check_example(track, path))
     finally:
         if tracker:
             tracker.close()
+    seconds = sum(float(e.time[-1] - e.time[0]) for e in examples)
+    print(f"fitting '{name}' against the built-in actions …", file=sys.stderr)
     saved = user_actions.save_action(folder, name, classifier, examples, [str(p) for p in args.examples])
-    print(f"learned '{name}' from {len(examples)} examples ({sum(len(e) for e in examples)} windows); "
-          f"saved {saved}", file=sys.stderr)
+    print(f"learned '{name}' from {len(examples)} examples ({seconds:.1f} s of motion); saved {saved}",
+          file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,9 @@
 """ActionClassifier: the shipped ONNX network (onnxruntime) plus the user's own actions.
 
-The network ends in a cosine classifier: logits = scale · (unit embedding · unit class
-weight). A user action is one more set of unit weights ("prototypes", one per recorded
-example) compared the same way, so built-in and user classes share one softmax.
+Built-in actions get a softmax over the network's logits. Each user action is a
+one-vs-rest detector (``fewshot``) giving u_k in 0-1 from the network's embedding plus pose
+statistics; the final distribution is [built-in softmax × (1 − Σu), u] (u rescaled to sum
+to 1 when Σu > 1), so every label — built-in or the user's — is one probability in one vector.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kinemo.body.features import FEATURES, STEPS
+from kinemo.body.fewshot import Detector, descriptor
 from kinemo.errors import KinemoError
 
 
@@ -26,7 +28,7 @@ def default_model_path() -> Path:
 @dataclass
 class UserAction:
     name: str
-    prototypes: np.ndarray  # (k, embedding) unit vectors
+    detector: Detector
 
 
 @dataclass
@@ -79,27 +81,38 @@ class ActionClassifier:
     def add_action(self, action: UserAction) -> None:
         if action.name in self.labels:
             raise KinemoError(f"action '{action.name}' is already in the vocabulary")
-        protos = np.asarray(action.prototypes, np.float32)
-        protos = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-9)
-        self._user.append(UserAction(action.name, protos))
+        self._user.append(action)
 
     def run(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, STEPS, FEATURES) → (logits over ``labels``, unit embeddings)."""
+        """(N, STEPS, FEATURES) → (built-in logits, unit embeddings), straight from the network."""
         x = np.ascontiguousarray(windows, np.float32).reshape(-1, STEPS, FEATURES)
         logits, emb = self._session.run(None, {"window": x})
-        if self._user:
-            extra = [self.scale * (emb @ a.prototypes.T).max(axis=1, keepdims=True) for a in self._user]
-            logits = np.concatenate([logits, *extra], axis=1)
         return logits, emb
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         return self.run(windows)[1]
 
-    def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        """Softmax over ``labels``; one row per window."""
+    def descriptor(self, windows: np.ndarray) -> np.ndarray:
+        """What user-action detectors look at: the embedding plus pose statistics."""
+        return np.concatenate([self.embed(windows), descriptor(windows)], axis=1)
+
+    def builtin_probabilities(self, windows: np.ndarray) -> np.ndarray:
         logits = self.run(windows)[0]
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
+
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities over ``labels``; one row per window."""
+        windows = np.ascontiguousarray(windows, np.float32).reshape(-1, STEPS, FEATURES)
+        logits, emb = self.run(windows)
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs = z / z.sum(axis=1, keepdims=True)
+        if not self._user:
+            return probs
+        phi = np.concatenate([emb, descriptor(windows)], axis=1)
+        u = np.stack([a.detector.score(phi) for a in self._user], axis=1)
+        u = u / np.maximum(u.sum(axis=1, keepdims=True), 1.0)
+        return np.concatenate([probs * (1.0 - u.sum(axis=1, keepdims=True)), u], axis=1)
 
     def process_window(self, window: np.ndarray) -> np.ndarray:
         """One (STEPS, FEATURES) window → probabilities over ``labels``."""

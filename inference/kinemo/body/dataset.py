@@ -15,7 +15,8 @@ import numpy as np
 from kinemo.body.features import FEATURES, STEPS, WINDOW_SECONDS, window_at
 from kinemo.body.generator import TRAIN, GeneratorConfig, PoseSequence, generate, random_script
 
-ONSET = 0.15  # s of an action before windows are labelled with it
+ONSET = 0.1  # s of an action before windows are labelled with it
+ONSET_SHARE = 0.3  # share of windows that end in the first 0.6 s of an action: teaches early calls
 AFTER = 0.25  # s after an action ends before windows count as idle again
 STEADY = 0.6  # s inside a segment for a window to count as steady
 
@@ -53,13 +54,23 @@ def cut_windows(seq: PoseSequence, ends: np.ndarray, labels: tuple[str, ...]) ->
 
 
 def make_windows(rng: np.random.Generator, labels: tuple[str, ...], seqs_per_class: int,
-                 windows_per_seq: int = 10, cfg: GeneratorConfig = TRAIN, progress=None) -> Windows:
-    """Generate ``seqs_per_class`` takes per label and cut random windows from each."""
+                 windows_per_seq: int = 10, cfg: GeneratorConfig = TRAIN, progress=None,
+                 onset_share: float = ONSET_SHARE) -> Windows:
+    """Generate ``seqs_per_class`` takes per label and cut random windows from each.
+
+    ``onset_share`` of the windows end near an action's start (training); evaluation uses 0.
+    """
     parts: list[Windows] = []
     for _ in range(seqs_per_class):
         for label in labels:
             seq = generate(rng, random_script(rng, label, labels), cfg)
             ends = rng.uniform(0.4, seq.time[-1], windows_per_seq)
+            starts = [a for lab, a, _ in seq.segments if lab != "idle"]
+            if starts:
+                early = rng.random(windows_per_seq) < onset_share
+                onset = np.asarray(starts)[rng.integers(len(starts), size=windows_per_seq)]
+                ends = np.where(early, np.minimum(onset + rng.uniform(-0.2, 0.6, windows_per_seq),
+                                                  seq.time[-1]), ends)
             parts.append(cut_windows(seq, ends, labels))
             if progress is not None:
                 progress.update()

@@ -606,12 +606,13 @@ def random_script(rng: np.random.Generator, label: str, vocabulary: tuple[str, .
     dur = (lambda: rng.uniform(1.6, 3.5)) if label == "bow" else (lambda: rng.uniform(2.0, 5.0))
     if label == "idle":
         return [("idle", rng.uniform(2.0, 4.0)), ("idle", rng.uniform(2.0, 4.0))]
+    others = [v for v in vocabulary if v not in ("idle", label)]
     r = rng.random()
-    if r < 0.65:
+    if r < 0.65 or (r >= 0.8 and not others):
         return [("idle", rng.uniform(0.8, 2.5)), (label, dur()), ("idle", rng.uniform(0.3, 1.5))]
     if r < 0.8:
         return [(label, dur()), ("idle", rng.uniform(0.5, 1.5))]
-    other = str(rng.choice([v for v in vocabulary if v not in ("idle", label)]))
+    other = str(rng.choice(others))
     first = [(other, rng.uniform(1.5, 3.0)), (label, dur())]
     return first if rng.random() < 0.5 else [("idle", rng.uniform(0.8, 2.0)), *first]
 

@@ -1,11 +1,9 @@
 """The user's own actions: taught from a few recorded examples, stored as files, no code change.
 
 ``kinemo actions train NAME --examples a.npz b.mp4 …`` tracks each example (pose file or
-video), cuts every window that lies inside it, embeds the windows with the shipped network
-and keeps one prototype per example: the normalised mean embedding. The classifier then
-scores the new action by its closest prototype (see ``classifier``). Each action is one
-``NAME.npz`` in the actions folder: prototypes, the example windows (so a newer network can
-re-embed them), and the sha256 of the network that made the prototypes.
+video) and fits a few-shot detector for it (``fewshot``). Each action is one ``NAME.npz``
+in the actions folder: the detector, the example pose tracks (so a newer shipped network
+can refit it), and the sha256 of the network it was fitted with.
 """
 
 from __future__ import annotations
@@ -19,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kinemo.body import fewshot
 from kinemo.body.classifier import ActionClassifier, UserAction
-from kinemo.body.features import RATE, WINDOW_SECONDS, window_at
 from kinemo.body.posefile import PoseTrack
 from kinemo.errors import KinemoError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-STRIDE = 1.0 / RATE * 2  # s between example windows
 
 
 def actions_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -47,27 +44,16 @@ def check_name(name: str, builtin: tuple[str, ...]) -> str:
     return name
 
 
-def example_windows(track: PoseTrack) -> np.ndarray:
-    """Every window (stride 0.1 s) lying inside the person-present part of an example."""
-    t = track.time[track.present]
-    lm = track.landmarks[track.present]
-    if len(t) < 2:
-        return np.zeros((0,), np.float32)
-    first = t[0] + min(WINDOW_SECONDS, max(t[-1] - t[0], 0.0))
-    ends = np.arange(first, t[-1] + 1e-9, STRIDE)
-    return np.stack([window_at(t, lm, e, track.aspect) for e in ends])
+def check_example(track: PoseTrack, source: str) -> PoseTrack:
+    if len(fewshot.track_windows(track)) == 0:
+        raise KinemoError(f"example {source} has no usable motion: it needs a person in view for at "
+                          f"least 2 frames (1.6 s or more is best)")
+    return track
 
 
-def prototypes(classifier: ActionClassifier, examples: list[np.ndarray]) -> np.ndarray:
-    protos = []
-    for windows in examples:
-        emb = classifier.embed(windows).mean(axis=0)
-        protos.append(emb / max(float(np.linalg.norm(emb)), 1e-9))
-    return np.stack(protos).astype(np.float32)
-
-
-def save_action(folder: Path, name: str, classifier: ActionClassifier, examples: list[np.ndarray],
+def save_action(folder: Path, name: str, classifier: ActionClassifier, examples: list[PoseTrack],
                 sources: list[str]) -> Path:
+    detector = fewshot.fit(classifier, examples)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.npz"
     meta = {"format": "kinemo-user-action", "version": 1, "name": name, "examples": sources,
@@ -75,10 +61,16 @@ def save_action(folder: Path, name: str, classifier: ActionClassifier, examples:
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".npz", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, meta=np.array(json.dumps(meta)), prototypes=prototypes(classifier, examples),
-                                windows=np.concatenate(examples).astype(np.float16),
-                                counts=np.array([len(e) for e in examples], np.int64))
+            np.savez_compressed(
+                f, meta=np.array(json.dumps(meta)), weights=detector.weights, bias=np.float64(detector.bias),
+                mean=detector.mean, scale=detector.scale,
+                time=np.concatenate([e.time[e.present] for e in examples]),
+                landmarks=np.concatenate([e.landmarks[e.present] for e in examples]),
+                counts=np.array([int(e.present.sum()) for e in examples], np.int64),
+                sizes=np.array([e.size for e in examples], np.int64))
         os.replace(tmp, path)
+    except OSError as e:
+        raise KinemoError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -86,21 +78,23 @@ def save_action(folder: Path, name: str, classifier: ActionClassifier, examples:
 
 
 def load_actions(folder: Path, classifier: ActionClassifier) -> list[UserAction]:
-    """Every stored action; prototypes are re-made when the network changed since training."""
+    """Every stored action; a detector fitted with another network is refitted from its examples."""
     out = []
     for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                protos, windows, counts = z["prototypes"], z["windows"], z["counts"]
+                detector = fewshot.Detector(z["weights"], float(z["bias"]), z["mean"], z["scale"])
+                times, lms, counts, sizes = z["time"], z["landmarks"], z["counts"], z["sizes"]
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
-            raise KinemoError(f"damaged user action {path}: {type(e).__name__}; retrain it or delete the file") \
+            raise KinemoError(f"damaged user action {path} ({type(e).__name__}): retrain it or delete the file") \
                 from None
-        name = meta.get("name", path.stem)
         if meta.get("model_sha256") != classifier.sha256:
-            parts = np.split(windows.astype(np.float32), np.cumsum(counts)[:-1])
-            protos = prototypes(classifier, parts)
-        out.append(UserAction(name, protos))
+            cuts = np.cumsum(counts)[:-1]
+            examples = [PoseTrack(t, lm, np.ones(len(t), bool), 30.0, (int(s[0]), int(s[1])))
+                        for t, lm, s in zip(np.split(times, cuts), np.split(lms, cuts), sizes, strict=True)]
+            detector = fewshot.fit(classifier, examples)
+        out.append(UserAction(str(meta.get("name", path.stem)), detector))
     return out
 
 
