@@ -29,7 +29,7 @@ Wire protocol: docs/protocol.md.
 
 #: Modules that add their own subcommands: each has ``register(subparsers)``, which adds a
 #: parser and sets ``func=handler(args) -> int`` on it. Keeps each feature's CLI beside it.
-COMMAND_MODULES: tuple[str, ...] = ("kinemo.cli_actions",)
+COMMAND_MODULES: tuple[str, ...] = ("kinemo.cli_actions", "kinemo.cli_voice")
 
 
 def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:

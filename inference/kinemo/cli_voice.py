@@ -1,0 +1,284 @@
+"""``kinemo audio`` and ``kinemo mic``: speech → ARKit blendshapes, from files or a live microphone."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kinemo import protocol
+from kinemo.errors import KinemoError
+
+FPS_CHOICES = (24, 25, 30, 50, 60)
+FORMATS = ("csv", "json", "npz")
+
+AUDIO_EPILOG = f"""\
+examples:
+  kinemo audio line.wav -o line.csv            Live Link Face CSV at 60 fps (no streaming)
+  kinemo audio line.wav --osc --realtime       stream to Blender (127.0.0.1:{protocol.DEFAULT_PORT}) at speaking speed
+  kinemo audio take.mp4 -o take.json --fps 30  the sound track of a video; JSON with landmarks
+  kinemo audio a.wav b.flac c.mp3 -o takes/    several files into a folder (--format csv|json|npz)
+  kinemo audio line.wav -o line.npz --blinks   add natural blinks and idle eye/brow motion
+
+Reads WAV, FLAC, OGG and MP3 at any sample rate and channel count (and anything
+ffmpeg reads, e.g. the audio of .mp4/.mkv/.mpg). The model is Kinemo's own small
+network (docs/voice-model.md); it sees at most 90 ms of future audio per frame.
+Given several files, a bad one is reported and the rest are still processed; the exit
+status is then 1.
+"""
+
+MIC_EPILOG = f"""\
+examples:
+  kinemo mic                                   stream to Blender (127.0.0.1:{protocol.DEFAULT_PORT})
+  kinemo mic --device 2 -o take.csv            a chosen input; Ctrl-C stops and saves the take
+  kinemo mic --list-devices                    show the inputs and their numbers
+
+Latency: the network waits for 80 ms of future audio, plus one sound-card block
+(--block, 512 samples at 16 kHz = 32 ms) and well under 1 ms of compute per frame.
+"""
+
+
+def register(subparsers) -> None:
+    a = subparsers.add_parser("audio", help="animate a face from speech in audio or video files",
+                              description="Speech → 52 ARKit blendshapes (and landmarks), offline.",
+                              epilog=AUDIO_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("paths", nargs="+", metavar="PATH", help="audio files (or video files with a sound track)")
+    a.add_argument("-o", "--output", metavar="OUT",
+                   help="take file (.csv Live Link Face, .json, .npz), or a folder when given several files")
+    a.add_argument("--format", choices=FORMATS, default="csv", help="file type when OUT is a folder (default csv)")
+    a.add_argument("--realtime", action="store_true", help="pace frames at the audio's own speed")
+    a.add_argument("--smoothing", choices=("savgol", "live", "none"), default="savgol",
+                   help="savgol: Savitzky-Golay (default); live: the mic's causal filter; none")
+    a.add_argument("--no-landmarks", action="store_true", help="skip the 478-point landmarks in .json/.npz takes")
+    _add_common(a)
+    a.set_defaults(func=run_audio)
+
+    m = subparsers.add_parser("mic", help="animate a face live from a microphone (Ctrl-C stops)",
+                              description="Live speech → ARKit blendshapes over OSC.",
+                              epilog=MIC_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    m.add_argument("--device", metavar="D", help="input device number or name (default: the system's)")
+    m.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    m.add_argument("--block", type=int, default=512, metavar="N", help="samples per sound-card block (16 kHz)")
+    m.add_argument("-o", "--output", metavar="OUT", help="also save the take (.csv, .json, .npz) when stopped")
+    _add_common(m)
+    m.set_defaults(func=run_mic)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fps", type=int, choices=FPS_CHOICES, default=60, help="output frame rate (default 60)")
+    p.add_argument("--osc", nargs="?", metavar="HOST:PORT", const=f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}",
+                   help=f"stream frames over OSC (default target {protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}; "
+                        "on by default when no --output is given)")
+    p.add_argument("--no-osc", action="store_true", help="never stream")
+    p.add_argument("--blinks", action="store_true", help="add blinks and idle eye/brow motion")
+    p.add_argument("--seed", type=int, default=0, help="random seed for --blinks (default 0)")
+    p.add_argument("--model", metavar="PATH", help="voice_net.onnx to use instead of the shipped one")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line or summary")
+
+
+def _osc_target(args) -> str | None:
+    if args.no_osc:
+        return None
+    if args.osc:
+        return args.osc
+    return None if args.output else f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}"
+
+
+class _CsvStream:
+    """Live Link Face CSV written in chunks (constant memory), renamed into place when complete."""
+
+    CHUNK = 2000
+
+    def __init__(self, path: Path, fps: float) -> None:
+        from kinemo.takes import LLF_HEADER, check_output_path
+
+        self.path, self.fps = check_output_path(path), fps
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".csv", dir=self.path.parent)
+        self._f = os.fdopen(fd, "w", newline="")
+        self._f.write(",".join(LLF_HEADER) + "\n")
+        self._pending: list = []
+        self.count = 0
+
+    def add(self, frame) -> None:
+        self._pending.append(frame)
+        self.count += 1
+        if len(self._pending) >= self.CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        import numpy as np
+
+        from kinemo.takes import llf_rows
+
+        if not self._pending:
+            return
+        cols = {"time": np.array([f.time for f in self._pending]),
+                "blendshapes": np.stack([f.blendshapes for f in self._pending]),
+                "head": np.stack([f.head for f in self._pending]),
+                "eyes": np.stack([f.eyes for f in self._pending])}
+        self._f.writelines(line + "\n" for line in llf_rows(cols, self.fps))
+        self._pending = []
+
+    def close(self) -> Path:
+        try:
+            self._drain()
+            self._f.close()
+            os.replace(self._tmp, self.path)
+        except OSError as e:
+            self.discard()
+            raise KinemoError(f"cannot write output {self.path}: {e.strerror or e}") from None
+        return self.path
+
+    def discard(self) -> None:
+        self._f.close()
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+
+
+def _writer(path: Path, fps: float, source: str):
+    from kinemo.takes import TakeWriter
+
+    if path.suffix.lower() == ".csv":
+        return _CsvStream(path, fps)
+    return TakeWriter(path, fps=fps, source=source)
+
+
+def _outputs(args) -> list[Path | None]:
+    """One output path (or None) per input, checked before any work starts."""
+    from kinemo.takes import check_output_path
+
+    if not args.output:
+        return [None] * len(args.paths)
+    out = Path(args.output)
+    if out.is_dir() or len(args.paths) > 1:
+        if not out.is_dir():
+            raise KinemoError(f"with several inputs, --output must be an existing folder: {out}")
+        paths = [out / f"{Path(p).stem}.{args.format}" for p in args.paths]
+        if len(set(paths)) < len(paths):
+            raise KinemoError("two inputs have the same name; give them separate output folders")
+    else:
+        paths = [out]
+    for p in paths:
+        check_output_path(p)
+    return paths
+
+
+def run_audio(args) -> int:
+    from kinemo.voice.audio_io import AudioFileSource
+    from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
+
+    outputs = _outputs(args)
+    target = _osc_target(args)
+    sender = None
+    if target:
+        from kinemo.osc_out import OscSender, parse_target
+
+        sender = OscSender(*parse_target(target))
+    wants_landmarks = any(p is not None and p.suffix.lower() in (".json", ".npz") for p in outputs)
+    animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
+        model_path=args.model, fps=args.fps, smoothing=args.smoothing, blinks=args.blinks, seed=args.seed,
+        landmarks=wants_landmarks and not args.no_landmarks))
+    failed = 0
+    try:
+        for path, out in zip(args.paths, outputs, strict=True):
+            try:
+                _animate_file(animator, AudioFileSource(path), out, sender, args)
+            except KinemoError as e:
+                if len(args.paths) == 1:
+                    raise
+                failed += 1
+                print(f"kinemo: error: {e}", file=sys.stderr)
+    finally:
+        if sender:
+            sender.close()
+    if failed and not args.quiet:
+        print(f"{failed} of {len(args.paths)} files failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _animate_file(animator, source, out: Path | None, sender, args) -> None:
+    from kinemo.progress import Progress
+
+    animator.reset()
+    writer = _writer(out, args.fps, source.name) if out else None
+    total = int(source.duration * args.fps) if source.duration else None
+    bar = Progress(f"animating {source.name}", total, enabled=not args.quiet)
+    start = time.perf_counter()
+    count = 0
+    try:
+        for frame in animator.process_file(source):
+            if args.realtime:
+                delay = start + frame.time - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            if sender is not None:
+                sender.send(frame)
+            if writer is not None:
+                writer.add(frame)
+            count += 1
+            bar.update()
+    except BaseException:
+        if isinstance(writer, _CsvStream):
+            writer.discard()
+        raise
+    finally:
+        bar.close()
+        source.close()
+    written = writer.close() if writer is not None else None
+    if not args.quiet:
+        seconds = time.perf_counter() - start
+        msg = f"{source.name}: {count} frames at {args.fps} fps in {seconds:.1f} s"
+        if sender is not None:
+            msg += f"; streamed to {sender.address[0]}:{sender.address[1]}"
+        if written:
+            msg += f"; wrote {written}"
+        print(msg, file=sys.stderr)
+
+
+def run_mic(args) -> int:
+    from kinemo.voice import mic
+    from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
+
+    if args.list_devices:
+        print(mic.list_devices())
+        return 0
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        from kinemo.takes import check_output_path
+
+        check_output_path(out)
+    source = mic.MicSource(args.device, block=args.block)
+    target = None if args.no_osc else (args.osc or f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}")
+    sender = None
+    if target:
+        from kinemo.osc_out import OscSender, parse_target
+
+        sender = OscSender(*parse_target(target))
+    animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
+        model_path=args.model, fps=args.fps, smoothing="live", blinks=args.blinks, seed=args.seed,
+        landmarks=out is not None and out.suffix.lower() in (".json", ".npz")))
+    writer = _writer(out, args.fps, source.name) if out else None
+    if not args.quiet:
+        print(f"listening on {source.name}; streaming to {target or 'nowhere'}; Ctrl-C stops", file=sys.stderr)
+    count = 0
+    try:
+        for block in source.blocks():
+            for frame in animator.process_audio_block(block):
+                if sender is not None:
+                    sender.send(frame)
+                if writer is not None:
+                    writer.add(frame)
+                count += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+        if sender:
+            sender.close()
+    written = writer.close() if writer is not None else None
+    if not args.quiet:
+        print(f"stopped after {count} frames" + (f"; wrote {written}" if written else ""), file=sys.stderr)
+    return 0

@@ -1,0 +1,245 @@
+"""VoiceAnimator: speech → ARKit frames (and landmarks), one engine for files and live input.
+
+Shaped like a MediaPipe task: an options dataclass, ``create_from_options``, and
+``process_audio_block`` for the one input type (16 kHz mono samples, any block size),
+plus ``finish`` at the end of a stream. A file is just a stream of large blocks, so the
+file path and the microphone path produce the same curves (up to the smoothing choice).
+
+Per block: log-mel frames (10 ms) → causal network (declared look-ahead) → silence gate
+→ resampling to the output frame rate → smoothing → 52 channels (+ idle motion,
++ landmarks) → :class:`kinemo.frame.Frame`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kinemo.frame import Frame
+from kinemo.voice.features import FRAME_RATE, HOP, SAMPLE_RATE, WIN, LogMelStream
+from kinemo.voice.idle import IdleMotion
+from kinemo.voice.net import VoiceNet
+from kinemo.voice.smoothing import OnePole, Passthrough, SavgolStream, savgol_window
+from kinemo.voice.visemes import NEUTRAL, SPEECH_CHANNELS, SPEECH_INDEX
+
+SMOOTHING = ("savgol", "live", "none")
+LANDMARK_IMAGE = (1000, 1000)  # landmarks are placed in a nominal square image, face centred
+
+
+@dataclass
+class VoiceAnimatorOptions:
+    model_path: str | Path | None = None  # None: the network shipped in kinemo/assets
+    fps: float = 60.0
+    smoothing: str = "savgol"  # savgol: files (needs ~75 ms more look-ahead); live: one-pole; none
+    blinks: bool = False  # idle blinks, gaze drift and brow motion
+    seed: int = 0  # for --blinks
+    landmarks: bool = False  # decode 478-point landmarks per frame (costs time and memory)
+    gate_db: float = -55.0  # frames quieter than this (dBFS) around a moment close the mouth
+    threads: int = 1
+
+
+class _RateConverter:
+    """100 Hz curves → ``fps`` by linear interpolation, streamed."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self.next_out = 0  # index of the next output frame
+        self._frames: list[np.ndarray] = []  # pending source frames, the first has index ``_base``
+        self._base = 0
+        self.limit: float | None = None  # media duration: no output frame at or after it
+
+    def push(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._frames.extend(frames)
+        out, times = [], []
+        while True:
+            t = self.next_out / self.fps
+            if self.limit is not None and t >= self.limit:
+                break
+            p = t * FRAME_RATE
+            i = int(np.floor(p + 1e-9))
+            frac = p - i
+            need = i + (1 if frac > 1e-9 else 0)
+            if need - self._base >= len(self._frames):
+                break
+            a = self._frames[i - self._base]
+            v = a if frac <= 1e-9 else a + (self._frames[i + 1 - self._base] - a) * frac
+            out.append(v)
+            times.append(t)
+            self.next_out += 1
+        drop = max(0, int(np.floor(self.next_out / self.fps * FRAME_RATE + 1e-9)) - self._base)
+        drop = min(drop, len(self._frames))
+        if drop:
+            del self._frames[:drop]
+            self._base += drop
+        width = len(frames[0]) if len(frames) else len(SPEECH_CHANNELS)
+        return (np.array(out, np.float32).reshape(-1, width), np.array(times))
+
+
+class VoiceAnimator:
+    def __init__(self, net: VoiceNet, options: VoiceAnimatorOptions) -> None:
+        self.options = options
+        self.net = net
+        self._channel_index = np.array([SPEECH_CHANNELS.index(c) for c in net.channels])
+        self._landmarks = _LandmarkDecoder.load() if options.landmarks else None
+        self.reset()
+
+    @classmethod
+    def create_from_options(cls, options: VoiceAnimatorOptions) -> VoiceAnimator:
+        return cls(VoiceNet(options.model_path, threads=options.threads), options)
+
+    # -- timing -------------------------------------------------------------------------
+    @property
+    def lookahead_s(self) -> float:
+        """Future audio needed before a frame can be emitted (algorithmic latency)."""
+        net = (self.net.delay + 1) / FRAME_RATE  # the network's own look-ahead
+        interp = 1.0 / FRAME_RATE  # the next 10 ms frame for interpolation
+        return net + interp + self._smoother_delay / self.options.fps
+
+    def reset(self) -> None:
+        o = self.options
+        self.net.reset()
+        self._mel = LogMelStream()
+        self._rate = _RateConverter(o.fps)
+        if o.smoothing == "savgol":
+            self._smoother = SavgolStream(savgol_window(o.fps))
+        elif o.smoothing == "live":
+            self._smoother = OnePole(0.02, o.fps)
+        elif o.smoothing == "none":
+            self._smoother = Passthrough()
+        else:
+            raise ValueError(f"smoothing must be one of {SMOOTHING}")
+        self._smoother_delay = getattr(self._smoother, "delay", 0)
+        self._idle = IdleMotion(o.fps, o.seed) if o.blinks else None
+        self._db = np.zeros(0, np.float32)  # level of feature frames, from index _db_base
+        self._db_base = 0
+        self._net_frames = 0  # network outputs produced so far
+        self._samples_in = 0
+        self._times: list[float] = []  # times of smoothed-but-unemitted frames (the smoother's lag)
+        self._loud: list[float] = []
+        self.seq = 0
+        self._finished = False
+
+    # -- processing ---------------------------------------------------------------------
+    def process_audio_block(self, samples: np.ndarray) -> list[Frame]:
+        """16 kHz mono float32 samples (any count) → the frames that became complete."""
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self._samples_in += len(samples)
+        return self._run(samples)
+
+    def finish(self) -> list[Frame]:
+        """End of stream: treat what follows as silence and emit the remaining frames."""
+        if self._finished:
+            return []
+        self._finished = True
+        self._rate.limit = self._samples_in / SAMPLE_RATE
+        pad = np.zeros((self.net.delay + 3) * HOP + WIN, np.float32)
+        frames = self._run(pad)
+        tail = self._smoother.flush()
+        return frames + self._emit(tail)
+
+    def process_file(self, source, block: int = SAMPLE_RATE * 10) -> Iterator[Frame]:
+        """All frames of an :class:`~kinemo.voice.audio_io.AudioFileSource` (or any ``blocks()``)."""
+        for samples in source.blocks(block):
+            yield from self.process_audio_block(samples)
+        yield from self.finish()
+
+    def _run(self, samples: np.ndarray) -> list[Frame]:
+        feats = self._mel.push(samples)
+        if len(feats) == 0:
+            return []
+        self._db = np.concatenate([self._db, self._mel.last_db])
+        out = self.net.push(feats)[:, self._channel_index] if len(self._channel_index) else self.net.push(feats)
+        first = self._net_frames
+        self._net_frames += len(out)
+        d = self.net.delay
+        keep = np.arange(first, first + len(out)) - d >= 0  # outputs for times before 0 are dropped
+        out = out[keep]
+        if len(out) == 0:
+            return []
+        k0 = first + int(np.argmax(keep)) - d  # label index of out[0]
+        out = self._gate(out, k0)
+        curves, times = self._rate.push(out)
+        self._times.extend(times.tolist())
+        self._loud.extend(self._loudness(times).tolist())
+        return self._emit(self._smoother.push(curves) if len(curves) else curves)
+
+    def _gate(self, out: np.ndarray, k0: int) -> np.ndarray:
+        """Close the mouth where the audio around a moment (−150 ms … +look-ahead) is silent."""
+        rest = NEUTRAL[SPEECH_INDEX]
+        ks = np.arange(k0, k0 + len(out))
+        lo = np.maximum(ks - 15 - self._db_base, 0)
+        hi = np.minimum(ks + self.net.delay + 1 - self._db_base, len(self._db))
+        loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
+        active = loud[np.maximum(hi, lo)] - loud[lo] > 0
+        gated = np.where(active[:, None], out, rest[None, :])
+        cut = max(0, int(ks[-1]) - 16 - self._db_base)  # keep what later frames still look back at
+        if cut > 0:
+            self._db = self._db[cut:]
+            self._db_base += cut
+        return np.clip(gated, 0.0, 1.0)
+
+    def _loudness(self, times: np.ndarray) -> np.ndarray:
+        if not self.options.blinks or len(times) == 0:
+            return np.zeros(len(times))
+        idx = np.clip((times * FRAME_RATE).astype(int) - self._db_base, 0, max(len(self._db) - 1, 0))
+        db = self._db[idx] if len(self._db) else np.full(len(times), -100.0)
+        return np.clip((db + 45.0) / 30.0, 0.0, 1.0)
+
+    def _emit(self, curves: np.ndarray) -> list[Frame]:
+        if len(curves) == 0:
+            return []
+        n = len(curves)
+        times, loud = self._times[:n], self._loud[:n]
+        del self._times[:n], self._loud[:n]
+        poses = np.broadcast_to(NEUTRAL, (n, len(NEUTRAL))).copy()
+        poses[:, SPEECH_INDEX] = np.clip(curves, 0.0, 1.0)
+        points = self._landmarks.decode(curves) if self._landmarks is not None else None
+        now = time.time()
+        frames = []
+        for i in range(n):
+            pose = poses[i] if self._idle is None else self._idle.apply(times[i], poses[i], loud[i])
+            frames.append(Frame(seq=self.seq, time=times[i], stamp=now, present=True,
+                                blendshapes=pose.astype(np.float32),
+                                landmarks=None if points is None else points[i],
+                                image_size=None if points is None else LANDMARK_IMAGE))
+            self.seq += 1
+        return frames
+
+
+class _LandmarkDecoder:
+    """Speech curves → PCA landmark coefficients (linear) → 478 points, in a fixed frontal pose."""
+
+    ASSET = Path(__file__).resolve().parent.parent / "assets" / "voice_landmarks.npz"
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, pca) -> None:
+        self.weights, self.bias, self.pca = weights, bias, pca
+        from kinemo.landmarks import Similarity
+
+        self.pose = Similarity(0.12, np.eye(3), np.array([0.5, 0.5, 0.0]))
+        self._basis = (pca.components.T * 1.0).astype(np.float32)  # (1434, K)
+
+    @classmethod
+    def load(cls) -> _LandmarkDecoder:
+        from kinemo.errors import KinemoError
+
+        try:
+            from kinemo.landmarks import LandmarkPCA
+        except ImportError:
+            raise KinemoError("landmarks are not available in this build") from None
+        if not cls.ASSET.is_file():
+            raise KinemoError(f"voice landmark map missing: {cls.ASSET}")
+        with np.load(cls.ASSET, allow_pickle=False) as z:
+            return cls(z["weights"].astype(np.float32), z["bias"].astype(np.float32), LandmarkPCA.load())
+
+    def coefficients(self, curves: np.ndarray) -> np.ndarray:
+        return curves @ self.weights + self.bias
+
+    def decode(self, curves: np.ndarray) -> np.ndarray:
+        coeffs = self.coefficients(curves)
+        shapes = self.pca.mean.reshape(1, -1) + coeffs @ self.pca.components  # (n, 1434)
+        shapes = shapes.reshape(len(curves), -1, 3)
+        return (self.pose.scale * shapes @ self.pose.rotation.T + self.pose.translation).astype(np.float32)

@@ -1,0 +1,58 @@
+"""The shipped voice network (ONNX, run by onnxruntime on the CPU), fed block by block.
+
+The network is causal over 10 ms feature frames and declares its own delay: output
+frame ``i`` describes the face at feature frame ``i - delay``. Given the previous
+``receptive - 1`` frames as context, any block of new frames yields exactly the outputs
+the whole-file run gives, which is what makes live and offline agree.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kinemo.errors import KinemoError
+from kinemo.voice.features import SILENCE_FRAME
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_MODEL = ASSETS / "voice_net.onnx"
+
+
+class VoiceNet:
+    def __init__(self, model_path: str | Path | None = None, *, threads: int = 1) -> None:
+        path = Path(model_path) if model_path else DEFAULT_MODEL
+        meta_path = path.with_suffix(".json")
+        if not path.is_file() or not meta_path.is_file():
+            raise KinemoError(f"voice model not found: {path} (and {meta_path.name} beside it)")
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = max(1, int(threads))
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for a damaged file
+            raise KinemoError(f"could not load voice model {path}: {str(e).splitlines()[0]}") from None
+        meta = json.loads(meta_path.read_text())
+        self.delay = int(meta["delay_frames"])
+        self.receptive = int(meta["receptive_frames"])
+        self.channels: tuple[str, ...] = tuple(meta["channels"])
+        self.meta = meta
+        self.path = path
+        self.reset()
+
+    def reset(self) -> None:
+        self._context = np.repeat(SILENCE_FRAME[None], self.receptive - 1, axis=0)
+
+    def push(self, frames: np.ndarray) -> np.ndarray:
+        """New feature frames (n, N_MELS) → n output frames (n, channels), each ``delay`` frames late."""
+        n = len(frames)
+        if n == 0:
+            return np.zeros((0, len(self.channels)), np.float32)
+        window = np.concatenate([self._context, frames.astype(np.float32)])
+        out = self._session.run(None, {"features": window[None]})[0][0]
+        self._context = window[-(self.receptive - 1):]
+        return out[-n:]

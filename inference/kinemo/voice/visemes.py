@@ -1,0 +1,142 @@
+"""Phones → ARKit curves: the labelling rule for synthetic speech.
+
+Each ARPAbet phone has a mouth/jaw target in the value range MediaPipe's blendshape model
+gives a real talking face (MediaPipe is what labels real video, and what users compare
+against). A phone pulls the mouth towards its target with a *dominance* that decays
+outside its segment (Cohen & Massaro's coarticulation model): lip closures and rounding
+dominate their neighbours, while /h/, /t/, /k/ borrow their lip shape from the vowels
+around them. Channels no phone moves keep the neutral pose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kinemo.protocol import ARKIT_INDEX, NUM_BLENDSHAPES
+
+#: The channels speech moves; the network predicts these (plus landmark coefficients).
+SPEECH_CHANNELS: tuple[str, ...] = (
+    "jawOpen", "jawForward", "mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower", "mouthRollUpper",
+    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight", "mouthSmileLeft", "mouthSmileRight",
+    "mouthShrugLower", "mouthShrugUpper", "mouthDimpleLeft", "mouthDimpleRight",
+)
+SPEECH_INDEX = np.array([ARKIT_INDEX[n] for n in SPEECH_CHANNELS], np.int64)
+
+#: A relaxed face at rest, as MediaPipe's blendshape model scores it (all 52, ARKit order).
+NEUTRAL = np.zeros(NUM_BLENDSHAPES, np.float32)
+for _name, _value in {
+    "eyeBlinkLeft": 0.12, "eyeBlinkRight": 0.12, "eyeLookDownLeft": 0.15, "eyeLookDownRight": 0.15,
+    "eyeLookInLeft": 0.06, "eyeLookInRight": 0.06, "eyeLookOutLeft": 0.06, "eyeLookOutRight": 0.06,
+    "eyeLookUpLeft": 0.06, "eyeLookUpRight": 0.06, "eyeSquintLeft": 0.25, "eyeSquintRight": 0.25,
+    "eyeWideLeft": 0.03, "eyeWideRight": 0.03, "browDownLeft": 0.05, "browDownRight": 0.05,
+    "browInnerUp": 0.06, "browOuterUpLeft": 0.03, "browOuterUpRight": 0.03,
+    "jawOpen": 0.03, "mouthClose": 0.02, "mouthFunnel": 0.005, "mouthPucker": 0.02, "mouthRollLower": 0.01,
+    "mouthRollUpper": 0.04, "mouthPressLeft": 0.08, "mouthPressRight": 0.08, "mouthLowerDownLeft": 0.01,
+    "mouthLowerDownRight": 0.01, "mouthUpperUpLeft": 0.01, "mouthUpperUpRight": 0.01,
+    "mouthStretchLeft": 0.003, "mouthStretchRight": 0.003, "mouthSmileLeft": 0.02, "mouthSmileRight": 0.02,
+    "mouthShrugLower": 0.01, "mouthShrugUpper": 0.02, "mouthDimpleLeft": 0.02, "mouthDimpleRight": 0.02,
+    "jawLeft": 0.004, "mouthLeft": 0.002, "mouthRight": 0.002,
+}.items():
+    NEUTRAL[ARKIT_INDEX[_name]] = _value
+
+# Targets, in short names; L/R pairs are symmetric. Unlisted channels stay at NEUTRAL.
+_SHORT = {"J": "jawOpen", "JF": "jawForward", "C": "mouthClose", "F": "mouthFunnel", "P": "mouthPucker",
+          "RL": "mouthRollLower", "RU": "mouthRollUpper", "PR": "mouthPress", "LD": "mouthLowerDown",
+          "UU": "mouthUpperUp", "ST": "mouthStretch", "SM": "mouthSmile", "SL": "mouthShrugLower",
+          "SU": "mouthShrugUpper", "DM": "mouthDimple"}
+_BILABIAL = dict(J=0.02, C=0.10, RL=0.08, RU=0.10, PR=0.25, P=0.04, LD=0.0, UU=0.0, SU=0.06, SL=0.04)
+_LABIODENTAL = dict(J=0.06, RL=0.25, UU=0.06, PR=0.04, C=0.03, LD=0.0)
+_POSTALVEOLAR = dict(J=0.06, F=0.20, P=0.18, PR=0.02)
+_TARGETS: dict[str, dict[str, float]] = {
+    "sil": {},
+    "aa": dict(J=0.40, C=0.0, RU=0.02, PR=0.02, LD=0.08, UU=0.04, ST=0.01, SM=0.01),
+    "ae": dict(J=0.32, C=0.0, RU=0.02, PR=0.02, LD=0.10, UU=0.06, ST=0.02, SM=0.04),
+    "ah": dict(J=0.22, C=0.0, PR=0.03, LD=0.05, UU=0.03),
+    "ao": dict(J=0.34, C=0.0, F=0.08, P=0.08, PR=0.02, LD=0.04),
+    "aw": dict(J=0.32, C=0.0, F=0.07, P=0.12, PR=0.02, LD=0.05),
+    "ay": dict(J=0.30, C=0.0, PR=0.02, LD=0.06, UU=0.03, SM=0.04),
+    "eh": dict(J=0.22, C=0.0, PR=0.03, LD=0.06, UU=0.04, ST=0.02, SM=0.04),
+    "er": dict(J=0.14, F=0.12, P=0.15, PR=0.03),
+    "ey": dict(J=0.18, PR=0.03, LD=0.05, UU=0.03, ST=0.02, SM=0.06),
+    "ih": dict(J=0.14, PR=0.04, LD=0.03, UU=0.02, ST=0.02, SM=0.05),
+    "iy": dict(J=0.08, PR=0.05, LD=0.02, UU=0.02, ST=0.03, SM=0.08),
+    "ow": dict(J=0.20, F=0.15, P=0.28, PR=0.02),
+    "oy": dict(J=0.22, F=0.10, P=0.20, PR=0.02),
+    "uh": dict(J=0.12, F=0.10, P=0.22, PR=0.03),
+    "uw": dict(J=0.08, F=0.12, P=0.45, PR=0.03),
+    "p": _BILABIAL, "b": _BILABIAL, "m": _BILABIAL,
+    "f": _LABIODENTAL, "v": _LABIODENTAL,
+    "th": dict(J=0.10, LD=0.03, PR=0.03), "dh": dict(J=0.10, LD=0.03, PR=0.03),
+    "t": dict(J=0.09, ST=0.01, SM=0.03), "d": dict(J=0.09, ST=0.01, SM=0.03),
+    "n": dict(J=0.08, SM=0.03), "l": dict(J=0.11, SM=0.02),
+    "s": dict(J=0.05, ST=0.02, SM=0.05), "z": dict(J=0.05, ST=0.02, SM=0.05),
+    "k": dict(J=0.12), "g": dict(J=0.12), "ng": dict(J=0.10),
+    "sh": _POSTALVEOLAR, "zh": _POSTALVEOLAR, "ch": _POSTALVEOLAR, "jh": _POSTALVEOLAR,
+    "r": dict(J=0.08, F=0.08, P=0.20),
+    "w": dict(J=0.04, F=0.10, P=0.50, PR=0.03),
+    "y": dict(J=0.06, SM=0.05, ST=0.02),
+    "hh": dict(J=0.15),
+}
+#: How strongly a phone imposes its shape on its neighbours (coarticulation resistance).
+_DOMINANCE = {"p": 3.0, "b": 3.0, "m": 3.0, "f": 2.5, "v": 2.5, "w": 2.0, "uw": 1.6, "ow": 1.3, "sh": 1.5,
+              "zh": 1.5, "ch": 1.5, "jh": 1.5, "r": 1.2, "sil": 1.0, "hh": 0.15, "t": 0.5, "d": 0.5,
+              "n": 0.5, "k": 0.4, "g": 0.4, "ng": 0.4, "l": 0.6, "s": 0.7, "z": 0.7, "th": 0.6, "dh": 0.5,
+              "y": 0.8}
+
+PHONES: tuple[str, ...] = tuple(_TARGETS)
+
+
+def _target_vector(spec: dict[str, float]) -> np.ndarray:
+    v = NEUTRAL[SPEECH_INDEX].copy()
+    for short, value in spec.items():
+        name = _SHORT[short]
+        for full in (name, name + "Left", name + "Right"):
+            if full in SPEECH_CHANNELS:
+                v[SPEECH_CHANNELS.index(full)] = value
+    return v
+
+
+TARGETS = {p: _target_vector(spec) for p, spec in _TARGETS.items()}
+
+
+def phone_curves(phones: list[tuple[float, float, str]], times: np.ndarray, *, spread: float = 0.045,
+                 smooth: float = 0.02) -> np.ndarray:
+    """Speech-channel curves (len(times), len(SPEECH_CHANNELS)) for timed phones.
+
+    Dominance is flat inside a phone's segment and decays exponentially (``spread``
+    seconds) outside it; a Gaussian of ``smooth`` seconds stands in for the facial
+    tissue's own inertia (and the camera's exposure in video labels).
+    """
+    times = np.asarray(times, np.float64)
+    num = np.zeros((len(times), len(SPEECH_CHANNELS)))
+    den = np.full(len(times), 1e-9)
+    for start, end, phone in phones:
+        target = TARGETS.get(phone)
+        if target is None:
+            continue
+        centre, half = 0.5 * (start + end), 0.5 * (end - start)
+        dist = np.maximum(np.abs(times - centre) - half, 0.0)
+        near = dist < 8 * spread
+        d = _DOMINANCE.get(phone, 1.0) * np.exp(-dist[near] / spread)
+        num[near] += d[:, None] * target
+        den[near] += d
+    out = num / den[:, None]
+    out[den < 1e-6] = TARGETS["sil"]
+    if smooth > 0 and len(times) > 1:
+        step = float(times[1] - times[0])
+        sigma = smooth / step
+        k = np.arange(-int(3 * sigma) - 1, int(3 * sigma) + 2)
+        w = np.exp(-0.5 * (k / sigma) ** 2)
+        w /= w.sum()
+        padded = np.pad(out, ((len(k) // 2, len(k) // 2), (0, 0)), mode="edge")
+        out = np.stack([np.convolve(padded[:, c], w, mode="valid") for c in range(out.shape[1])], axis=1)
+    return out.astype(np.float32)
+
+
+def full_pose(speech: np.ndarray) -> np.ndarray:
+    """Speech-channel values (…, len(SPEECH_CHANNELS)) → all 52 channels (rest = NEUTRAL)."""
+    speech = np.asarray(speech, np.float32)
+    out = np.broadcast_to(NEUTRAL, (*speech.shape[:-1], NUM_BLENDSHAPES)).copy()
+    out[..., SPEECH_INDEX] = speech
+    return out
