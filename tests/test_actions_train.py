@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -77,9 +78,13 @@ def test_name_problems_are_clear_errors(trained, tmp_path):
         run_kinemo("actions", "train", "kick", "--examples", str(tmp_path / "missing.npz"), *mine))
 
 
-def test_remove_forgets_the_action(tmp_path):
-    ex = str(pose_file(tmp_path / "k.npz", [("kick", 2.5)], 970))
-    mine = ["--actions-dir", str(tmp_path / "mine")]
-    assert run_kinemo("actions", "train", "kick", "--examples", ex, *mine).returncode == 0
-    assert run_kinemo("actions", "remove", "kick", *mine).returncode == 0
-    assert "yours" in (out := run_kinemo("actions", "list", *mine).stdout) and "kick" not in out
+def test_remove_forgets_the_action(trained, tmp_path):
+    _, tmp = trained
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(tmp / "mine" / "punch.npz", mine / "jab.npz")  # actions are plain files
+    assert "jab" in run_kinemo("actions", "list", "--actions-dir", str(mine)).stdout
+    assert run_kinemo("actions", "remove", "jab", "--actions-dir", str(mine)).returncode == 0
+    assert not (mine / "jab.npz").exists()
+    out = run_kinemo("actions", "list", "--actions-dir", str(mine)).stdout
+    assert "yours" in out and "jab" not in out

@@ -94,7 +94,7 @@ def load_actions(folder: Path, classifier: ActionClassifier) -> list[UserAction]
             examples = [PoseTrack(t, lm, np.ones(len(t), bool), 30.0, (int(s[0]), int(s[1])))
                         for t, lm, s in zip(np.split(times, cuts), np.split(lms, cuts), sizes, strict=True)]
             detector = fewshot.fit(classifier, examples)
-        out.append(UserAction(str(meta.get("name", path.stem)), detector))
+        out.append(UserAction(path.stem, detector))  # the file name is the label: rename the file to rename it
     return out
 
 
