@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         raise KinemoError("--record-pose needs a camera or video (the pose file is already a recording)")
     if args.record_pose and not args.record_pose.lower().endswith(".npz"):
         raise KinemoError(f"--record-pose must name a .npz file: {args.record_pose}")
+    if args.record_pose and not (Path(args.record_pose).parent or Path(".")).is_dir():
+        raise KinemoError(f"folder does not exist: {Path(args.record_pose).parent}")
     sender = None if args.no_osc else BodySender(*parse_target(args.osc))
     name, fps, total, frames, close, live = _frames(args)
     pipeline = _pipeline(args, track=args.pose_file is None)
