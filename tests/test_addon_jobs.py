@@ -15,7 +15,10 @@ def prefs(blender):
     old = p.kinemo_command
     p.kinemo_command = str(BIN / "kinemo")
     yield p
-    p.kinemo_command = old
+    # Re-fetch: a test may disable and re-enable the add-on, which frees the old struct.
+    addon = blender.context.preferences.addons.get(ADDON_MODULE)
+    if addon is not None:
+        addon.preferences.kinemo_command = old
 
 
 def test_video_job_streams_into_live_then_stops(blender, prefs, grid_clips):
