@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "inference"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from kinemo.voice.features import FRAME_RATE, SAMPLE_RATE, log_mel  # noqa: E402
-from kinemo.voice.visemes import phone_curves  # noqa: E402
+from kinemo.voice.visemes import phone_curves, phone_ids  # noqa: E402
 
 GRID_WORDS = (
     ("bin", "lay", "place", "set"), ("blue", "green", "red", "white"), ("at", "by", "in", "with"),
@@ -99,6 +99,15 @@ def augment(x: np.ndarray, rng: np.random.Generator, heavy: bool) -> np.ndarray:
         y = np.round(y * 127) / 127
         x = (np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu * peak).astype(np.float32)
     rms = float(np.sqrt(np.mean(x ** 2)) + 1e-9)
+    if rng.random() < 0.35:  # mains hum and low rumble, common in real recordings
+        t = np.arange(len(x)) / sr
+        f0 = 50.0 if rng.random() < 0.5 else 60.0
+        hum = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3))
+                  for k in range(1, 5))
+        sos = signal.butter(2, rng.uniform(80, 200), "low", fs=sr, output="sos")
+        rumble = signal.sosfilt(sos, rng.standard_normal(len(x)))
+        low = hum + rumble / (rumble.std() + 1e-9) * rng.uniform(0, 1)
+        x = (x + low / (np.std(low) + 1e-9) * rms * 10 ** (-rng.uniform(0, 25) / 20)).astype(np.float32)
     if rng.random() < (0.8 if heavy else 0.5):
         snr = rng.uniform(5, 35) if heavy else rng.uniform(25, 50)
         x = x + _coloured_noise(rng, len(x)) * rms / (10 ** (snr / 20))
@@ -120,7 +129,7 @@ def example(audio: np.ndarray, rate: int, phones, rng: np.random.Generator, heav
     feats = log_mel(x)
     times = np.arange(len(feats)) / FRAME_RATE
     labels = phone_curves(timed, times)
-    return feats.astype(np.float16), labels.astype(np.float16)
+    return feats.astype(np.float16), labels.astype(np.float16), phone_ids(timed, times)
 
 
 # --- workers ----------------------------------------------------------------------------
@@ -164,10 +173,11 @@ def _festival_job(args):
 
 
 def _save_shard(path: Path, examples: list) -> int:
-    lengths = np.array([len(f) for f, _, _ in examples], np.int64)
-    np.savez(path, features=np.concatenate([f for f, _, _ in examples]),
-             labels=np.concatenate([lab for _, lab, _ in examples]), lengths=lengths,
-             sources=np.array([src for _, _, src in examples]))
+    """Features, the labels made now, and per-frame phone ids (to relabel without re-synthesising)."""
+    lengths = np.array([len(e[0]) for e in examples], np.int64)
+    np.savez(path, features=np.concatenate([e[0] for e in examples]),
+             labels=np.concatenate([e[1] for e in examples]), phones=np.concatenate([e[2] for e in examples]),
+             lengths=lengths, sources=np.array([e[3] for e in examples]))
     return int(lengths.sum())
 
 

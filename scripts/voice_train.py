@@ -28,8 +28,14 @@ from torch import nn  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
-from kinemo.voice.features import N_MELS, SILENCE_FRAME  # noqa: E402
-from kinemo.voice.visemes import NEUTRAL, SPEECH_CHANNELS, SPEECH_INDEX  # noqa: E402
+from kinemo.voice.features import FRAME_RATE, N_MELS, SILENCE_FRAME  # noqa: E402
+from kinemo.voice.visemes import (  # noqa: E402
+    NEUTRAL,
+    SPEECH_CHANNELS,
+    SPEECH_INDEX,
+    phone_curves,
+    phones_from_ids,
+)
 
 DELAY = 7  # frames read late → 80 ms of future audio per output frame
 DILATIONS = (1, 2, 4, 8, 16)
@@ -75,15 +81,29 @@ class VoiceNet(nn.Module):
 
 
 def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All shards in a folder (or one .npz) as one long stream; examples start and end in silence."""
+    """All shards in a folder (or one .npz) as one long stream; examples start and end in silence.
+
+    Shards that carry per-frame phone ids are relabelled with the current viseme table,
+    so the labelling rule can change without synthesising the audio again.
+    """
     files = sorted(path.glob("shard_*.npz")) if path.is_dir() else [path]
     if not files:
         raise SystemExit(f"no training data in {path}: run scripts/voice_data.py first")
-    parts = []
+    feats, labels, lengths = [], [], []
     for f in files:
         with np.load(f, allow_pickle=False) as z:
-            parts.append((z["features"], z["labels"], z["lengths"]))
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+            feats.append(z["features"])
+            lengths.append(z["lengths"])
+            if "phones" in z.files:
+                ids, start, lab = z["phones"], 0, []
+                times = np.arange(int(z["lengths"].max())) / FRAME_RATE
+                for n in z["lengths"]:
+                    lab.append(phone_curves(phones_from_ids(ids[start:start + n], FRAME_RATE), times[:n]))
+                    start += n
+                labels.append(np.concatenate(lab).astype(np.float16))
+            else:
+                labels.append(z["labels"])
+    return np.concatenate(feats), np.concatenate(labels), np.concatenate(lengths)
 
 
 def batches(feats, labels, starts_ok, rng, batch: int, length: int, gain_aug: bool):
@@ -94,6 +114,24 @@ def batches(feats, labels, starts_ok, rng, batch: int, length: int, gain_aug: bo
         f += rng.uniform(-1.2, 1.2, (batch, 1, 1)).astype(np.float32)
         f += (rng.uniform(-0.4, 0.4, (batch, 1, 1)) * np.linspace(-1, 1, N_MELS)[None, None]).astype(np.float32)
         f = np.maximum(f, SILENCE_FRAME[None, None])
+        # stationary background noise added in the power domain: a random spectral shape
+        # (tilt, low-frequency hum bump) some 17-43 dB under the crop's loud frames
+        bands = np.linspace(0, 1, N_MELS)[None, :]
+        noisy = rng.random(batch) < 0.5
+        level = np.percentile(f, 95, axis=(1, 2)) + rng.uniform(-10, -4, batch)
+        shape = (rng.uniform(-3, 1, (batch, 1)) * bands
+                 + rng.uniform(0, 4, (batch, 1)) * np.exp(-bands / 0.08))
+        noise = (level[:, None] + shape)[:, None, :] + rng.normal(0, 0.5, f.shape)
+        f = np.where(noisy[:, None, None], np.logaddexp(f, noise), f).astype(np.float32)
+        # vocal-tract length: stretch the mel axis by ±12 % (formants of other speakers)
+        grid = np.arange(N_MELS, dtype=np.float32)
+        for b in range(batch):
+            if rng.random() < 0.7:
+                src = np.clip(grid * rng.uniform(0.88, 1.12), 0, N_MELS - 1)
+                lo = np.floor(src).astype(int)
+                hi = np.minimum(lo + 1, N_MELS - 1)
+                w = (src - lo)[None, :]
+                f[b] = f[b][:, lo] * (1 - w) + f[b][:, hi] * w
     return torch.from_numpy(f), torch.from_numpy(lab)
 
 
@@ -104,17 +142,75 @@ def loss_fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return err + 0.5 * vel
 
 
+class _StreamingConv(nn.Module):
+    """A causal conv whose left context is an explicit state (its last inputs), not zero padding."""
+
+    def __init__(self, layer: CausalConv) -> None:
+        super().__init__()
+        self.conv, self.pad = layer.conv, layer.pad
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.cat([state, x], dim=2)
+        return self.conv(z), z[:, :, z.shape[2] - self.pad:]
+
+
+class StreamingVoiceNet(nn.Module):
+    """The trained network as a state machine: (new frames, states) → (curves, next states).
+
+    Cost is proportional to the new frames only, so a live 16 ms block costs a frame's
+    compute, and a file is the same machine fed large blocks — identical results.
+    """
+
+    def __init__(self, net: VoiceNet) -> None:
+        super().__init__()
+        self.net = net
+        self.inp = _StreamingConv(net.inp)
+        self.convs = nn.ModuleList([_StreamingConv(b["conv"]) for b in net.blocks])
+
+    def state_shapes(self) -> list[tuple[int, int, int]]:
+        return [(1, c.conv.in_channels, c.pad) for c in [self.inp, *self.convs]]
+
+    def forward(self, feats: torch.Tensor, *states: torch.Tensor):
+        n = self.net
+        x = ((feats - n.mean) / n.std).transpose(1, 2)
+        h, s0 = self.inp(x, states[0])
+        h = torch.relu(h)
+        nxt = [s0]
+        for block, conv, state in zip(n.blocks, self.convs, states[1:], strict=True):
+            y, s = conv(h, state)
+            nxt.append(s)
+            h = torch.relu(h + block["mix"](torch.relu(y)))
+        return ((n.head(h).transpose(1, 2) + n.rest).clamp(0.0, 1.0), *nxt)
+
+
 def export(model: VoiceNet, out_dir: Path, info: dict) -> Path:
     model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out_dir / "voice_net.pt")
+    stream = StreamingVoiceNet(model).eval()
+    shapes = stream.state_shapes()
     onnx_path = out_dir / "voice_net.onnx"
-    dummy = torch.zeros(1, 200, N_MELS)
-    torch.onnx.export(model, (dummy,), str(onnx_path), input_names=["features"], output_names=["curves"],
-                      dynamic_axes={"features": {1: "frames"}, "curves": {1: "frames"}}, opset_version=17,
-                      dynamo=False)
+    dummy = (torch.zeros(1, 50, N_MELS), *(torch.zeros(s) for s in shapes))
+    names_in = ["features", *(f"state{i}" for i in range(len(shapes)))]
+    names_out = ["curves", *(f"next{i}" for i in range(len(shapes)))]
+    with torch.no_grad():
+        torch.onnx.export(stream, dummy, str(onnx_path), input_names=names_in, output_names=names_out,
+                          dynamic_axes={"features": {1: "frames"}, "curves": {1: "frames"}}, opset_version=17,
+                          dynamo=False)
     meta = {"delay_frames": DELAY, "receptive_frames": model.receptive(), "channels": list(SPEECH_CHANNELS),
-            **info}
+            "states": [list(s) for s in shapes], **info}
     (out_dir / "voice_net.json").write_text(json.dumps(meta, indent=1) + "\n")
     return onnx_path
+
+
+def load_onnx_weights(model: VoiceNet, path: Path) -> None:
+    """Weights from an exported graph (initializer names are the state-dict keys)."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+               for i in onnx.load(str(path)).graph.initializer}
+    model.load_state_dict({k: weights[k] for k in model.state_dict()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,9 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
     ap.add_argument("--checkpoints", metavar="DIR", help="also export a snapshot every 100 steps here")
+    ap.add_argument("--reexport", metavar="ONNX", help="only re-export the weights of an exported graph, no training")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.reexport:
+        model = VoiceNet(args.channels)
+        load_onnx_weights(model, Path(args.reexport))
+        print(f"exported {export(model, Path(args.out), {'reexported_from': Path(args.reexport).name})}")
+        return 0
     rng = np.random.default_rng(args.seed)
 
     feats, labels, lengths = load_stream(Path(args.data))

@@ -36,8 +36,9 @@ examples:
   kinemo mic --device 2 -o take.csv            a chosen input; Ctrl-C stops and saves the take
   kinemo mic --list-devices                    show the inputs and their numbers
 
-Latency: the network waits for 80 ms of future audio, plus one sound-card block
-(--block, 512 samples at 16 kHz = 32 ms) and well under 1 ms of compute per frame.
+Latency: the network waits for 80 ms of future audio (+10 ms to interpolate to the
+output rate), plus one sound-card block (--block, 256 samples at 16 kHz = 16 ms) and
+well under 1 ms of compute per frame: about 110 ms from a sound to its frame.
 """
 
 
@@ -61,7 +62,7 @@ def register(subparsers) -> None:
                               epilog=MIC_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     m.add_argument("--device", metavar="D", help="input device number or name (default: the system's)")
     m.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    m.add_argument("--block", type=int, default=512, metavar="N", help="samples per sound-card block (16 kHz)")
+    m.add_argument("--block", type=int, default=256, metavar="N", help="samples per sound-card block (16 kHz)")
     m.add_argument("-o", "--output", metavar="OUT", help="also save the take (.csv, .json, .npz) when stopped")
     _add_common(m)
     m.set_defaults(func=run_mic)

@@ -48,35 +48,30 @@ class _RateConverter:
     def __init__(self, fps: float) -> None:
         self.fps = fps
         self.next_out = 0  # index of the next output frame
-        self._frames: list[np.ndarray] = []  # pending source frames, the first has index ``_base``
+        self._buf = np.zeros((0, len(SPEECH_CHANNELS)), np.float32)  # source frames from index _base on
         self._base = 0
         self.limit: float | None = None  # media duration: no output frame at or after it
 
     def push(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self._frames.extend(frames)
-        out, times = [], []
-        while True:
-            t = self.next_out / self.fps
-            if self.limit is not None and t >= self.limit:
-                break
-            p = t * FRAME_RATE
-            i = int(np.floor(p + 1e-9))
-            frac = p - i
-            need = i + (1 if frac > 1e-9 else 0)
-            if need - self._base >= len(self._frames):
-                break
-            a = self._frames[i - self._base]
-            v = a if frac <= 1e-9 else a + (self._frames[i + 1 - self._base] - a) * frac
-            out.append(v)
-            times.append(t)
-            self.next_out += 1
-        drop = max(0, int(np.floor(self.next_out / self.fps * FRAME_RATE + 1e-9)) - self._base)
-        drop = min(drop, len(self._frames))
-        if drop:
-            del self._frames[:drop]
+        if len(frames):
+            self._buf = np.concatenate([self._buf, frames]) if len(self._buf) else frames
+        last = self._base + len(self._buf) - 1  # last source index available
+        end = int(np.floor(last * self.fps / FRAME_RATE + 1e-9)) + 1 if last >= 0 else 0
+        if self.limit is not None:
+            end = min(end, int(np.ceil(self.limit * self.fps - 1e-9)))
+        ms = np.arange(self.next_out, max(end, self.next_out))
+        pos = ms * (FRAME_RATE / self.fps)
+        i = np.floor(pos + 1e-9).astype(np.int64)
+        frac = np.clip(pos - i, 0.0, 1.0).astype(np.float32)[:, None]
+        a = self._buf[i - self._base]
+        b = self._buf[np.minimum(i + 1, last) - self._base]
+        out = a + (b - a) * frac
+        self.next_out = max(end, self.next_out)
+        drop = min(int(np.floor(self.next_out * FRAME_RATE / self.fps + 1e-9)) - self._base, len(self._buf))
+        if drop > 0:
+            self._buf = self._buf[drop:]
             self._base += drop
-        width = len(frames[0]) if len(frames) else len(SPEECH_CHANNELS)
-        return (np.array(out, np.float32).reshape(-1, width), np.array(times))
+        return out.astype(np.float32), ms / self.fps
 
 
 class VoiceAnimator:

@@ -42,13 +42,27 @@ def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sr: int = SAMPLE_RA
 
 _FILTERS = mel_filterbank()
 _WINDOW = np.hanning(WIN + 1)[:WIN].astype(np.float32)
+_WINDOW_ENERGY = float(np.sum(_WINDOW.astype(np.float64) ** 2))
+
+
+def _power(windows: np.ndarray) -> np.ndarray:
+    """(n, WIN) raw sample windows → (n, N_FFT // 2 + 1) power spectra of the Hann-windowed frames."""
+    padded = np.zeros((len(windows), N_FFT), np.float32)
+    np.multiply(windows, _WINDOW, out=padded[:, :WIN])
+    spec = scipy.fft.rfft(padded, axis=1)  # float32 in → complex64 out
+    mag = np.abs(spec)
+    return mag * mag
+
+
+def _level_db(power: np.ndarray) -> np.ndarray:
+    """Mean-square level of each frame in dBFS, from its spectrum (Parseval), window-compensated."""
+    energy = (2.0 * power.sum(axis=1) - power[:, 0] - power[:, -1]) / (N_FFT * _WINDOW_ENERGY)
+    return (10.0 * np.log10(energy + 1e-12)).astype(np.float32)
 
 
 def log_mel_frames(frames: np.ndarray) -> np.ndarray:
     """(n, WIN) windows of samples → (n, N_MELS) log-mel power, float32."""
-    spec = scipy.fft.rfft(frames * _WINDOW, n=N_FFT, axis=1)  # float32 in → complex64 out
-    power = spec.real * spec.real + spec.imag * spec.imag
-    return np.log(power @ _FILTERS + np.float32(LOG_FLOOR))
+    return np.log(_power(frames) @ _FILTERS + np.float32(LOG_FLOOR))
 
 
 SILENCE_FRAME = log_mel_frames(np.zeros((1, WIN), np.float32))[0]
@@ -64,18 +78,18 @@ class LogMelStream:
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, np.float32).reshape(-1)
-        self._buf = np.concatenate([self._buf, samples])
-        n = (len(self._buf) - WIN) // HOP + 1 if len(self._buf) >= WIN else 0
+        buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
+        n = (len(buf) - WIN) // HOP + 1 if len(buf) >= WIN else 0
         if n <= 0:
+            self._buf = buf
             self.last_db = np.zeros(0, np.float32)
             return np.zeros((0, N_MELS), np.float32)
-        idx = np.arange(WIN)[None, :] + HOP * np.arange(n)[:, None]
-        frames = self._buf[idx]
-        self.last_db = (10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)).astype(np.float32)
-        out = log_mel_frames(frames)
-        self._buf = self._buf[n * HOP:]
+        windows = np.lib.stride_tricks.sliding_window_view(buf, WIN)[: (n - 1) * HOP + 1: HOP]
+        power = _power(windows)
+        self.last_db = _level_db(power)
+        self._buf = buf[n * HOP:].copy()
         self.frames_out += n
-        return out
+        return np.log(power @ _FILTERS + np.float32(LOG_FLOOR))
 
 
 def log_mel(samples: np.ndarray) -> np.ndarray:

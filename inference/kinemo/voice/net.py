@@ -1,9 +1,10 @@
 """The shipped voice network (ONNX, run by onnxruntime on the CPU), fed block by block.
 
 The network is causal over 10 ms feature frames and declares its own delay: output
-frame ``i`` describes the face at feature frame ``i - delay``. Given the previous
-``receptive - 1`` frames as context, any block of new frames yields exactly the outputs
-the whole-file run gives, which is what makes live and offline agree.
+frame ``i`` describes the face at feature frame ``i - delay``. It is exported as a state
+machine: each convolution's recent inputs are explicit states carried from call to call,
+so a block of ``n`` new frames costs ``n`` frames of compute, and any split of the stream
+into blocks gives the outputs of the whole-file run — live and offline agree.
 """
 
 from __future__ import annotations
@@ -40,19 +41,21 @@ class VoiceNet:
         self.delay = int(meta["delay_frames"])
         self.receptive = int(meta["receptive_frames"])
         self.channels: tuple[str, ...] = tuple(meta["channels"])
+        self._state_shapes = [tuple(shape) for shape in meta["states"]]
         self.meta = meta
         self.path = path
         self.reset()
 
     def reset(self) -> None:
-        self._context = np.repeat(SILENCE_FRAME[None], self.receptive - 1, axis=0)
+        """Forget the stream; the past is silence (the model is warmed up on it)."""
+        self._states = [np.zeros(shape, np.float32) for shape in self._state_shapes]
+        self.push(np.repeat(SILENCE_FRAME[None], self.receptive, axis=0))
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         """New feature frames (n, N_MELS) → n output frames (n, channels), each ``delay`` frames late."""
-        n = len(frames)
-        if n == 0:
+        if len(frames) == 0:
             return np.zeros((0, len(self.channels)), np.float32)
-        window = np.concatenate([self._context, frames.astype(np.float32)])
-        out = self._session.run(None, {"features": window[None]})[0][0]
-        self._context = window[-(self.receptive - 1):]
-        return out[-n:]
+        feeds = {"features": np.ascontiguousarray(frames, np.float32)[None]}
+        feeds.update({f"state{i}": s for i, s in enumerate(self._states)})
+        out, *self._states = self._session.run(None, feeds)
+        return out[0]

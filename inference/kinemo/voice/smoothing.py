@@ -38,8 +38,9 @@ class SavgolStream:
         n = len(self._buf) - w + 1
         if n <= 0:
             return frames[:0]
-        idx = np.arange(w)[None, :] + np.arange(n)[:, None]
-        out = np.einsum("nwc,w->nc", self._buf[idx], self.coeffs)
+        out = np.zeros((n, self._buf.shape[1]), np.float32)
+        for k, c in enumerate(self.coeffs):  # FIR taps, one vector operation each
+            out += c * self._buf[k:k + n]
         self._buf = self._buf[n:]
         return out.astype(np.float32)
 

@@ -31,8 +31,8 @@ for _name, _value in {
     "eyeLookUpLeft": 0.06, "eyeLookUpRight": 0.06, "eyeSquintLeft": 0.25, "eyeSquintRight": 0.25,
     "eyeWideLeft": 0.03, "eyeWideRight": 0.03, "browDownLeft": 0.05, "browDownRight": 0.05,
     "browInnerUp": 0.06, "browOuterUpLeft": 0.03, "browOuterUpRight": 0.03,
-    "jawOpen": 0.03, "mouthClose": 0.02, "mouthFunnel": 0.005, "mouthPucker": 0.02, "mouthRollLower": 0.01,
-    "mouthRollUpper": 0.04, "mouthPressLeft": 0.08, "mouthPressRight": 0.08, "mouthLowerDownLeft": 0.01,
+    "jawOpen": 0.03, "mouthClose": 0.02, "mouthFunnel": 0.005, "mouthPucker": 0.01, "mouthRollLower": 0.01,
+    "mouthRollUpper": 0.03, "mouthPressLeft": 0.08, "mouthPressRight": 0.08, "mouthLowerDownLeft": 0.01,
     "mouthLowerDownRight": 0.01, "mouthUpperUpLeft": 0.01, "mouthUpperUpRight": 0.01,
     "mouthStretchLeft": 0.003, "mouthStretchRight": 0.003, "mouthSmileLeft": 0.02, "mouthSmileRight": 0.02,
     "mouthShrugLower": 0.01, "mouthShrugUpper": 0.02, "mouthDimpleLeft": 0.02, "mouthDimpleRight": 0.02,
@@ -45,38 +45,41 @@ _SHORT = {"J": "jawOpen", "JF": "jawForward", "C": "mouthClose", "F": "mouthFunn
           "RL": "mouthRollLower", "RU": "mouthRollUpper", "PR": "mouthPress", "LD": "mouthLowerDown",
           "UU": "mouthUpperUp", "ST": "mouthStretch", "SM": "mouthSmile", "SL": "mouthShrugLower",
           "SU": "mouthShrugUpper", "DM": "mouthDimple"}
-_BILABIAL = dict(J=0.02, C=0.10, RL=0.08, RU=0.10, PR=0.25, P=0.04, LD=0.0, UU=0.0, SU=0.06, SL=0.04)
-_LABIODENTAL = dict(J=0.06, RL=0.25, UU=0.06, PR=0.04, C=0.03, LD=0.0)
-_POSTALVEOLAR = dict(J=0.06, F=0.20, P=0.18, PR=0.02)
+_BILABIAL = dict(J=0.03, C=0.08, RL=0.08, RU=0.10, PR=0.16, P=0.03, LD=0.0, UU=0.0, SU=0.06, SL=0.04)
+_LABIODENTAL = dict(J=0.06, C=0.04, RL=0.22, RU=0.06, UU=0.06, PR=0.05, LD=0.0)
+_POSTALVEOLAR = dict(J=0.08, C=0.03, F=0.06, P=0.15, RU=0.06, PR=0.02)
+# MediaPipe's blendshape model, unlike an animator's rig, also raises mouthClose and
+# mouthRollUpper while the jaw opens in speech and releases mouthPress, so vowels carry
+# small values on those channels.
 _TARGETS: dict[str, dict[str, float]] = {
     "sil": {},
-    "aa": dict(J=0.40, C=0.0, RU=0.02, PR=0.02, LD=0.08, UU=0.04, ST=0.01, SM=0.01),
-    "ae": dict(J=0.32, C=0.0, RU=0.02, PR=0.02, LD=0.10, UU=0.06, ST=0.02, SM=0.04),
-    "ah": dict(J=0.22, C=0.0, PR=0.03, LD=0.05, UU=0.03),
-    "ao": dict(J=0.34, C=0.0, F=0.08, P=0.08, PR=0.02, LD=0.04),
-    "aw": dict(J=0.32, C=0.0, F=0.07, P=0.12, PR=0.02, LD=0.05),
-    "ay": dict(J=0.30, C=0.0, PR=0.02, LD=0.06, UU=0.03, SM=0.04),
-    "eh": dict(J=0.22, C=0.0, PR=0.03, LD=0.06, UU=0.04, ST=0.02, SM=0.04),
-    "er": dict(J=0.14, F=0.12, P=0.15, PR=0.03),
-    "ey": dict(J=0.18, PR=0.03, LD=0.05, UU=0.03, ST=0.02, SM=0.06),
-    "ih": dict(J=0.14, PR=0.04, LD=0.03, UU=0.02, ST=0.02, SM=0.05),
-    "iy": dict(J=0.08, PR=0.05, LD=0.02, UU=0.02, ST=0.03, SM=0.08),
-    "ow": dict(J=0.20, F=0.15, P=0.28, PR=0.02),
-    "oy": dict(J=0.22, F=0.10, P=0.20, PR=0.02),
-    "uh": dict(J=0.12, F=0.10, P=0.22, PR=0.03),
-    "uw": dict(J=0.08, F=0.12, P=0.45, PR=0.03),
+    "aa": dict(J=0.32, C=0.05, RU=0.07, PR=0.01, LD=0.06, UU=0.03, ST=0.01, SM=0.01),
+    "ae": dict(J=0.28, C=0.04, RU=0.07, PR=0.01, LD=0.08, UU=0.05, ST=0.02, SM=0.04),
+    "ah": dict(J=0.22, C=0.04, RU=0.06, PR=0.02, LD=0.04, UU=0.03),
+    "ao": dict(J=0.28, C=0.04, RU=0.06, F=0.03, P=0.08, PR=0.01, LD=0.03),
+    "aw": dict(J=0.27, C=0.04, RU=0.06, F=0.03, P=0.10, PR=0.01, LD=0.04),
+    "ay": dict(J=0.26, C=0.04, RU=0.07, PR=0.01, LD=0.05, UU=0.03, SM=0.04),
+    "eh": dict(J=0.20, C=0.04, RU=0.06, PR=0.02, LD=0.05, UU=0.03, ST=0.02, SM=0.04),
+    "er": dict(J=0.14, C=0.03, RU=0.06, F=0.04, P=0.12, PR=0.02),
+    "ey": dict(J=0.17, C=0.03, RU=0.06, PR=0.02, LD=0.04, UU=0.03, ST=0.02, SM=0.06),
+    "ih": dict(J=0.13, C=0.03, RU=0.05, PR=0.03, LD=0.03, UU=0.02, ST=0.02, SM=0.05),
+    "iy": dict(J=0.09, C=0.03, RU=0.05, PR=0.03, LD=0.02, UU=0.02, ST=0.03, SM=0.07),
+    "ow": dict(J=0.18, C=0.04, RU=0.06, F=0.05, P=0.22, PR=0.01),
+    "oy": dict(J=0.20, C=0.04, RU=0.06, F=0.04, P=0.16, PR=0.01),
+    "uh": dict(J=0.12, C=0.03, RU=0.05, F=0.04, P=0.18, PR=0.02),
+    "uw": dict(J=0.08, C=0.03, RU=0.05, F=0.05, P=0.32, PR=0.02),
     "p": _BILABIAL, "b": _BILABIAL, "m": _BILABIAL,
     "f": _LABIODENTAL, "v": _LABIODENTAL,
-    "th": dict(J=0.10, LD=0.03, PR=0.03), "dh": dict(J=0.10, LD=0.03, PR=0.03),
-    "t": dict(J=0.09, ST=0.01, SM=0.03), "d": dict(J=0.09, ST=0.01, SM=0.03),
-    "n": dict(J=0.08, SM=0.03), "l": dict(J=0.11, SM=0.02),
-    "s": dict(J=0.05, ST=0.02, SM=0.05), "z": dict(J=0.05, ST=0.02, SM=0.05),
-    "k": dict(J=0.12), "g": dict(J=0.12), "ng": dict(J=0.10),
+    "th": dict(J=0.10, C=0.03, RU=0.05, LD=0.03, PR=0.02), "dh": dict(J=0.10, C=0.03, RU=0.05, LD=0.03, PR=0.02),
+    "t": dict(J=0.09, C=0.03, RU=0.05, ST=0.01, SM=0.03), "d": dict(J=0.09, C=0.03, RU=0.05, ST=0.01, SM=0.03),
+    "n": dict(J=0.08, C=0.03, RU=0.05, SM=0.03), "l": dict(J=0.11, C=0.03, RU=0.05, SM=0.02),
+    "s": dict(J=0.06, C=0.03, RU=0.05, ST=0.02, SM=0.05), "z": dict(J=0.06, C=0.03, RU=0.05, ST=0.02, SM=0.05),
+    "k": dict(J=0.12, C=0.03, RU=0.05), "g": dict(J=0.12, C=0.03, RU=0.05), "ng": dict(J=0.10, C=0.03, RU=0.05),
     "sh": _POSTALVEOLAR, "zh": _POSTALVEOLAR, "ch": _POSTALVEOLAR, "jh": _POSTALVEOLAR,
-    "r": dict(J=0.08, F=0.08, P=0.20),
-    "w": dict(J=0.04, F=0.10, P=0.50, PR=0.03),
-    "y": dict(J=0.06, SM=0.05, ST=0.02),
-    "hh": dict(J=0.15),
+    "r": dict(J=0.08, C=0.03, RU=0.05, F=0.03, P=0.16),
+    "w": dict(J=0.05, C=0.03, RU=0.05, F=0.04, P=0.35, PR=0.02),
+    "y": dict(J=0.07, C=0.03, RU=0.05, SM=0.05, ST=0.02),
+    "hh": dict(J=0.15, C=0.03, RU=0.05),
 }
 #: How strongly a phone imposes its shape on its neighbours (coarticulation resistance).
 _DOMINANCE = {"p": 3.0, "b": 3.0, "m": 3.0, "f": 2.5, "v": 2.5, "w": 2.0, "uw": 1.6, "ow": 1.3, "sh": 1.5,
@@ -84,7 +87,7 @@ _DOMINANCE = {"p": 3.0, "b": 3.0, "m": 3.0, "f": 2.5, "v": 2.5, "w": 2.0, "uw": 
               "n": 0.5, "k": 0.4, "g": 0.4, "ng": 0.4, "l": 0.6, "s": 0.7, "z": 0.7, "th": 0.6, "dh": 0.5,
               "y": 0.8}
 
-PHONES: tuple[str, ...] = tuple(_TARGETS)
+PHONES: tuple[str, ...] = tuple(_TARGETS)  # index = phone id in stored training data
 
 
 def _target_vector(spec: dict[str, float]) -> np.ndarray:
@@ -139,4 +142,24 @@ def full_pose(speech: np.ndarray) -> np.ndarray:
     speech = np.asarray(speech, np.float32)
     out = np.broadcast_to(NEUTRAL, (*speech.shape[:-1], NUM_BLENDSHAPES)).copy()
     out[..., SPEECH_INDEX] = speech
+    return out
+
+
+def phones_from_ids(ids: np.ndarray, rate: float) -> list[tuple[float, float, str]]:
+    """Per-frame phone ids (as stored in the training shards) → timed phone segments."""
+    ids = np.asarray(ids)
+    if len(ids) == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(ids)) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [len(ids)]])
+    return [(s / rate, e / rate, PHONES[int(ids[s])]) for s, e in zip(starts, ends, strict=True)]
+
+
+def phone_ids(phones: list[tuple[float, float, str]], times: np.ndarray) -> np.ndarray:
+    """Timed phones → the id of the phone under each time (silence where none)."""
+    out = np.zeros(len(times), np.int16)  # 0 = "sil"
+    for start, end, phone in phones:
+        if phone in TARGETS:
+            out[(times >= start) & (times < end)] = PHONES.index(phone)
     return out
