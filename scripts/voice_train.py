@@ -77,7 +77,10 @@ class VoiceNet(nn.Module):
         for b in self.blocks:
             h = h + self.drop(b["mix"](torch.relu(b["conv"](h))))
             h = torch.relu(h)
-        return (self.head(h).transpose(1, 2) + self.rest).clamp(0.0, 1.0)
+        out = self.head(h).transpose(1, 2) + self.rest
+        # clipping to 0-1 happens only in the exported graph: a clamp here would stop the
+        # gradient of any channel that strays below 0 and leave it dead at 0
+        return out if self.training else out.clamp(0.0, 1.0)
 
 
 def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

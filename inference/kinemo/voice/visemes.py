@@ -45,41 +45,42 @@ _SHORT = {"J": "jawOpen", "JF": "jawForward", "C": "mouthClose", "F": "mouthFunn
           "RL": "mouthRollLower", "RU": "mouthRollUpper", "PR": "mouthPress", "LD": "mouthLowerDown",
           "UU": "mouthUpperUp", "ST": "mouthStretch", "SM": "mouthSmile", "SL": "mouthShrugLower",
           "SU": "mouthShrugUpper", "DM": "mouthDimple"}
-_BILABIAL = dict(J=0.03, C=0.08, RL=0.08, RU=0.10, PR=0.16, P=0.03, LD=0.0, UU=0.0, SU=0.06, SL=0.04)
-_LABIODENTAL = dict(J=0.06, C=0.04, RL=0.22, RU=0.06, UU=0.06, PR=0.05, LD=0.0)
-_POSTALVEOLAR = dict(J=0.08, C=0.03, F=0.06, P=0.15, RU=0.06, PR=0.02)
+_BILABIAL = dict(J=0.042, C=0.08, RL=0.08, RU=0.10, PR=0.16, P=0.03, LD=0.0, UU=0.0, SU=0.03, SL=0.02)
+_LABIODENTAL = dict(J=0.084, C=0.04, RL=0.22, RU=0.06, UU=0.03, PR=0.05, LD=0.0)
+_POSTALVEOLAR = dict(J=0.112, C=0.03, F=0.06, P=0.15, RU=0.06, PR=0.02)
 # MediaPipe's blendshape model, unlike an animator's rig, also raises mouthClose and
 # mouthRollUpper while the jaw opens in speech and releases mouthPress, so vowels carry
-# small values on those channels.
+# small values on those channels; its jawOpen spans about 0.02 (rest) to 0.45 (open
+# vowels), while lowerDown/upperUp/stretch/shrug barely move in neutral speech.
 _TARGETS: dict[str, dict[str, float]] = {
     "sil": {},
-    "aa": dict(J=0.32, C=0.05, RU=0.07, PR=0.01, LD=0.06, UU=0.03, ST=0.01, SM=0.01),
-    "ae": dict(J=0.28, C=0.04, RU=0.07, PR=0.01, LD=0.08, UU=0.05, ST=0.02, SM=0.04),
-    "ah": dict(J=0.22, C=0.04, RU=0.06, PR=0.02, LD=0.04, UU=0.03),
-    "ao": dict(J=0.28, C=0.04, RU=0.06, F=0.03, P=0.08, PR=0.01, LD=0.03),
-    "aw": dict(J=0.27, C=0.04, RU=0.06, F=0.03, P=0.10, PR=0.01, LD=0.04),
-    "ay": dict(J=0.26, C=0.04, RU=0.07, PR=0.01, LD=0.05, UU=0.03, SM=0.04),
-    "eh": dict(J=0.20, C=0.04, RU=0.06, PR=0.02, LD=0.05, UU=0.03, ST=0.02, SM=0.04),
-    "er": dict(J=0.14, C=0.03, RU=0.06, F=0.04, P=0.12, PR=0.02),
-    "ey": dict(J=0.17, C=0.03, RU=0.06, PR=0.02, LD=0.04, UU=0.03, ST=0.02, SM=0.06),
-    "ih": dict(J=0.13, C=0.03, RU=0.05, PR=0.03, LD=0.03, UU=0.02, ST=0.02, SM=0.05),
-    "iy": dict(J=0.09, C=0.03, RU=0.05, PR=0.03, LD=0.02, UU=0.02, ST=0.03, SM=0.07),
-    "ow": dict(J=0.18, C=0.04, RU=0.06, F=0.05, P=0.22, PR=0.01),
-    "oy": dict(J=0.20, C=0.04, RU=0.06, F=0.04, P=0.16, PR=0.01),
-    "uh": dict(J=0.12, C=0.03, RU=0.05, F=0.04, P=0.18, PR=0.02),
-    "uw": dict(J=0.08, C=0.03, RU=0.05, F=0.05, P=0.32, PR=0.02),
+    "aa": dict(J=0.448, C=0.05, RU=0.07, PR=0.01, LD=0.03, UU=0.015, ST=0.005, SM=0.01),
+    "ae": dict(J=0.392, C=0.04, RU=0.07, PR=0.01, LD=0.04, UU=0.025, ST=0.01, SM=0.04),
+    "ah": dict(J=0.308, C=0.04, RU=0.06, PR=0.02, LD=0.02, UU=0.015),
+    "ao": dict(J=0.392, C=0.04, RU=0.06, F=0.03, P=0.08, PR=0.01, LD=0.015),
+    "aw": dict(J=0.378, C=0.04, RU=0.06, F=0.03, P=0.10, PR=0.01, LD=0.02),
+    "ay": dict(J=0.364, C=0.04, RU=0.07, PR=0.01, LD=0.025, UU=0.015, SM=0.04),
+    "eh": dict(J=0.28, C=0.04, RU=0.06, PR=0.02, LD=0.025, UU=0.015, ST=0.01, SM=0.04),
+    "er": dict(J=0.196, C=0.03, RU=0.06, F=0.04, P=0.12, PR=0.02),
+    "ey": dict(J=0.238, C=0.03, RU=0.06, PR=0.02, LD=0.02, UU=0.015, ST=0.01, SM=0.06),
+    "ih": dict(J=0.182, C=0.03, RU=0.05, PR=0.03, LD=0.015, UU=0.01, ST=0.01, SM=0.05),
+    "iy": dict(J=0.126, C=0.03, RU=0.05, PR=0.03, LD=0.01, UU=0.01, ST=0.015, SM=0.07),
+    "ow": dict(J=0.252, C=0.04, RU=0.06, F=0.05, P=0.22, PR=0.01),
+    "oy": dict(J=0.28, C=0.04, RU=0.06, F=0.04, P=0.16, PR=0.01),
+    "uh": dict(J=0.168, C=0.03, RU=0.05, F=0.04, P=0.18, PR=0.02),
+    "uw": dict(J=0.112, C=0.03, RU=0.05, F=0.05, P=0.32, PR=0.02),
     "p": _BILABIAL, "b": _BILABIAL, "m": _BILABIAL,
     "f": _LABIODENTAL, "v": _LABIODENTAL,
-    "th": dict(J=0.10, C=0.03, RU=0.05, LD=0.03, PR=0.02), "dh": dict(J=0.10, C=0.03, RU=0.05, LD=0.03, PR=0.02),
-    "t": dict(J=0.09, C=0.03, RU=0.05, ST=0.01, SM=0.03), "d": dict(J=0.09, C=0.03, RU=0.05, ST=0.01, SM=0.03),
-    "n": dict(J=0.08, C=0.03, RU=0.05, SM=0.03), "l": dict(J=0.11, C=0.03, RU=0.05, SM=0.02),
-    "s": dict(J=0.06, C=0.03, RU=0.05, ST=0.02, SM=0.05), "z": dict(J=0.06, C=0.03, RU=0.05, ST=0.02, SM=0.05),
-    "k": dict(J=0.12, C=0.03, RU=0.05), "g": dict(J=0.12, C=0.03, RU=0.05), "ng": dict(J=0.10, C=0.03, RU=0.05),
+    "th": dict(J=0.14, C=0.03, RU=0.05, LD=0.015, PR=0.02), "dh": dict(J=0.14, C=0.03, RU=0.05, LD=0.015, PR=0.02),
+    "t": dict(J=0.126, C=0.03, RU=0.05, ST=0.005, SM=0.03), "d": dict(J=0.126, C=0.03, RU=0.05, ST=0.005, SM=0.03),
+    "n": dict(J=0.112, C=0.03, RU=0.05, SM=0.03), "l": dict(J=0.154, C=0.03, RU=0.05, SM=0.02),
+    "s": dict(J=0.084, C=0.03, RU=0.05, ST=0.01, SM=0.05), "z": dict(J=0.084, C=0.03, RU=0.05, ST=0.01, SM=0.05),
+    "k": dict(J=0.168, C=0.03, RU=0.05), "g": dict(J=0.168, C=0.03, RU=0.05), "ng": dict(J=0.14, C=0.03, RU=0.05),
     "sh": _POSTALVEOLAR, "zh": _POSTALVEOLAR, "ch": _POSTALVEOLAR, "jh": _POSTALVEOLAR,
-    "r": dict(J=0.08, C=0.03, RU=0.05, F=0.03, P=0.16),
-    "w": dict(J=0.05, C=0.03, RU=0.05, F=0.04, P=0.35, PR=0.02),
-    "y": dict(J=0.07, C=0.03, RU=0.05, SM=0.05, ST=0.02),
-    "hh": dict(J=0.15, C=0.03, RU=0.05),
+    "r": dict(J=0.112, C=0.03, RU=0.05, F=0.03, P=0.16),
+    "w": dict(J=0.07, C=0.03, RU=0.05, F=0.04, P=0.35, PR=0.02),
+    "y": dict(J=0.098, C=0.03, RU=0.05, SM=0.05, ST=0.01),
+    "hh": dict(J=0.21, C=0.03, RU=0.05),
 }
 #: How strongly a phone imposes its shape on its neighbours (coarticulation resistance).
 _DOMINANCE = {"p": 3.0, "b": 3.0, "m": 3.0, "f": 2.5, "v": 2.5, "w": 2.0, "uw": 1.6, "ow": 1.3, "sh": 1.5,
