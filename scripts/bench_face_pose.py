@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=15.0, help="per measurement")
     ap.add_argument("--legacy", action="store_true", help="use the bundled legacy pose model, not the .task")
     ap.add_argument("--camera-fps", type=float, default=30.0, help="pace of the simulated camera (default 30)")
-    ap.add_argument("--num-poses", type=int, default=2, help="people the Tasks model looks for (default 2)")
+    ap.add_argument("--num-poses", type=int, default=1, help="people the Tasks model looks for (default 1, as kinemo)")
     args = ap.parse_args(argv)
     os.environ.setdefault("KINEMO_MODEL_DIR", str(SHARED / "models"))
     size = None if args.size == "none" else tuple(int(v) for v in args.size.lower().split("x"))

@@ -35,7 +35,7 @@ def test_tasks_and_legacy_models_find_the_same_body(frames):
 
 
 def test_two_people_the_largest_is_the_performer(frames):
-    with PoseTracker.create_from_options() as tracker:
+    with PoseTracker.create_from_options(PoseTrackerOptions(num_poses=2)) as tracker:
         seen = []
         for i, rgb in enumerate(frames[:40]):
             canvas = np.full((600, 900, 3), 255, np.uint8)

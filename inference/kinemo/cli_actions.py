@@ -25,7 +25,8 @@ examples:
 Built-in vocabulary: idle (no action), wave, clap, hands_up, jump, squat, walk, bow.
 Events go out as /kinemo/body/event (label, start|end, confidence, start, end times) and
 every frame as /kinemo/body/present + /kinemo/body/probs; see docs/actions.md.
-With several people in view the largest (closest) one is the performer.
+Several people in view: MediaPipe follows the first person it finds; with --people 2 the
+largest (closest) of two is the performer.
 """
 
 
@@ -46,6 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--record-pose", metavar="OUT.npz", help="also save the tracked pose track")
     p.add_argument("--realtime", action="store_true", help="pace a video or pose file to its own clock")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--people", type=int, default=1, metavar="N",
+                   help="look for up to N people and take the largest (closest) as the performer; "
+                        "default 1 = follow the first person found (N > 1 costs up to twice the pose time)")
     _add_shared(p, sub=False)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line, events or summary")
     p.set_defaults(func=run, actions_command=None)
@@ -82,7 +86,8 @@ def _add_shared(p: argparse.ArgumentParser, sub: bool = True) -> None:
 def _pipeline(args, *, track: bool):
     from kinemo.body.pipeline import ActionPipeline
 
-    return ActionPipeline.create_for_user(actions_dir=args.actions_dir, pose_model=args.pose_model, track=track)
+    return ActionPipeline.create_for_user(actions_dir=args.actions_dir, pose_model=args.pose_model, track=track,
+                                          people=getattr(args, "people", 1))
 
 
 def _check_json_output(path: str) -> Path:
@@ -126,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     from kinemo.osc_out import parse_target
     from kinemo.progress import Progress
 
+    if args.people < 1:
+        raise KinemoError("--people must be 1 or more")
     out = _check_json_output(args.output) if args.output else None
     if args.record_pose and args.pose_file:
         raise KinemoError("--record-pose needs a camera or video (the pose file is already a recording)")

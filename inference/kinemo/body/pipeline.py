@@ -60,11 +60,12 @@ class ActionPipeline:
         return cls(classifier, tracker, options)
 
     @classmethod
-    def create_for_user(cls, *, actions_dir=None, pose_model=None, track: bool = True) -> ActionPipeline:
+    def create_for_user(cls, *, actions_dir=None, pose_model=None, track: bool = True,
+                        people: int = 1) -> ActionPipeline:
         """The shipped vocabulary plus the user's trained actions (what ``kinemo actions`` runs)."""
         from kinemo.body import user_actions
 
-        options = ActionPipelineOptions(tracker=PoseTrackerOptions(model_path=pose_model))
+        options = ActionPipelineOptions(tracker=PoseTrackerOptions(model_path=pose_model, num_poses=people))
         classifier = ActionClassifier.create_from_options(options.classifier)
         for action in user_actions.load_actions(user_actions.actions_dir(actions_dir), classifier):
             classifier.add_action(action)

@@ -4,9 +4,11 @@ Shaped like a MediaPipe task (options dataclass, ``create_from_options``, ``proc
 Uses the Tasks ``PoseLandmarker`` when a ``.task`` file is given or found (see
 ``pose_model``), else the legacy ``mp.solutions.pose`` graph bundled with mediapipe.
 
-Two or more people: the Tasks model looks for up to ``num_poses`` people and the
-performer is the *largest* one in the frame (closest to the camera), so someone walking
-past behind is ignored; the legacy graph follows one person by itself.
+Two or more people: by default (``num_poses=1``) MediaPipe locks onto one person and
+follows them while they stay tracked. With ``num_poses`` ≥ 2 (Tasks model) it looks for
+that many and the performer is the *largest* one in the frame (closest to the camera),
+so someone walking past behind is ignored — at up to twice the pose cost, because the
+person detector then runs on every frame. The legacy graph always follows one person.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class PoseTrackerOptions:
     model_path: str | os.PathLike | None = None  # a pose_landmarker*.task; None: look it up, else legacy
     legacy: bool = False  # force the bundled legacy graph even when a .task is available
     video: bool = True  # temporal tracking; False: independent stills
-    num_poses: int = 2
+    num_poses: int = 1  # ≥ 2: pick the largest of that many people (slower)
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
