@@ -1,8 +1,8 @@
 """Generate labelled classifier windows with the motion generator (training/evaluation data).
 
-    python scripts/actions_dataset.py --split train --seqs-per-class 800 --seed 1
-    python scripts/actions_dataset.py --split val --seqs-per-class 100 --seed 2
-    python scripts/actions_dataset.py --split shifted --seqs-per-class 100 --seed 3
+    python scripts/actions_dataset.py --split train --seqs-per-class 700 --seed 11
+    python scripts/actions_dataset.py --split val --seqs-per-class 60 --seed 12
+    python scripts/actions_dataset.py --split shifted --seqs-per-class 60 --seed 13
 
 Writes ``build/actions/<split>.npz`` (x float16 (N, 32, 132), y, steady, labels). ``shifted``
 uses the generator's SHIFTED ranges (other tempo, size, camera, noise, frame rates).

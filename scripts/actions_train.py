@@ -1,15 +1,15 @@
 """Train the action classifier on generated windows and export it to ONNX (training only: torch).
 
-    python scripts/actions_dataset.py --split train --seqs-per-class 700 --seed 1
-    python scripts/actions_dataset.py --split val --seqs-per-class 60 --seed 2
+    python scripts/actions_dataset.py --split train --seqs-per-class 700 --seed 11
+    python scripts/actions_dataset.py --split val --seqs-per-class 60 --seed 12
     python scripts/actions_train.py            # → inference/kinemo/assets/actions.onnx + actions.json
 
 The network is a small temporal CNN (dilated 1-D convolutions over the 32-step window,
 residual, GELU) instead of the paper's CNN-LSTM: it sees the whole 1.6 s window at once,
 exports to plain ONNX and runs in well under a millisecond. Its last layer is a cosine
-classifier (unit-length embedding · unit-length class weights × a fixed scale), so a
-user's own action can be added later by "imprinting" a new class weight from the
-embeddings of a few examples, with no retraining and no torch at run time.
+classifier (unit-length embedding · unit-length class weights × a fixed scale); the
+embedding is a second output, which the few-shot detectors for user actions build on
+(``kinemo.body.fewshot``), with no retraining and no torch at run time.
 """
 
 from __future__ import annotations

@@ -129,7 +129,8 @@ def test_bad_sources_and_outputs_are_clear_errors(tmp_path):
     assert "no such pose file" in one_line_error(run_kinemo("actions", "--pose-file", str(tmp_path / "x.npz")))
     assert ".json" in one_line_error(run_kinemo("actions", "--pose-file", "x.npz", "-o", "events.csv"))
     assert "no camera at 7" in one_line_error(run_kinemo("actions", "--camera", "7"))
-    assert "--people must be 1 or more" in one_line_error(run_kinemo("actions", "--pose-file", "x.npz", "--people", "0"))
+    assert "--people must be 1 or more" in one_line_error(
+        run_kinemo("actions", "--pose-file", "x.npz", "--people", "0"))
     assert "folder does not exist" in one_line_error(
         run_kinemo("actions", "--video", str(DANCE), "--record-pose", str(tmp_path / "no" / "p.npz")))
 

@@ -55,3 +55,22 @@ def test_bad_pose_model_is_a_clear_error(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(KinemoError, match="could not load pose model"):
         PoseTracker.create_from_options(PoseTrackerOptions(model_path=bad))
+
+
+def test_pose_worker_keeps_to_the_newest_frame_and_reports_errors(frames):
+    from kinemo.body.pipeline import ActionPipeline
+    from kinemo.body.worker import PoseWorker
+
+    seen = []
+    with ActionPipeline.create_from_options() as pipeline:
+        worker = PoseWorker(pipeline, on_result=lambda r, seq: seen.append((seq, r.present, r.probs)))
+        for i, rgb in enumerate(frames[:40]):
+            worker.submit(rgb, i / 20, i)  # faster than pose can go: older waiting frames are skipped
+        worker.close()
+        assert worker.processed == len(seen) and worker.processed + worker.dropped == 40
+        assert [s for s, _, _ in seen] == sorted(s for s, _, _ in seen) and seen[-1][0] == 39
+        assert all(present and abs(sum(p.values()) - 1) < 1e-4 for _, present, p in seen)
+        bad = PoseWorker(pipeline)
+        bad.submit(np.zeros((4, 4), np.uint8), 10.0)  # not an RGB image
+        with pytest.raises(KinemoError, match="expected an RGB image"):
+            bad.close()
