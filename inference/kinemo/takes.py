@@ -53,8 +53,9 @@ def llf_rows(cols: dict[str, np.ndarray], fps: float) -> list[str]:
     eyes = np.radians(cols["eyes"].astype(np.float64))
     zero = np.zeros((len(head), 1))
     values = np.hstack([cols["blendshapes"].astype(np.float64), head, eyes[:, :2], zero, eyes[:, 2:], zero])
-    return [",".join([timecode(float(t), fps), str(LLF_COUNT), *(f"{v:.9g}" for v in row)])
-            for t, row in zip(cols["time"], values, strict=True)]
+    row_format = ",".join(["%.9g"] * values.shape[1])
+    return [f"{timecode(float(t), fps)},{LLF_COUNT}," + row_format % tuple(row)
+            for t, row in zip(cols["time"], values.tolist(), strict=True)]
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -115,7 +116,9 @@ class TakeWriter:
         def stack(attr: str, width: int) -> np.ndarray:
             return np.stack([getattr(f, attr) for f in frames]) if n else np.zeros((0, width), np.float32)
 
-        landmarks = np.full((n, NUM_LANDMARKS, 3), np.nan, np.float32)
+        # Only takes that have landmarks pay for them (a 2-hour audio take would need gigabytes).
+        has_landmarks = any(f.landmarks is not None for f in frames)
+        landmarks = np.full((n if has_landmarks else 0, NUM_LANDMARKS, 3), np.nan, np.float32)
         for i, f in enumerate(frames):
             if f.landmarks is not None:
                 landmarks[i] = f.landmarks
@@ -168,15 +171,18 @@ class TakeWriter:
             doc[key] = cols[key].tolist()
         doc["emotion"] = [protocol.EMOTIONS[i] for i in cols["emotion"]]
         present = cols["present"]
-        doc["landmarks"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all() else None
-                            for lm, ok in zip(cols["landmarks"], present, strict=True)]
-        doc["landmarks68"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all() else None
-                              for lm, ok in zip(cols["landmarks68"], present, strict=True)]
+        if len(cols["landmarks"]):
+            doc["landmarks"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all()
+                                else None for lm, ok in zip(cols["landmarks"], present, strict=True)]
+            doc["landmarks68"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all()
+                                  else None for lm, ok in zip(cols["landmarks68"], present, strict=True)]
+        else:
+            doc["landmarks"] = doc["landmarks68"] = [None] * len(present)
         with open(tmp, "w") as f:
             json.dump(doc, f, separators=(",", ":"))
 
     def _write_npz(self, tmp: str) -> None:
-        cols = self.columns()
+        cols = {k: v for k, v in self.columns().items() if not (k.startswith("landmarks") and not len(v))}
         meta = json.dumps(self._meta())
         with open(tmp, "wb") as f:
             np.savez_compressed(f, meta=np.array(meta), **cols)
