@@ -172,3 +172,38 @@ def test_vmc_mode_streams_to_oscdump(grid_clips):
     bones = [ln for ln in lines if " /VMC/Ext/Bone/Pos sfffffff " in ln]
     assert {ln.split()[3].strip('"') for ln in bones} == set(protocol.VMC_BONES)
     assert not any("/kinemo/" in ln for ln in lines)
+
+
+def test_face_and_body_actions_from_the_same_frames(tmp_path):
+    from conftest import SHARED, require
+
+    clip = require(SHARED / "data" / "pose" / "dance.mp4")
+    port = free_udp_port()
+    import socket
+    import threading
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+    sock.settimeout(0.3)
+    seen, done = set(), threading.Event()
+
+    def listen():
+        while not done.is_set():
+            try:
+                data, _ = sock.recvfrom(65536)
+            except TimeoutError:
+                continue
+            seen.update(m.message.address for m in OscPacket(data).messages)
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    try:
+        r = run_kinemo("video", str(clip), "--actions", "--osc", f"127.0.0.1:{port}", "--max-frames", "40",
+                       "--realtime", "-q")
+    finally:
+        time.sleep(0.3)
+        done.set()
+        thread.join(timeout=3)
+        sock.close()
+    assert r.returncode == 0, r.stderr
+    assert protocol.ADDR_BLENDSHAPES in seen and protocol.ADDR_BODY_PRESENT in seen, seen

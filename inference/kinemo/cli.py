@@ -62,6 +62,9 @@ def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
     ru = p.add_argument_group("running")
     ru.add_argument("--workers", type=int, default=2, metavar="N",
                     help="parallel trackers (default %(default)s; 1 = exactly MediaPipe's single-stream tracking)")
+    ru.add_argument("--actions", action="store_true",
+                    help="also recognise body actions (wave, clap, …) from the same frames and stream them "
+                         "(see 'kinemo actions --help'; uses the second core)")
     ru.add_argument("--faces", type=int, default=1, metavar="N",
                     help="1 (default): track the first face found, steadiest; 2+: search for up to N faces every "
                          "frame and follow the largest, most central one (for busy scenes; a little more jitter)")
@@ -159,14 +162,18 @@ def _track(args: argparse.Namespace, source) -> int:
         raise KinemoError("--faces must be between 1 and 8")
     trackers = [FaceTracker.create_from_options(FaceTrackerOptions(model_path=args.model, num_faces=args.faces))
                 for _ in range(args.workers)]
+    body = _BodyActions(*parse_target(args.osc)) if args.actions else None
     interrupted = False
     stats = None
     try:
         stats = run_face(source, trackers, sinks, motion=motion, realtime=getattr(args, "realtime", False),
-                         max_frames=args.max_frames, progress=not args.quiet)
+                         max_frames=args.max_frames, progress=not args.quiet,
+                         on_frame=body.submit if body else None)
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if body:
+            body.close()
         for t in trackers:
             t.close()
         source.close()
@@ -197,6 +204,34 @@ def _track(args: argparse.Namespace, source) -> int:
             msg += f"; wrote {out}"
         print(msg, file=sys.stderr)
     return 130 if interrupted and not source.realtime else 0
+
+
+class _BodyActions:
+    """Body actions beside the face, from the same frames, on their own thread (``--actions``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        from kinemo.body.osc import BodySender
+        from kinemo.body.pipeline import ActionPipeline
+        from kinemo.body.worker import PoseWorker
+
+        self.pipeline = ActionPipeline.create_for_user()
+        self.sender = BodySender(host, port)
+        self.worker = PoseWorker(self.pipeline,
+                                 on_result=lambda r, seq: self.sender.send(self.pipeline.messages(r, seq)))
+        self.last = (0.0, 0)
+
+    def submit(self, rgb, t: float, seq: int) -> None:
+        self.last = (t, seq)
+        self.worker.submit(rgb, t, seq)
+
+    def close(self) -> None:
+        from kinemo.body.pipeline import ActionResult
+
+        self.worker.close()
+        t, seq = self.last
+        self.sender.send(self.pipeline.messages(ActionResult(t, False, None, []), seq,
+                                                extra_events=self.pipeline.finish(t)))
+        self.pipeline.close()
 
 
 def _models(args: argparse.Namespace) -> int:

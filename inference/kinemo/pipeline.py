@@ -60,8 +60,13 @@ class _Job:
 
 def run_face(source: Source, trackers: list[FaceTracker], sinks: Iterable[Callable[[Frame, Frame], None]], *,
              motion: MotionProcessor | None = None, realtime: bool = False, max_frames: int | None = None,
-             progress: bool = True, stop: threading.Event | None = None) -> RunStats:
-    """Run until the source ends, ``max_frames``, Ctrl-C or ``stop`` is set."""
+             progress: bool = True, stop: threading.Event | None = None,
+             on_frame: Callable[[np.ndarray, float, int], None] | None = None) -> RunStats:
+    """Run until the source ends, ``max_frames``, Ctrl-C or ``stop`` is set.
+
+    ``on_frame(rgb, time, seq)`` sees every frame the trackers get (e.g. the body-action
+    worker, so face and body share one camera); it must not block.
+    """
     sinks = list(sinks)
     motion = motion or MotionProcessor()
     stop = stop or threading.Event()
@@ -93,6 +98,8 @@ def run_face(source: Source, trackers: list[FaceTracker], sinks: Iterable[Callab
                     while not slots.acquire(timeout=0.1):
                         if stop.is_set():
                             return
+                if on_frame is not None:
+                    on_frame(rgb, t, seq)
                 inboxes[seq % workers].put((seq, _Job(index, t, rgb, time.perf_counter())))
                 seq += 1
         except BaseException as e:  # noqa: BLE001 - surfaced on the main thread
