@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import socket
-
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
-
 from kinemo import protocol
-from kinemo.errors import KinemoError
+from kinemo.osc_out import OscSender, build_packet
 
-
-def build_bundle(messages: list[protocol.Message]) -> bytes:
-    bundle = OscBundleBuilder(IMMEDIATELY)
-    for address, types, args in messages:
-        msg = OscMessageBuilder(address)
-        for tag, value in zip(types, args, strict=True):
-            msg.add_arg(value, tag)
-        bundle.add_content(msg.build())
-    return bundle.build().dgram
+build_bundle = build_packet  # the body stream's messages go out exactly like the face stream's
 
 
 class BodySender:
+    """The same UDP sender as the face stream, fed protocol messages instead of Frames."""
+
     def __init__(self, host: str = protocol.DEFAULT_HOST, port: int = protocol.DEFAULT_PORT) -> None:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-        except socket.gaierror as e:
-            raise KinemoError(f"cannot resolve OSC host '{host}': {e.strerror}") from None
-        family, _, _, _, self.address = infos[0]
-        self._sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sent = 0
-        self.errors = 0
+        self._out = OscSender(host, port, landmarks="none")
+
+    @property
+    def sent(self) -> int:
+        return self._out.sent
+
+    @property
+    def errors(self) -> int:
+        return self._out.errors
 
     def send(self, messages: list[protocol.Message]) -> None:
-        try:
-            self._sock.sendto(build_bundle(messages), self.address)
-            self.sent += 1
-        except OSError:
-            self.errors += 1
+        self._out.send_bytes(build_packet(messages))
 
     def close(self) -> None:
-        self._sock.close()
+        self._out.close()
