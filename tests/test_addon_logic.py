@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import subprocess
 import sys
 import time
@@ -309,12 +308,27 @@ def test_companion_command_lines_and_a_real_process_error(tmp_path):
 
 
 def test_fuzzing_and_a_short_soak_inside_the_suite():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import fuzz_receiver
-    import soak_receiver
+    # In its own interpreter, with a fixed seed and a memory cap: a fuzz run must not be able to
+    # take the whole test session (or the machine) down with it, and a failure must reproduce.
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
+        "import fuzz_receiver, soak_receiver\n"
+        "r = fuzz_receiver.run(20_000, seed=17)\n"
+        "s = soak_receiver.run(minutes=2.0, seed=3)\n"
+        "print(json.dumps({'fuzz': r, 'soak': s}, default=str))\n"
+    )
 
-    r = fuzz_receiver.run(20_000, seed=random.randrange(1000))
-    assert sum(r["outcomes"].values()) == 20_001 and r["worst_ms"] < 1000
-    s = soak_receiver.run(minutes=2.0, seed=3)
-    assert s["stale_applied"] == 0 and s["growth_mb"] < 2.0
+    def cap_memory():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          preexec_fn=cap_memory)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    r, s = out["fuzz"], out["soak"]
+    assert sum(r["outcomes"].values()) == 20_001 and float(r["worst_ms"]) < 1000
+    assert s["stale_applied"] == 0 and float(s["growth_mb"]) < 2.0
     assert s["stats"]["stale"] > 0 and s["stats"]["lost"] > 0  # the impairments really happened
