@@ -60,8 +60,9 @@ def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
     mo.add_argument("--calibrate", type=float, metavar="SECONDS",
                     help="first hold a neutral face this long; the profile is applied and saved to --profile")
     ru = p.add_argument_group("running")
-    ru.add_argument("--workers", type=int, default=2, metavar="N",
-                    help="parallel trackers (default %(default)s; 1 = exactly MediaPipe's single-stream tracking)")
+    ru.add_argument("--workers", type=int, metavar="N",
+                    help="parallel trackers: 1 = lowest latency and exactly MediaPipe's single-stream tracking "
+                         "(default for cameras and --realtime), 2 = most frames/s (default for files)")
     ru.add_argument("--actions", action="store_true",
                     help="also recognise body actions (wave, clap, …) from the same frames and stream them "
                          "(see 'kinemo actions --help'; uses the second core)")
@@ -116,6 +117,8 @@ def _track(args: argparse.Namespace, source) -> int:
     from kinemo.smoothing import OneEuroOptions
     from kinemo.takes import TakeWriter, check_output_path
 
+    if args.workers is None:
+        args.workers = 1 if source.realtime or getattr(args, "realtime", False) else 2
     if args.workers < 1 or args.workers > 8:
         raise KinemoError("--workers must be between 1 and 8")
     if args.calibrate is not None and not 0 < args.calibrate <= 60:
