@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     import bpy
     import build_addon
     from avatar import build_avatar
+    from bake_audio import add_sound
 
     step("installing the add-on into Blender (from its zip)")
     bpy.ops.wm.read_homefile(use_empty=True)
@@ -156,9 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             strip.action_slot = key.animation_data.action_slot
         key.animation_data.action = None
         if take is speech_take:
-            se = scene.sequence_editor or scene.sequence_editor_create()
-            strips = se.strips if hasattr(se, "strips") else se.sequences  # renamed in Blender 4.4
-            strips.new_sound(args.speech.stem, str(args.speech), 1, start)
+            add_sound(scene, args.speech, start, channel=1, mute=False)
             speech_start, speech_end = start, int(strip.frame_end)
         start = int(strip.frame_end) + 12
     scene.frame_end = start

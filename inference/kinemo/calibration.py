@@ -18,6 +18,7 @@ import numpy as np
 
 from kinemo import protocol
 from kinemo.errors import KinemoError
+from kinemo.files import atomic_write
 
 PROFILE_FORMAT = "kinemo-profile"
 N = protocol.NUM_BLENDSHAPES
@@ -53,12 +54,8 @@ class Profile:
 
     def save(self, path: str | os.PathLike) -> Path:
         p = Path(path)
-        tmp = p.with_name(f".{p.name}.part")
-        try:
-            tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n")
-            os.replace(tmp, p)
-        except OSError as e:
-            raise KinemoError(f"cannot write profile {p}: {e.strerror or e}") from None
+        with atomic_write(p, "w", what="profile ") as f:
+            f.write(json.dumps(self.to_json(), indent=1) + "\n")
         return p
 
     @classmethod

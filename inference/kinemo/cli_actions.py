@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from kinemo import protocol
 from kinemo.errors import KinemoError
+from kinemo.files import atomic_write
 
 EPILOG = f"""\
 examples:
@@ -212,16 +211,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise KinemoError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path, "w") as f:
+        json.dump(doc, f, indent=1)
 
 
 def train(args: argparse.Namespace) -> int:

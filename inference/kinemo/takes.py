@@ -17,6 +17,7 @@ import numpy as np
 from kinemo import protocol
 from kinemo.errors import KinemoError
 from kinemo.expression import classify
+from kinemo.files import atomic_write
 from kinemo.frame import NUM_LANDMARKS, Frame
 from kinemo.headpose import matrix_from_head, quaternion_from_matrix
 from kinemo.landmarks import MESH_TO_IBUG68
@@ -92,21 +93,13 @@ class TakeWriter:
 
     def close(self) -> Path:
         suffix = self.path.suffix.lower()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=suffix, dir=self.path.parent)
-        os.close(fd)
-        try:
+        with atomic_write(self.path, "wb" if suffix == ".npz" else "w", what="output ") as f:
             if suffix == ".csv":
-                self._write_csv(tmp)
+                self._write_csv(f)
             elif suffix == ".json":
-                self._write_json(tmp)
+                self._write_json(f)
             else:
-                self._write_npz(tmp)
-            os.replace(tmp, self.path)
-        except OSError as e:
-            raise KinemoError(f"cannot write output {self.path}: {e.strerror or e}") from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+                self._write_npz(f)
         return self.path
 
     def columns(self) -> dict[str, np.ndarray]:
@@ -157,13 +150,12 @@ class TakeWriter:
                 "eye_fields": list(protocol.EYE_FIELDS), "emotions": list(protocol.EMOTIONS),
                 "action_units": list(protocol.ACTION_UNITS)}
 
-    def _write_csv(self, tmp: str) -> None:
+    def _write_csv(self, f) -> None:
         lines = llf_rows(self.columns(), self.fps)
-        with open(tmp, "w", newline="") as f:
-            f.write(",".join(LLF_HEADER) + "\n")
-            f.writelines(line + "\n" for line in lines)
+        f.write(",".join(LLF_HEADER) + "\n")
+        f.writelines(line + "\n" for line in lines)
 
-    def _write_json(self, tmp: str) -> None:
+    def _write_json(self, f) -> None:
         cols = self.columns()
         doc = self._meta()
         for key in ("seq", "time", "stamp", "present", "blendshapes", "head", "eyes", "emotion_scores",
@@ -178,14 +170,12 @@ class TakeWriter:
                                   else None for lm, ok in zip(cols["landmarks68"], present, strict=True)]
         else:
             doc["landmarks"] = doc["landmarks68"] = [None] * len(present)
-        with open(tmp, "w") as f:
-            json.dump(doc, f, separators=(",", ":"))
+        json.dump(doc, f, separators=(",", ":"))
 
-    def _write_npz(self, tmp: str) -> None:
+    def _write_npz(self, f) -> None:
         cols = {k: v for k, v in self.columns().items() if not (k.startswith("landmarks") and not len(v))}
         meta = json.dumps(self._meta())
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, meta=np.array(meta), **cols)
+        np.savez_compressed(f, meta=np.array(meta), **cols)
 
 
 def read_take(path: str | os.PathLike) -> dict:

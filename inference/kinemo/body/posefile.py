@@ -10,7 +10,6 @@ height (default square), ``format`` = "kinemo-pose". Frames without a person hol
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from kinemo.body.skeleton import CHANNELS, NUM_LANDMARKS
 from kinemo.errors import KinemoError
+from kinemo.files import atomic_write
 
 POSE_FORMAT = "kinemo-pose"
 
@@ -46,18 +46,10 @@ def write_pose_file(path: str | os.PathLike, track: PoseTrack) -> Path:
         raise KinemoError(f"pose file must end in .npz: {p}")
     if not (p.parent if str(p.parent) else Path(".")).is_dir():
         raise KinemoError(f"folder does not exist: {p.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".npz", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, format=np.array(POSE_FORMAT), landmarks=track.landmarks.astype(np.float32),
-                                fps=np.float64(track.fps), time=track.time.astype(np.float64),
-                                present=track.present.astype(bool), size=np.array(track.size, np.int64))
-        os.replace(tmp, p)
-    except OSError as e:
-        raise KinemoError(f"cannot write pose file {p}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(p, what="pose file ") as f:
+        np.savez_compressed(f, format=np.array(POSE_FORMAT), landmarks=track.landmarks.astype(np.float32),
+                            fps=np.float64(track.fps), time=track.time.astype(np.float64),
+                            present=track.present.astype(bool), size=np.array(track.size, np.int64))
     return p
 
 

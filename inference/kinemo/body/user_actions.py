@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from kinemo.body import fewshot
 from kinemo.body.classifier import ActionClassifier, UserAction
 from kinemo.body.posefile import PoseTrack
 from kinemo.errors import KinemoError
+from kinemo.files import atomic_write
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -58,22 +58,14 @@ def save_action(folder: Path, name: str, classifier: ActionClassifier, examples:
     path = folder / f"{name}.npz"
     meta = {"format": "kinemo-user-action", "version": 1, "name": name, "examples": sources,
             "model_sha256": classifier.sha256}
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(
-                f, meta=np.array(json.dumps(meta)), weights=detector.weights, bias=np.float64(detector.bias),
-                mean=detector.mean, scale=detector.scale,
-                time=np.concatenate([e.time[e.present] for e in examples]),
-                landmarks=np.concatenate([e.landmarks[e.present] for e in examples]),
-                counts=np.array([int(e.present.sum()) for e in examples], np.int64),
-                sizes=np.array([e.size for e in examples], np.int64))
-        os.replace(tmp, path)
-    except OSError as e:
-        raise KinemoError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path) as f:
+        np.savez_compressed(
+            f, meta=np.array(json.dumps(meta)), weights=detector.weights, bias=np.float64(detector.bias),
+            mean=detector.mean, scale=detector.scale,
+            time=np.concatenate([e.time[e.present] for e in examples]),
+            landmarks=np.concatenate([e.landmarks[e.present] for e in examples]),
+            counts=np.array([int(e.present.sum()) for e in examples], np.int64),
+            sizes=np.array([e.size for e in examples], np.int64))
     return path
 
 
