@@ -12,9 +12,23 @@ labels, like the model they never see the clip):
 * mean pose + jawOpen linearly regressed on frame RMS energy (fitted on the other clips).
 
 Also shown, for scale only: the clip's *own* mean pose (an oracle: it knows the
-speaker's resting face). Metrics per clip and mean: MAE (%) per face area (the paper's
-Table 4 areas), Pearson r of jawOpen, mean r over the mouth/jaw channels that move
-(label std > 0.02), and skill = 1 − MAE(mouth+jaw) / MAE(mouth+jaw of the mean pose).
+speaker's resting face), and two *ceilings* that need the sentence's text (known from
+the GRID file name, aligned to the real audio by pocketsphinx — ``grid_align.py``):
+
+* rule on aligned phones — the labelling rule the network was trained to reproduce
+  (``kinemo.voice.visemes``) applied to the real phone timing: what the network would
+  score if it heard a real voice perfectly;
+* fitted rule, other 4 — per-phone targets least-squares fitted to the *other four*
+  speakers' MediaPipe curves on their aligned phones: the best any phone-driven label
+  of this form reaches on a speaker it was not fitted to. A diagnostic of the bars, not
+  a model: the shipped network never sees these clips.
+
+Finally "transfer": how closely the network follows its own rule on real speech
+(Pearson r of jawOpen against the aligned-phone rule, whole clip and inside speech).
+
+Metrics per clip and mean: MAE (%) per face area (the paper's Table 4 areas), Pearson r
+of jawOpen, mean r over the mouth/jaw channels that move (label std > 0.02), and
+skill = 1 − MAE(mouth+jaw) / MAE(mouth+jaw of the mean pose).
 """
 
 from __future__ import annotations
@@ -91,6 +105,41 @@ def predict(clip: Path, model: str | None, fps: float) -> np.ndarray:
     return np.stack([f.blendshapes for f in animator.process_file(AudioFileSource(clip))])
 
 
+def ceilings(clips: list[Path], labels: dict[str, np.ndarray], fps: float) -> dict[str, dict[str, np.ndarray]]:
+    """Curves of the two phone-timing ceilings per clip (empty without pocketsphinx)."""
+    try:
+        import grid_align
+    except ImportError:
+        return {}
+    from kinemo.voice.visemes import SPEECH_INDEX, TARGET_TABLE, full_pose, phone_weights, smooth_curves
+
+    try:
+        phones = {c.stem: grid_align.align_clip(c) for c in clips}
+    except ImportError:
+        print("(pocketsphinx not installed: no ceiling rows; pip install pocketsphinx==5.1.1)")
+        return {}
+    weights = {}
+    for c in clips:
+        t = np.arange(len(labels[c.stem])) / fps
+        weights[c.stem] = smooth_curves(phone_weights(phones[c.stem], t), t)
+    rule = {k: full_pose(w @ TARGET_TABLE) for k, w in weights.items()}
+    fitted = {}
+    for c in clips:
+        others = [o.stem for o in clips if o.stem != c.stem]
+        x = np.concatenate([weights[o] for o in others])
+        y = np.concatenate([labels[o] for o in others])
+        table = np.linalg.solve(x.T @ x + 1e-2 * np.eye(x.shape[1]), x.T @ y)  # ridge: unseen phones → ~0
+        pred = np.repeat(y.mean(axis=0)[None], len(labels[c.stem]), axis=0)
+        pred[:, SPEECH_INDEX] = np.clip(weights[c.stem] @ table[:, SPEECH_INDEX], 0, 1)
+        fitted[c.stem] = pred
+    speech = {}
+    for c in clips:
+        spoken = [p for p in phones[c.stem] if p[2] != "sil"]
+        t = np.arange(len(labels[c.stem])) / fps
+        speech[c.stem] = (t >= spoken[0][0]) & (t <= spoken[-1][1]) if spoken else np.zeros(len(t), bool)
+    return {"rule": rule, "fitted": fitted, "speech": speech}
+
+
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     if a.std() < 1e-6 or b.std() < 1e-6:
         return 0.0  # a constant prediction carries no timing information
@@ -130,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         preds[c.stem], labels[c.stem] = p[:n], labels[c.stem][:n]
         rms[c.stem] = frame_rms(c, n, fps)
 
+    ceiling = ceilings(clips, labels, fps)
     methods = ("model", "mean pose", "mean + RMS jaw", "own mean (oracle)")
+    if ceiling:
+        methods += ("rule, aligned phones", "fitted rule, other 4")
     results: dict[str, dict[str, dict]] = {m: {} for m in methods}
     curves: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
     for c in clips:
@@ -146,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         curves["mean pose"][k] = np.repeat(mean_pose[None], len(labels[k]), axis=0)
         curves["mean + RMS jaw"][k] = rms_pred
         curves["own mean (oracle)"][k] = np.repeat(labels[k].mean(axis=0)[None], len(labels[k]), axis=0)
+        if ceiling:
+            curves["rule, aligned phones"][k] = ceiling["rule"][k]
+            curves["fitted rule, other 4"][k] = ceiling["fitted"][k]
         for m in methods:
             results[m][k] = metrics(curves[m][k], labels[k], mean_pose)
     for m in methods:
@@ -162,6 +217,18 @@ def main(argv: list[str] | None = None) -> int:
         for m in methods:
             r = results[m][row]
             print(f"  {m:20s}" + "".join(f"{r[c]:11.3f}" if c.startswith("r_") else f"{r[c]:11.2f}" for c in cols))
+    if ceiling:
+        print("\ntransfer: r of the model's jawOpen against its own rule on the aligned phones "
+              "(whole clip / inside speech)")
+        for c in clips:
+            k, m = c.stem, ceiling["speech"][c.stem]
+            whole = pearson(preds[k][:, JAW_OPEN], ceiling["rule"][k][:, JAW_OPEN])
+            inside = pearson(preds[k][m, JAW_OPEN], ceiling["rule"][k][m, JAW_OPEN])
+            results.setdefault("transfer", {})[k] = {"r_jawOpen": whole, "r_jawOpen_speech": inside}
+            print(f"  {k}: {whole:.3f} / {inside:.3f}")
+        t = results["transfer"]
+        t["mean"] = {key: float(np.mean([t[c.stem][key] for c in clips])) for key in ("r_jawOpen", "r_jawOpen_speech")}
+        print(f"  mean: {t['mean']['r_jawOpen']:.3f} / {t['mean']['r_jawOpen_speech']:.3f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1))
     _plot(clips[0].stem, labels[clips[0].stem], curves, fps, Path(args.plot))

@@ -5,12 +5,12 @@ import socket
 import threading
 import time
 
-from kinemo import protocol
-from kinemo.frame import Frame
-from kinemo.osc_out import OscSender, build_bundle
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from blender_addon.receiver import Receiver
+from kinemo import protocol
+from kinemo.frame import Frame
+from kinemo.osc_out import OscSender, build_bundle
 
 
 def bundle(seq, jaw=0.5):

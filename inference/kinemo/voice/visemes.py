@@ -104,38 +104,53 @@ def _target_vector(spec: dict[str, float]) -> np.ndarray:
 TARGETS = {p: _target_vector(spec) for p, spec in _TARGETS.items()}
 
 
-def phone_curves(phones: list[tuple[float, float, str]], times: np.ndarray, *, spread: float = 0.045,
-                 smooth: float = 0.02) -> np.ndarray:
-    """Speech-channel curves (len(times), len(SPEECH_CHANNELS)) for timed phones.
+TARGET_TABLE = np.stack([TARGETS[p] for p in PHONES])  # (len(PHONES), len(SPEECH_CHANNELS))
+
+
+def phone_weights(phones: list[tuple[float, float, str]], times: np.ndarray, *,
+                  spread: float = 0.045) -> np.ndarray:
+    """How much each phone shapes the mouth at each time: (len(times), len(PHONES)), rows sum to 1.
 
     Dominance is flat inside a phone's segment and decays exponentially (``spread``
-    seconds) outside it; a Gaussian of ``smooth`` seconds stands in for the facial
-    tissue's own inertia (and the camera's exposure in video labels).
+    seconds) outside it; times no phone reaches are silence. The curves are these
+    weights times the phones' targets — kept separate so evaluation can fit targets.
     """
     times = np.asarray(times, np.float64)
-    num = np.zeros((len(times), len(SPEECH_CHANNELS)))
+    num = np.zeros((len(times), len(PHONES)))
     den = np.full(len(times), 1e-9)
     for start, end, phone in phones:
-        target = TARGETS.get(phone)
-        if target is None:
+        if phone not in TARGETS:
             continue
         centre, half = 0.5 * (start + end), 0.5 * (end - start)
         dist = np.maximum(np.abs(times - centre) - half, 0.0)
         near = dist < 8 * spread
         d = _DOMINANCE.get(phone, 1.0) * np.exp(-dist[near] / spread)
-        num[near] += d[:, None] * target
+        num[near, PHONES.index(phone)] += d
         den[near] += d
     out = num / den[:, None]
-    out[den < 1e-6] = TARGETS["sil"]
-    if smooth > 0 and len(times) > 1:
-        step = float(times[1] - times[0])
-        sigma = smooth / step
-        k = np.arange(-int(3 * sigma) - 1, int(3 * sigma) + 2)
-        w = np.exp(-0.5 * (k / sigma) ** 2)
-        w /= w.sum()
-        padded = np.pad(out, ((len(k) // 2, len(k) // 2), (0, 0)), mode="edge")
-        out = np.stack([np.convolve(padded[:, c], w, mode="valid") for c in range(out.shape[1])], axis=1)
-    return out.astype(np.float32)
+    out[den < 1e-6] = 0.0
+    out[den < 1e-6, PHONES.index("sil")] = 1.0
+    return out
+
+
+def smooth_curves(curves: np.ndarray, times: np.ndarray, smooth: float = 0.02) -> np.ndarray:
+    """Gaussian of ``smooth`` seconds along time: the facial tissue's inertia (and a camera's exposure)."""
+    times = np.asarray(times, np.float64)
+    if smooth <= 0 or len(times) < 2:
+        return curves
+    sigma = smooth / float(times[1] - times[0])
+    k = np.arange(-int(3 * sigma) - 1, int(3 * sigma) + 2)
+    w = np.exp(-0.5 * (k / sigma) ** 2)
+    w /= w.sum()
+    padded = np.pad(curves, ((len(k) // 2, len(k) // 2), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, c], w, mode="valid") for c in range(curves.shape[1])], axis=1)
+
+
+def phone_curves(phones: list[tuple[float, float, str]], times: np.ndarray, *, spread: float = 0.045,
+                 smooth: float = 0.02) -> np.ndarray:
+    """Speech-channel curves (len(times), len(SPEECH_CHANNELS)) for timed phones: the labelling rule."""
+    weights = phone_weights(phones, times, spread=spread)
+    return smooth_curves(weights @ TARGET_TABLE, times, smooth).astype(np.float32)
 
 
 def full_pose(speech: np.ndarray) -> np.ndarray:
