@@ -1,11 +1,13 @@
 """Speed and memory of the voice engine, side by side with the targets and the paper's numbers.
 
-  OMP_NUM_THREADS=1 python scripts/voice_bench.py [--minutes 10] [--hours 2]
+  OMP_NUM_THREADS=1 python scripts/voice_bench.py [--minutes 10] [--hours 2] [--live-seconds 120]
 
 * offline RTF on one core: a ``--minutes`` long FLAC (real speech, looped), decoded,
   resampled and animated at 60 fps with Savitzky-Golay smoothing, written as LLF CSV;
 * live: 256-sample blocks (16 ms at 16 kHz) as a sound card delivers them, compute per
-  output frame (p50/p99) and the latency from a sample entering to its frame leaving;
+  output frame (p50/p99/max; CPU time and wall clock side by side, the target judged on CPU
+  time since a shared machine's wall clock includes other processes' turns) and the latency
+  from a sample entering to its frame leaving;
 * memory: peak RSS growth while streaming a ``--hours`` long file to CSV (0 skips it).
 
 Baselines printed in the same run: the issue's targets (RTF 0.005, 1 ms/frame, 120 ms)
@@ -73,27 +75,43 @@ def offline(path: Path, write_csv: bool) -> tuple[float, float, int]:
 
 
 def live(audio: np.ndarray, block: int = 256) -> dict:
-    """Per-frame compute (CPU time of this thread, and wall clock) for sound-card-sized blocks."""
+    """Compute per output frame for sound-card-sized blocks: CPU time and wall clock, side by side.
+
+    Every block is timed, including the ones that complete no frame (at 60 fps a 16 ms block
+    sometimes does): their compute is charged to the next frame that leaves, so the per-frame
+    figures add up to the total compute. CPU time is the process's (all threads; the engine
+    runs on one) and is what the target is judged on: on a shared machine the wall clock also
+    counts the time other processes hold the core. Nothing is discarded as warm-up.
+    """
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(fps=60, smoothing="live", threads=1))
-    cpu, wall = [], []
-    for i in range(0, len(audio) - block, block):
-        c0, w0 = time.thread_time(), time.perf_counter()
-        frames = animator.process_audio_block(audio[i:i + block])
-        c1, w1 = time.thread_time(), time.perf_counter()
+    cpu, wall, block_cpu, block_wall = [], [], [], []
+    owed_cpu = owed_wall = 0.0  # compute of blocks that completed no frame yet
+    for i in range(0, len(audio) - block + 1, block):
+        chunk = audio[i:i + block]
+        c0, w0 = time.process_time(), time.perf_counter()
+        frames = animator.process_audio_block(chunk)
+        c1, w1 = time.process_time(), time.perf_counter()
+        block_cpu.append(c1 - c0)
+        block_wall.append(w1 - w0)
+        owed_cpu += c1 - c0
+        owed_wall += w1 - w0
         if frames:
-            cpu += [(c1 - c0) / len(frames)] * len(frames)
-            wall += [(w1 - w0) / len(frames)] * len(frames)
-    cpu_ms, wall_ms = np.array(cpu) * 1000, np.array(wall) * 1000
-    block_ms = block / SAMPLE_RATE * 1000
-    return {"cpu50": float(np.median(cpu_ms)), "cpu99": float(np.percentile(cpu_ms, 99)),
-            "wall50": float(np.median(wall_ms)), "wall99": float(np.percentile(wall_ms, 99)),
-            "lookahead": animator.lookahead_s * 1000, "block": block_ms}
+            cpu += [owed_cpu / len(frames)] * len(frames)
+            wall += [owed_wall / len(frames)] * len(frames)
+            owed_cpu = owed_wall = 0.0
+    out = {"lookahead": animator.lookahead_s * 1000, "block": block / SAMPLE_RATE * 1000,
+           "frames": len(cpu), "blocks": len(block_cpu), "seconds": len(audio) / SAMPLE_RATE}
+    for key, values in (("cpu", cpu), ("wall", wall), ("block_cpu", block_cpu), ("block_wall", block_wall)):
+        ms = np.array(values) * 1000
+        out[key + "50"], out[key + "99"], out[key + "max"] = np.median(ms), np.percentile(ms, 99), ms.max()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--hours", type=float, default=2.0, help="length of the memory test file (0: skip)")
+    ap.add_argument("--live-seconds", type=float, default=120.0, help="speech fed to the live test (looped)")
     args = ap.parse_args(argv)
     build = ROOT / "build/voice"
 
@@ -109,15 +127,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ({frames} frames; target: one hour in 18 s; paper: 1D-CNN on a GPU server)")
 
     speech = np.concatenate(list(AudioFileSource(SPEECH).blocks()))
-    lv = live(np.concatenate([speech] * 3))
-    print(f"live, {lv['block']:.0f} ms blocks (256 samples), 60 fps, causal smoothing:")
-    print(f"  {'':34s}{'ours':>9s}{'target':>9s}{'paper':>9s}")
-    for key, label in (("cpu50", "compute/frame CPU p50 (ms)"), ("cpu99", "compute/frame CPU p99 (ms)"),
-                       ("wall50", "compute/frame wall p50 (ms)"), ("wall99", "compute/frame wall p99 (ms)")):
-        print(f"  {label:34s}{lv[key]:9.3f}{1.0:9.3f}{2.66:9.3f}")
-    lat = lv["lookahead"] + lv["block"] + lv["cpu99"]
-    print(f"  {'mic→OSC latency (ms)':34s}{lat:9.1f}{120.0:9.1f}{280 + 19.7:9.1f}"
-          f"   (look-ahead {lv['lookahead']:.0f} + block {lv['block']:.0f} + compute p99 {lv['cpu99']:.2f})")
+    reps = max(1, int(np.ceil(args.live_seconds * SAMPLE_RATE / len(speech))))
+    lv = live(np.concatenate([speech] * reps))
+    print(f"live, {lv['block']:.0f} ms blocks (256 samples), 60 fps, causal smoothing, one thread; "
+          f"{lv['seconds']:.0f} s of speech, {lv['blocks']} blocks, {lv['frames']} frames, all timed:")
+    print(f"  {'compute (ms)':34s}{'p50':>9s}{'p99':>9s}{'max':>9s}{'target':>9s}{'paper':>9s}")
+    for key, label in (("cpu", "per frame, CPU time (the target)"), ("wall", "per frame, wall clock"),
+                       ("block_cpu", "per block, CPU time"), ("block_wall", "per block, wall clock")):
+        print(f"  {label:34s}{lv[key + '50']:9.3f}{lv[key + '99']:9.3f}{lv[key + 'max']:9.3f}{1.0:9.3f}{2.66:9.3f}")
+    verdict = "meets" if lv["cpu99"] <= 1.0 else "MISSES"
+    print(f"  per frame = compute of every block since the previous frame left, over the frames that left;\n"
+          f"  CPU = process time (all threads). The target is judged on CPU time: on this shared machine\n"
+          f"  the wall clock also counts other processes' turns on the core. CPU p99 {lv['cpu99']:.3f} ms"
+          f" {verdict} the 1 ms target.")
+    lat = lv["lookahead"] + lv["block"] + lv["block_cpu99"]
+    print(f"  {'mic→OSC latency (ms)':34s}{lat:9.1f}  (target 120, paper {280 + 19.7:.0f}; look-ahead "
+          f"{lv['lookahead']:.0f} + block {lv['block']:.0f} + block compute p99 {lv['block_cpu99']:.2f})")
 
     if args.hours > 0:
         big = long_file(build / f"bench_{args.hours:g}h.wav", args.hours * 3600, "PCM_16")

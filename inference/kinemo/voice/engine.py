@@ -12,6 +12,7 @@ Per block: log-mel frames (10 ms) → causal network (declared look-ahead) → s
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from kinemo.voice.visemes import NEUTRAL, SPEECH_CHANNELS, SPEECH_INDEX
 
 SMOOTHING = ("savgol", "live", "none")
 LANDMARK_IMAGE = (1000, 1000)  # landmarks are placed in a nominal square image, face centred
+_REST = NEUTRAL[SPEECH_INDEX]  # the speech channels of the neutral face (what silence shows)
 
 
 @dataclass
@@ -52,26 +54,45 @@ class _RateConverter:
         self._base = 0
         self.limit: float | None = None  # media duration: no output frame at or after it
 
-    def push(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    SMALL = 4  # up to this many output frames per push are placed with scalar arithmetic (live)
+
+    def push(self, frames: np.ndarray) -> tuple[np.ndarray, list[float]]:
+        """New 100 Hz frames → (output frames at ``fps``, their times in seconds)."""
         if len(frames):
             self._buf = np.concatenate([self._buf, frames]) if len(self._buf) else frames
         last = self._base + len(self._buf) - 1  # last source index available
-        end = int(np.floor(last * self.fps / FRAME_RATE + 1e-9)) + 1 if last >= 0 else 0
+        end = math.floor(last * self.fps / FRAME_RATE + 1e-9) + 1 if last >= 0 else 0
         if self.limit is not None:
-            end = min(end, int(np.ceil(self.limit * self.fps - 1e-9)))
-        ms = np.arange(self.next_out, max(end, self.next_out))
-        pos = ms * (FRAME_RATE / self.fps)
-        i = np.floor(pos + 1e-9).astype(np.int64)
-        frac = np.clip(pos - i, 0.0, 1.0).astype(np.float32)[:, None]
-        a = self._buf[i - self._base]
-        b = self._buf[np.minimum(i + 1, last) - self._base]
-        out = a + (b - a) * frac
-        self.next_out = max(end, self.next_out)
-        drop = min(int(np.floor(self.next_out * FRAME_RATE / self.fps + 1e-9)) - self._base, len(self._buf))
+            end = min(end, math.ceil(self.limit * self.fps - 1e-9))
+        start = self.next_out
+        count = max(end, start) - start
+        step = FRAME_RATE / self.fps
+        if count == 0:
+            out, times = self._buf[:0], []
+        elif count <= self.SMALL and self._buf.dtype == np.float32:  # the arithmetic below, frame by frame
+            out = np.empty((count, self._buf.shape[1]), np.float32)
+            buf, base = self._buf, self._base
+            for j in range(count):
+                pos = (start + j) * step
+                i = math.floor(pos + 1e-9)
+                a = buf[i - base]
+                np.add(a, (buf[min(i + 1, last) - base] - a) * np.float32(min(max(pos - i, 0.0), 1.0)), out=out[j])
+            times = [m / self.fps for m in range(start, start + count)]
+        else:
+            ms = np.arange(start, start + count)
+            pos = ms * step
+            i = np.floor(pos + 1e-9).astype(np.int64)
+            frac = np.clip(pos - i, 0.0, 1.0).astype(np.float32)[:, None]
+            a = self._buf[i - self._base]
+            b = self._buf[np.minimum(i + 1, last) - self._base]
+            out = a + (b - a) * frac
+            times = (ms / self.fps).tolist()
+        self.next_out = start + count
+        drop = min(math.floor(self.next_out * FRAME_RATE / self.fps + 1e-9) - self._base, len(self._buf))
         if drop > 0:
             self._buf = self._buf[drop:]
             self._base += drop
-        return out.astype(np.float32), ms / self.fps
+        return out.astype(np.float32, copy=False), times
 
 
 class VoiceAnimator:
@@ -79,6 +100,8 @@ class VoiceAnimator:
         self.options = options
         self.net = net
         self._channel_index = np.array([SPEECH_CHANNELS.index(c) for c in net.channels])
+        identity = np.array_equal(self._channel_index, np.arange(len(self._channel_index)))
+        self._reindex = None if identity or not len(self._channel_index) else self._channel_index
         self._landmarks = _LandmarkDecoder.load() if options.landmarks else None
         self.reset()
 
@@ -147,35 +170,50 @@ class VoiceAnimator:
         if len(feats) == 0:
             return []
         self._db = np.concatenate([self._db, self._mel.last_db])
-        out = self.net.push(feats)[:, self._channel_index] if len(self._channel_index) else self.net.push(feats)
+        out = self.net.push(feats)
+        if self._reindex is not None:
+            out = out[:, self._reindex]
         first = self._net_frames
         self._net_frames += len(out)
         d = self.net.delay
-        keep = np.arange(first, first + len(out)) - d >= 0  # outputs for times before 0 are dropped
-        out = out[keep]
-        if len(out) == 0:
+        skip = max(0, d - first)  # outputs for times before 0 are dropped
+        if skip >= len(out):
             return []
-        k0 = first + int(np.argmax(keep)) - d  # label index of out[0]
+        if skip:
+            out = out[skip:]
+        k0 = first + skip - d  # label index of out[0]
         out = self._gate(out, k0)
         curves, times = self._rate.push(out)
-        self._times.extend(times.tolist())
-        self._loud.extend(self._loudness(times).tolist())
-        return self._emit(self._smoother.push(curves) if len(curves) else curves)
+        if len(curves) == 0:
+            return []
+        self._times.extend(times)
+        if self._idle is not None:
+            self._loud.extend(self._loudness(np.array(times)).tolist())
+        return self._emit(self._smoother.push(curves))
 
     def _gate(self, out: np.ndarray, k0: int) -> np.ndarray:
         """Close the mouth where the audio around a moment (−150 ms … +look-ahead) is silent."""
-        rest = NEUTRAL[SPEECH_INDEX]
-        ks = np.arange(k0, k0 + len(out))
-        lo = np.maximum(ks - 15 - self._db_base, 0)
-        hi = np.minimum(ks + self.net.delay + 1 - self._db_base, len(self._db))
-        loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
-        active = loud[np.maximum(hi, lo)] - loud[lo] > 0
-        gated = np.where(active[:, None], out, rest[None, :])
-        cut = max(0, int(ks[-1]) - 16 - self._db_base)  # keep what later frames still look back at
+        n, base, reach = len(out), self._db_base, self.net.delay + 1
+        if n <= 8:  # live: a few frames, looked up one by one (same windows as below)
+            size = len(self._db)
+            loud = (self._db >= self.options.gate_db).tolist()
+            quiet = [j for j in range(n)
+                     if True not in loud[max(k0 + j - 15 - base, 0):min(k0 + j + reach - base, size)]]
+            gated = out.astype(np.result_type(out, _REST))  # a copy, typed as np.where types it
+            if quiet:
+                gated[quiet] = _REST
+        else:
+            ks = np.arange(k0, k0 + n)
+            lo = np.maximum(ks - 15 - base, 0)
+            hi = np.minimum(ks + reach - base, len(self._db))
+            loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
+            active = loud[np.maximum(hi, lo)] - loud[lo] > 0
+            gated = np.where(active[:, None], out, _REST[None, :])
+        cut = max(0, k0 + n - 1 - 16 - base)  # keep what later frames still look back at
         if cut > 0:
             self._db = self._db[cut:]
             self._db_base += cut
-        return np.clip(gated, 0.0, 1.0)
+        return np.clip(gated, 0.0, 1.0, out=gated)
 
     def _loudness(self, times: np.ndarray) -> np.ndarray:
         if not self.options.blinks or len(times) == 0:
@@ -185,23 +223,30 @@ class VoiceAnimator:
         return np.clip((db + 45.0) / 30.0, 0.0, 1.0)
 
     def _emit(self, curves: np.ndarray) -> list[Frame]:
-        if len(curves) == 0:
-            return []
         n = len(curves)
-        times, loud = self._times[:n], self._loud[:n]
-        del self._times[:n], self._loud[:n]
-        poses = np.broadcast_to(NEUTRAL, (n, len(NEUTRAL))).copy()
+        if n == 0:
+            return []
+        times = self._times[:n]
+        del self._times[:n]
+        poses = np.empty((n, len(NEUTRAL)), np.float32)
+        poses[:] = NEUTRAL
         poses[:, SPEECH_INDEX] = np.clip(curves, 0.0, 1.0)
         points = self._landmarks.decode(curves) if self._landmarks is not None else None
         now = time.time()
-        frames = []
-        for i in range(n):
-            pose = poses[i] if self._idle is None else self._idle.apply(times[i], poses[i], loud[i])
-            frames.append(Frame(seq=self.seq, time=times[i], stamp=now, present=True,
-                                blendshapes=pose.astype(np.float32),
-                                landmarks=None if points is None else points[i],
-                                image_size=None if points is None else LANDMARK_IMAGE))
-            self.seq += 1
+        seq = self.seq
+        if self._idle is None:
+            shapes = [poses[i].copy() for i in range(n)]
+        else:
+            loud = self._loud[:n]
+            del self._loud[:n]
+            shapes = [np.asarray(self._idle.apply(times[i], poses[i], loud[i]), np.float32) for i in range(n)]
+        if points is None:
+            frames = [Frame(seq=seq + i, time=times[i], stamp=now, present=True, blendshapes=shapes[i])
+                      for i in range(n)]
+        else:
+            frames = [Frame(seq=seq + i, time=times[i], stamp=now, present=True, blendshapes=shapes[i],
+                            landmarks=points[i], image_size=LANDMARK_IMAGE) for i in range(n)]
+        self.seq = seq + n
         return frames
 
 
