@@ -107,10 +107,8 @@ def predict(clip: Path, model: str | None, fps: float) -> np.ndarray:
 
 def ceilings(clips: list[Path], labels: dict[str, np.ndarray], fps: float) -> dict[str, dict[str, np.ndarray]]:
     """Curves of the two phone-timing ceilings per clip (empty without pocketsphinx)."""
-    try:
-        import grid_align
-    except ImportError:
-        return {}
+    import grid_align
+
     from kinemo.voice.visemes import SPEECH_INDEX, TARGET_TABLE, full_pose, phone_weights, smooth_curves
 
     try:
