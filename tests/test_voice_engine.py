@@ -7,7 +7,7 @@ from conftest import SHARED, require
 from kinemo.voice.audio_io import AudioFileSource
 from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
 from kinemo.voice.features import SAMPLE_RATE, LogMelStream, log_mel
-from kinemo.voice.net import DEFAULT_MODEL, VoiceNet
+from kinemo.voice.net import DEFAULT_MODEL
 from kinemo.voice.visemes import NEUTRAL, SPEECH_INDEX
 
 JAW = 17
@@ -98,24 +98,3 @@ def test_blinks_are_optional_and_reproducible(speech):
     assert np.ptp(a[:, blink]) == 0.0
     assert b[:, blink].max() > 0.8  # at least one full blink in six seconds
     np.testing.assert_array_equal(b, c)
-
-
-def test_live_fast_paths_give_the_same_numbers(speech):
-    """Small pushes run on scratch buffers (features) and session-bound state arrays (network);
-    they must give exactly what the general code gives for the same pushes."""
-    audio = speech[: 2 * SAMPLE_RATE]
-    fast, plain = LogMelStream(), LogMelStream()
-    plain.SMALL = 0
-    blocks = [audio[i:i + 256] for i in range(0, len(audio), 256)]
-    feats = [fast.push(b) for b in blocks]
-    np.testing.assert_array_equal(np.concatenate(feats), np.concatenate([plain.push(b) for b in blocks]))
-
-    bound, fed = VoiceNet(), VoiceNet()
-    fed.SMALL = 0
-    for _ in range(2):  # and again after a reset
-        a = np.concatenate([bound.push(f) for f in feats])
-        b = np.concatenate([fed.push(f) for f in feats])
-        assert bound._pair is not None and bound._bound  # the bound path was taken
-        np.testing.assert_array_equal(a, b)
-        bound.reset()
-        fed.reset()

@@ -54,8 +54,6 @@ class _RateConverter:
         self._base = 0
         self.limit: float | None = None  # media duration: no output frame at or after it
 
-    SMALL = 4  # up to this many output frames per push are placed with scalar arithmetic (live)
-
     def push(self, frames: np.ndarray) -> tuple[np.ndarray, list[float]]:
         """New 100 Hz frames → (output frames at ``fps``, their times in seconds)."""
         if len(frames):
@@ -66,27 +64,14 @@ class _RateConverter:
             end = min(end, math.ceil(self.limit * self.fps - 1e-9))
         start = self.next_out
         count = max(end, start) - start
-        step = FRAME_RATE / self.fps
-        if count == 0:
-            out, times = self._buf[:0], []
-        elif count <= self.SMALL and self._buf.dtype == np.float32:  # the arithmetic below, frame by frame
-            out = np.empty((count, self._buf.shape[1]), np.float32)
-            buf, base = self._buf, self._base
-            for j in range(count):
-                pos = (start + j) * step
-                i = math.floor(pos + 1e-9)
-                a = buf[i - base]
-                np.add(a, (buf[min(i + 1, last) - base] - a) * np.float32(min(max(pos - i, 0.0), 1.0)), out=out[j])
-            times = [m / self.fps for m in range(start, start + count)]
-        else:
-            ms = np.arange(start, start + count)
-            pos = ms * step
-            i = np.floor(pos + 1e-9).astype(np.int64)
-            frac = np.clip(pos - i, 0.0, 1.0).astype(np.float32)[:, None]
-            a = self._buf[i - self._base]
-            b = self._buf[np.minimum(i + 1, last) - self._base]
-            out = a + (b - a) * frac
-            times = (ms / self.fps).tolist()
+        ms = np.arange(start, start + count)
+        pos = ms * (FRAME_RATE / self.fps)
+        i = np.floor(pos + 1e-9).astype(np.int64)
+        frac = np.clip(pos - i, 0.0, 1.0).astype(np.float32)[:, None]
+        a = self._buf[i - self._base]
+        b = self._buf[np.minimum(i + 1, last) - self._base]
+        out = a + (b - a) * frac
+        times = (ms / self.fps).tolist()
         self.next_out = start + count
         drop = min(math.floor(self.next_out * FRAME_RATE / self.fps + 1e-9) - self._base, len(self._buf))
         if drop > 0:
@@ -193,22 +178,13 @@ class VoiceAnimator:
 
     def _gate(self, out: np.ndarray, k0: int) -> np.ndarray:
         """Close the mouth where the audio around a moment (−150 ms … +look-ahead) is silent."""
-        n, base, reach = len(out), self._db_base, self.net.delay + 1
-        if n <= 8:  # live: a few frames, looked up one by one (same windows as below)
-            size = len(self._db)
-            loud = (self._db >= self.options.gate_db).tolist()
-            quiet = [j for j in range(n)
-                     if True not in loud[max(k0 + j - 15 - base, 0):min(k0 + j + reach - base, size)]]
-            gated = out.astype(np.result_type(out, _REST))  # a copy, typed as np.where types it
-            if quiet:
-                gated[quiet] = _REST
-        else:
-            ks = np.arange(k0, k0 + n)
-            lo = np.maximum(ks - 15 - base, 0)
-            hi = np.minimum(ks + reach - base, len(self._db))
-            loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
-            active = loud[np.maximum(hi, lo)] - loud[lo] > 0
-            gated = np.where(active[:, None], out, _REST[None, :])
+        n, base = len(out), self._db_base
+        ks = np.arange(k0, k0 + n)
+        lo = np.maximum(ks - 15 - base, 0)
+        hi = np.minimum(ks + self.net.delay + 1 - base, len(self._db))
+        loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
+        active = loud[np.maximum(hi, lo)] - loud[lo] > 0
+        gated = np.where(active[:, None], out, _REST[None, :])
         cut = max(0, k0 + n - 1 - 16 - base)  # keep what later frames still look back at
         if cut > 0:
             self._db = self._db[cut:]

@@ -43,38 +43,21 @@ def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sr: int = SAMPLE_RA
 _FILTERS = mel_filterbank()
 _WINDOW = np.hanning(WIN + 1)[:WIN].astype(np.float32)
 _WINDOW_ENERGY = float(np.sum(_WINDOW.astype(np.float64) ** 2))
-_F32_2, _F32_10, _F32_TINY = np.float32(2.0), np.float32(10.0), np.float32(1e-12)
-_F32_NORM = np.float32(N_FFT * _WINDOW_ENERGY)
-_F32_FLOOR = np.float32(LOG_FLOOR)
 
 
 def _power(windows: np.ndarray) -> np.ndarray:
     """(n, WIN) raw sample windows → (n, N_FFT // 2 + 1) power spectra of the Hann-windowed frames."""
     padded = np.zeros((len(windows), N_FFT), np.float32)
     np.multiply(windows, _WINDOW, out=padded[:, :WIN])
-    return _padded_power(padded)
-
-
-def _padded_power(padded: np.ndarray) -> np.ndarray:
-    """(n, N_FFT) windowed, zero-padded frames → power spectra (what :func:`_power` returns)."""
     spec = scipy.fft.rfft(padded, axis=1)  # float32 in → complex64 out
     mag = np.abs(spec)
-    return np.multiply(mag, mag, out=mag)
+    return mag * mag
 
 
 def _level_db(power: np.ndarray) -> np.ndarray:
     """Mean-square level of each frame in dBFS, from its spectrum (Parseval), window-compensated."""
-    # (2 Σ - first - last) / (N_FFT · window energy), then 10 log10(· + 1e-12): float32 throughout,
-    # in place, with the constants already float32 (what numpy casts the Python scalars to)
-    energy = power.sum(axis=1)
-    energy *= _F32_2
-    energy -= power[:, 0]
-    energy -= power[:, -1]
-    energy /= _F32_NORM
-    energy += _F32_TINY
-    energy = np.log10(energy, out=energy)
-    energy *= _F32_10
-    return energy.astype(np.float32, copy=False)
+    energy = (2.0 * power.sum(axis=1) - power[:, 0] - power[:, -1]) / (N_FFT * _WINDOW_ENERGY)
+    return (10.0 * np.log10(energy + 1e-12)).astype(np.float32)
 
 
 def log_mel_frames(frames: np.ndarray) -> np.ndarray:
@@ -88,13 +71,10 @@ SILENCE_FRAME = log_mel_frames(np.zeros((1, WIN), np.float32))[0]
 class LogMelStream:
     """Push samples of any block size, get the log-mel frames that became complete."""
 
-    SMALL = 8  # pushes of up to this many frames reuse scratch buffers (sound-card blocks)
-
     def __init__(self) -> None:
         self._buf = np.zeros(WIN - HOP, np.float32)  # left padding: frame 0 ends at sample HOP
         self.frames_out = 0
         self.last_db = np.zeros(0, np.float32)  # level (dBFS) of each frame the last push returned
-        self._scratch: dict[int, np.ndarray] = {}  # n → (n, N_FFT) zero-padded windows, for small pushes
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, np.float32).reshape(-1)
@@ -104,22 +84,12 @@ class LogMelStream:
             self._buf = buf
             self.last_db = np.zeros(0, np.float32)
             return np.zeros((0, N_MELS), np.float32)
-        if n <= self.SMALL:  # live: a frame or two; same arithmetic as _power, no per-call set-up
-            padded = self._scratch.get(n)
-            if padded is None:
-                padded = self._scratch[n] = np.zeros((n, N_FFT), np.float32)
-            for j in range(n):
-                np.multiply(buf[j * HOP:j * HOP + WIN], _WINDOW, out=padded[j, :WIN])
-            power = _padded_power(padded)
-        else:
-            windows = np.lib.stride_tricks.sliding_window_view(buf, WIN)[: (n - 1) * HOP + 1: HOP]
-            power = _power(windows)
+        windows = np.lib.stride_tricks.sliding_window_view(buf, WIN)[: (n - 1) * HOP + 1: HOP]
+        power = _power(windows)
         self.last_db = _level_db(power)
         self._buf = buf[n * HOP:].copy()
         self.frames_out += n
-        mel = power @ _FILTERS
-        mel += _F32_FLOOR
-        return np.log(mel, out=mel)
+        return np.log(power @ _FILTERS + np.float32(LOG_FLOOR))
 
 
 def log_mel(samples: np.ndarray) -> np.ndarray:
