@@ -172,7 +172,7 @@ def _festival_job(args):
     return out
 
 
-def _save_shard(path: Path, examples: list) -> int:
+def save_shard(path: Path, examples: list) -> int:
     """Features, the labels made now, and per-frame phone ids (to relabel without re-synthesising)."""
     lengths = np.array([len(e[0]) for e in examples], np.int64)
     np.savez(path, features=np.concatenate([e[0] for e in examples]),
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             shard.extend(fut.result())
             bar.update()
             if len(shard) >= 400 or k == len(futures) - 1:
-                total += _save_shard(out_dir / f"shard_{k:04d}.npz", shard)
+                total += save_shard(out_dir / f"shard_{k:04d}.npz", shard)
                 shard = []
     bar.close()
     print(f"{total / FRAME_RATE / 3600:.2f} h of audio in {time.perf_counter() - t0:.0f} s → {out_dir}")

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "inference"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from grid_align import align  # noqa: E402
-from voice_data import _save_shard, example  # noqa: E402
+from voice_data import example, save_shard  # noqa: E402
 
 from kinemo.voice.audio_io import AudioFileSource  # noqa: E402
 from kinemo.voice.features import SAMPLE_RATE  # noqa: E402
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if not examples:
         print("no real recordings found", file=sys.stderr)
         return 1
-    frames = _save_shard(Path(args.out), examples)
+    frames = save_shard(Path(args.out), examples)
     print(f"{frames / 360000:.2f} h of augmented real speech → {args.out}")
     return 0
 

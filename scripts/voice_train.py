@@ -41,22 +41,6 @@ DELAY = 7  # frames read late → 80 ms of future audio per output frame
 DILATIONS = (1, 2, 4, 8, 16)
 
 
-def lifter_matrix(keep: int) -> torch.Tensor:
-    """(N_MELS, N_MELS) map that keeps the first ``keep`` cepstral coefficients of a log-mel frame.
-
-    Dropping the higher quefrencies removes the voice's harmonics (its pitch) and keeps
-    the spectral envelope (the vocal tract, i.e. the mouth): what a synthesiser and a real
-    voice share. ``keep`` 0 means identity.
-    """
-    if keep <= 0 or keep >= N_MELS:
-        return torch.eye(N_MELS)
-    k = np.arange(N_MELS)
-    dct = np.sqrt(2.0 / N_MELS) * np.cos(np.pi * (k[None, :] + 0.5) * k[:, None] / N_MELS)
-    dct[0] /= np.sqrt(2.0)  # orthonormal DCT-II: rows are basis vectors
-    mask = (k < keep).astype(np.float64)
-    return torch.from_numpy((dct.T @ np.diag(mask) @ dct).T.astype(np.float32))
-
-
 class CausalConv(nn.Module):
     def __init__(self, cin: int, cout: int, k: int, dilation: int = 1) -> None:
         super().__init__()
@@ -70,9 +54,8 @@ class CausalConv(nn.Module):
 class VoiceNet(nn.Module):
     """(1, T, N_MELS) log-mel → (1, T, channels) speech curves, causal."""
 
-    def __init__(self, channels: int = 64, n_out: int = len(SPEECH_CHANNELS), lifter: int = 0) -> None:
+    def __init__(self, channels: int = 64, n_out: int = len(SPEECH_CHANNELS)) -> None:
         super().__init__()
-        self.register_buffer("lifter", lifter_matrix(lifter))
         self.register_buffer("mean", torch.zeros(N_MELS))
         self.register_buffer("std", torch.ones(N_MELS))
         self.register_buffer("rest", torch.from_numpy(NEUTRAL[SPEECH_INDEX].copy()))
@@ -88,12 +71,8 @@ class VoiceNet(nn.Module):
     def receptive() -> int:
         return 1 + 2 + sum(2 * d for d in DILATIONS)
 
-    def normalise(self, feats: torch.Tensor) -> torch.Tensor:
-        """Liftered (smoothed-envelope), standardised features, channels first."""
-        return ((feats @ self.lifter - self.mean) / self.std).transpose(1, 2)
-
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = self.normalise(feats)
+        x = ((feats - self.mean) / self.std).transpose(1, 2)
         h = torch.relu(self.inp(x))
         for b in self.blocks:
             h = h + self.drop(b["mix"](torch.relu(b["conv"](h))))
@@ -196,7 +175,7 @@ class StreamingVoiceNet(nn.Module):
 
     def forward(self, feats: torch.Tensor, *states: torch.Tensor):
         n = self.net
-        x = n.normalise(feats)
+        x = ((feats - n.mean) / n.std).transpose(1, 2)
         h, s0 = self.inp(x, states[0])
         h = torch.relu(h)
         nxt = [s0]
@@ -234,8 +213,7 @@ def load_onnx_weights(model: VoiceNet, path: Path) -> None:
 
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
                for i in onnx.load(str(path)).graph.initializer}
-    # graphs exported before a buffer existed keep its default (e.g. no lifter: identity)
-    model.load_state_dict({k: weights.get(k, v) for k, v in model.state_dict().items()})
+    model.load_state_dict({k: weights[k] for k in model.state_dict()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,7 +224,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--length", type=int, default=300, help="frames per training crop")
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--lifter", type=int, default=0, help="keep this many cepstral coefficients (0: all)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
@@ -267,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     n_val = max(1, len(lengths) // 20)
     split = int(ends[-n_val - 1])  # last 5 % of examples held out
     train_f, train_l, val_f, val_l = feats[:split], labels[:split], feats[split:], labels[split:]
-    model = VoiceNet(args.channels, lifter=args.lifter)
-    sample = train_f[:: max(1, len(train_f) // 200000)].astype(np.float32) @ model.lifter.numpy()
+    model = VoiceNet(args.channels)
+    sample = train_f[:: max(1, len(train_f) // 200000)].astype(np.float32)
     model.mean.copy_(torch.from_numpy(sample.mean(0)))
     model.std.copy_(torch.from_numpy(sample.std(0) + 1e-3))
     params = sum(p.numel() for p in model.parameters())
