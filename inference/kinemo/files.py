@@ -20,13 +20,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, what: str = "") -
     temporary file is removed whatever happens.
     """
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=p.parent if str(p.parent) else ".")
-    try:
+    tmp = ""
+    try:  # creating the temporary file is inside: a read-only folder is the commonest failure
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=p.parent if str(p.parent) else ".")
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
             yield f
         os.replace(tmp, p)
     except OSError as e:
         raise KinemoError(f"cannot write {what}{p}: {e.strerror or e}") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)

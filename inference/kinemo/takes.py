@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from kinemo import protocol
+from kinemo import argcheck, protocol
 from kinemo.errors import KinemoError
 from kinemo.expression import classify
 from kinemo.files import atomic_write
@@ -60,23 +59,8 @@ def llf_rows(cols: dict[str, np.ndarray], fps: float) -> list[str]:
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail before any work is done if the output cannot be written."""
-    p = Path(path)
-    if p.is_dir():
-        raise KinemoError(f"output path is a directory: {p}")
-    if p.suffix.lower() not in SUFFIXES:
-        raise KinemoError(f"unsupported output type '{p.suffix or p.name}': use .csv, .json or .npz")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise KinemoError(f"output folder does not exist: {parent}")
-    try:  # os.access() is not enough: root, read-only mounts, and /proc-like folders
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-        if p.exists() and not os.access(p, os.W_OK):
-            raise PermissionError(13, "Permission denied")
-    except OSError as e:
-        raise KinemoError(f"cannot write output: {p} ({e.strerror or e})") from None
-    return p
+    """Fail before any work is done if the output cannot be written (the checks every command shares)."""
+    return argcheck.output_file(path, SUFFIXES)
 
 
 class TakeWriter:
