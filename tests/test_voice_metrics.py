@@ -1,0 +1,128 @@
+"""The lip-sync metrics of scripts/voice_eval.py on synthetic curves (fast, no ../shared)."""
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import voice_metrics as vm  # noqa: E402
+
+FPS = 25.0
+
+
+def speech_like(seconds: float = 6.0, rate: float = 100.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth random 0..1 curve with syllable-rate bumps (times, values)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, seconds, 1 / rate)
+    y = np.zeros_like(t)
+    for c in rng.uniform(0.3, seconds - 0.3, int(seconds * 4)):
+        y += rng.uniform(0.2, 0.6) * np.exp(-0.5 * ((t - c) / 0.06) ** 2)
+    return t, np.clip(y, 0, 1)
+
+
+def face(t: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+    """(T, 52) pose: a resting face with jawOpen, mouthClose and mouthFunnel following ``jaw``."""
+    out = np.full((len(t), len(vm.ARKIT_NAMES)), 0.05)
+    out[:, vm.JAW_OPEN] = jaw
+    out[:, vm.ARKIT_NAMES.index("mouthFunnel")] = 0.1 + 0.3 * jaw
+    out[:, vm.ARKIT_NAMES.index("mouthClose")] = 0.2 - 0.1 * jaw
+    return out
+
+
+@pytest.fixture
+def clip():
+    pt, jaw = speech_like()
+    t = np.arange(0, 6.0, 1 / FPS)
+    return t, face(t, np.interp(t, pt, jaw)), pt, face(pt, jaw)
+
+
+def test_perfect_prediction_scores_one(clip):
+    t, label, pt, pred = clip
+    m = vm.clip_metrics(t, label, pt, pred)
+    assert m["r_jaw"] == pytest.approx(1.0, abs=1e-6)
+    assert m["r_mouth"] == pytest.approx(1.0, abs=1e-6)
+    assert m["moving_channels"] == 3  # jawOpen, mouthFunnel, mouthClose move; the rest rest
+    assert m["skill"] == pytest.approx(100.0, abs=1e-6)
+    assert m["amp"] == pytest.approx(1.0, abs=1e-6)
+    assert m["lag_ms"] == 0.0
+
+
+def test_constant_prediction_scores_zero_skill_whatever_its_level(clip):
+    t, label, _, _ = clip
+    for level in (label.mean(axis=0), np.zeros(52), np.full(52, 0.7)):
+        pred = np.repeat(level[None], len(t), axis=0)
+        assert vm.centred_skill(pred, label) == pytest.approx(0.0, abs=1e-12)
+        m = vm.clip_metrics(t, label, t, pred)
+        assert m["r_jaw"] == 0.0 and m["r_mouth"] == 0.0 and m["amp"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_skill_ignores_offsets_but_not_scale(clip):
+    t, label, _, _ = clip
+    assert vm.centred_skill(label + 0.3, label) == pytest.approx(1.0)  # a different resting face is free
+    assert vm.centred_skill(label.mean(axis=0) + 0.5 * (label - label.mean(axis=0)), label) == pytest.approx(0.5)
+    assert vm.centred_skill(label.mean(axis=0) - (label - label.mean(axis=0)), label) == pytest.approx(-1.0)
+
+
+def test_amplitude_ratio(clip):
+    t, label, _, _ = clip
+    jaw = label[:, vm.JAW_OPEN]
+    assert vm.amplitude_ratio(0.5 * jaw + 0.2, jaw) == pytest.approx(0.5)
+    assert vm.amplitude_ratio(2 * jaw, jaw) == pytest.approx(2.0)
+    assert np.isnan(vm.amplitude_ratio(jaw, np.full_like(jaw, 0.1)))
+
+
+@pytest.mark.parametrize("shift_ms", [-120, -40, 0, 60, 150])
+def test_lag_detection_finds_a_known_shift(shift_ms):
+    pt, jaw = speech_like(seed=3)
+    t = np.arange(0.5, 5.5, 1 / FPS)
+    label = np.interp(t, pt, jaw)
+    late = np.interp(pt - shift_ms / 1000, pt, jaw)  # the prediction shows each movement shift_ms late
+    lag, r = vm.best_lag(t, label, pt, late)
+    assert lag == pytest.approx(shift_ms, abs=10)  # positive: prediction late
+    assert r > 0.95
+
+
+def test_lag_detection_is_limited_to_its_window():
+    pt, jaw = speech_like(seed=4)
+    t = np.arange(0.5, 5.5, 1 / FPS)
+    lags, rs = vm.lag_curve(t, np.interp(t, pt, jaw), pt, jaw, max_s=0.2)
+    assert lags[0] == pytest.approx(-0.2) and lags[-1] == pytest.approx(0.2)
+    assert np.nanargmax(rs) == len(lags) // 2
+
+
+def test_labels_with_missing_frames_compare_at_their_own_times(clip):
+    t, label, pt, pred = clip
+    keep = np.ones(len(t), bool)
+    keep[40:70] = False  # no face found for a while: those frames are absent from the label
+    m = vm.clip_metrics(t[keep], label[keep], pt, pred)
+    assert m["r_jaw"] == pytest.approx(1.0, abs=1e-6) and m["skill"] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_sync_check_flags_a_shifted_clip_and_keeps_good_and_hopeless_ones():
+    rng = np.random.default_rng(7)
+    pt, jaw = speech_like(seconds=8, seed=5)
+    t = np.arange(0, 8, 1 / FPS)
+    label = np.interp(t, pt, jaw)
+
+    def predictors(shift_s: float) -> dict:
+        out = {}
+        for k, own_lag in enumerate((0.0, 0.04, -0.03)):  # each predictor a little early or late
+            y = np.interp(pt - shift_s - own_lag, pt, jaw) + rng.normal(0, 0.08, len(pt))
+            out[f"p{k}"] = (pt, y)
+        return out
+
+    good = vm.sync_check(t, label, predictors(0.0))
+    assert not good.off and abs(good.lag_ms) <= 60, good
+    # the sound track runs 320 ms behind the picture: every prediction comes late by that much
+    shifted = vm.sync_check(t, label, predictors(0.32))
+    assert shifted.off, shifted
+    assert shifted.lag_ms == pytest.approx(320, abs=40)
+    assert "320" in shifted.reason or "300" in shifted.reason or "340" in shifted.reason
+    early = vm.sync_check(t, label, predictors(-0.4))
+    assert early.off and early.lag_ms == pytest.approx(-400, abs=40)
+    # predictors that follow nothing: no clear peak anywhere, so the clip is kept (conservative)
+    noise = {f"n{k}": (pt, rng.normal(0, 1, len(pt))) for k in range(3)}
+    hopeless = vm.sync_check(t, label, noise)
+    assert not hopeless.off, hopeless
