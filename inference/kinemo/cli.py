@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from kinemo import __version__, models, protocol
+from kinemo import __version__, argcheck, models, protocol
 from kinemo.control import DEFAULT_CONTROL_PORT
 from kinemo.errors import KinemoError
 from kinemo.frame import LANDMARK_MODES
@@ -49,36 +49,36 @@ def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
     mo.add_argument("--smooth", choices=SMOOTHING_MODES, default=smooth_default,
                     help="none; live = One-Euro filter (causal); offline = live for the stream, lag-free "
                          "zero-phase smoothing for --output (default %(default)s)")
-    mo.add_argument("--min-cutoff", type=float, default=DEFAULT_MIN_CUTOFF, metavar="HZ",
+    mo.add_argument("--min-cutoff", type=argcheck.number(0, above=True), default=DEFAULT_MIN_CUTOFF, metavar="HZ",
                     help="One-Euro cut-off for still channels: lower = less jitter, more lag (default %(default)s)")
-    mo.add_argument("--beta", type=float, default=DEFAULT_BETA,
+    mo.add_argument("--beta", type=argcheck.number(0), default=DEFAULT_BETA,
                     help="One-Euro speed coefficient: higher = less lag on fast moves (default %(default)s)")
-    mo.add_argument("--ease", type=float, default=DEFAULT_EASE_S, metavar="SECONDS",
+    mo.add_argument("--ease", type=argcheck.number(0), default=DEFAULT_EASE_S, metavar="SECONDS",
                     help="when the face is lost, ease to neutral over this long (default %(default)s)")
     mo.add_argument("--profile", metavar="PROFILE.json",
                     help="calibration profile to apply (written there by --calibrate)")
-    mo.add_argument("--calibrate", type=float, metavar="SECONDS",
+    mo.add_argument("--calibrate", type=argcheck.number(0, 60, above=True), metavar="SECONDS",
                     help="first hold a neutral face this long; the profile is applied and saved to --profile")
     ru = p.add_argument_group("running")
-    ru.add_argument("--workers", type=int, metavar="N",
+    ru.add_argument("--workers", type=argcheck.integer(1, 8), metavar="N",
                     help="parallel trackers: 1 = lowest latency and exactly MediaPipe's single-stream tracking "
                          "(default for cameras and --realtime), 2 = most frames/s (default for files)")
     ru.add_argument("--actions", action="store_true",
                     help="also recognise body actions (wave, clap, …) from the same frames and stream them "
                          "(see 'kinemo actions --help'; uses the second core)")
-    ru.add_argument("--faces", type=int, default=1, metavar="N",
+    ru.add_argument("--faces", type=argcheck.integer(1, 8), default=1, metavar="N",
                     help="1 (default): track the first face found, steadiest; 2+: search for up to N faces every "
                          "frame and follow the largest, most central one (for busy scenes; a little more jitter)")
-    ru.add_argument("--control-port", type=int, metavar="PORT",
+    ru.add_argument("--control-port", type=argcheck.port_or_off, metavar="PORT",
                     help=f"listen on 127.0.0.1:PORT for commands such as {protocol.ADDR_CALIBRATE} "
                          f"(webcam default {DEFAULT_CONTROL_PORT}; 0 = off)")
     ru.add_argument("--model", metavar="PATH", help="face_landmarker.task to use instead of the model store")
-    ru.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    ru.add_argument("--max-frames", type=argcheck.count, metavar="N", help="stop after N frames")
     ru.add_argument("-q", "--quiet", action="store_true", help="no progress line or summary")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = argcheck.Parser(
         prog="kinemo", description="Kinemo performance capture: face → ARKit blendshapes over OSC and to files.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"kinemo {__version__}")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Track the face from a camera; Ctrl-C stops and saves --output.")
     w.add_argument("--camera", default="0", metavar="N|URL",
                    help="camera index, device path or stream URL (default 0)")
-    w.add_argument("--retry", type=float, default=10.0, metavar="SECONDS",
+    w.add_argument("--retry", type=argcheck.number(0), default=10.0, metavar="SECONDS",
                    help="if the camera stops delivering frames, keep trying to reopen it this long (default 10)")
     _add_common(w, "live")
 
@@ -108,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Everything ``video``/``webcam`` will write, checked before the source is even opened."""
+    from kinemo.takes import SUFFIXES
+
+    if args.calibrate is not None and not args.profile:
+        raise KinemoError("--calibrate needs --profile PATH to save the profile to")
+    inputs = (getattr(args, "path", None), args.model)
+    if args.calibrate is not None:  # the profile is written at the end: make sure it can be
+        argcheck.output_file(args.profile, inputs=inputs, what="profile")
+    if args.output:
+        argcheck.output_file(args.output, SUFFIXES, inputs=(*inputs, args.profile))
+
+
 def _track(args: argparse.Namespace, source) -> int:
     from kinemo.calibration import Profile
     from kinemo.face import FaceTracker, FaceTrackerOptions
@@ -115,19 +128,11 @@ def _track(args: argparse.Namespace, source) -> int:
     from kinemo.osc_out import OscSender, parse_target
     from kinemo.pipeline import run_face
     from kinemo.smoothing import OneEuroOptions
-    from kinemo.takes import TakeWriter, check_output_path
+    from kinemo.takes import TakeWriter
 
     if args.workers is None:
         args.workers = 1 if source.realtime or getattr(args, "realtime", False) else 2
-    if args.workers < 1 or args.workers > 8:
-        raise KinemoError("--workers must be between 1 and 8")
-    if args.calibrate is not None and not 0 < args.calibrate <= 60:
-        raise KinemoError("--calibrate takes 0-60 seconds")
-    if args.calibrate is not None and not args.profile:
-        raise KinemoError("--calibrate needs --profile PATH to save the profile to")
     profile = Profile.load(args.profile) if args.profile and args.calibrate is None else None
-    if args.output:
-        check_output_path(args.output)
     sinks, closers = [], []
     if args.vmc:
         from kinemo.vmc import VmcSender
@@ -161,8 +166,6 @@ def _track(args: argparse.Namespace, source) -> int:
         from kinemo.control import ControlListener
 
         control = ControlListener(lambda seconds: motion.start_calibration(seconds, save_profile), port=control_port)
-    if not 1 <= args.faces <= 8:
-        raise KinemoError("--faces must be between 1 and 8")
     trackers = [FaceTracker.create_from_options(FaceTrackerOptions(model_path=args.model, num_faces=args.faces))
                 for _ in range(args.workers)]
     body = _BodyActions(*parse_target(args.osc)) if args.actions else None
@@ -259,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "func", None) is not None:
             return args.func(args)
+        if args.command in ("video", "webcam"):
+            _check_outputs(args)
         if args.command == "video":
             from kinemo.sources import VideoSource
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from kinemo import protocol
+from kinemo import argcheck, protocol
 from kinemo.errors import KinemoError
 from kinemo.files import atomic_write
 
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
                     "action events with hysteresis over OSC and/or to a JSON file.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, metavar="N", help="camera index")
+    src.add_argument("--camera", type=argcheck.integer(0), metavar="N", help="camera index")
     src.add_argument("--video", metavar="PATH", help="video file")
     src.add_argument("--pose-file", metavar="NPZ", help="recorded pose track (.npz, see --record-pose)")
     p.add_argument("-o", "--output", metavar="EVENTS.json", help="write the events (and a summary) as JSON")
@@ -45,8 +45,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-osc", action="store_true", help="do not stream")
     p.add_argument("--record-pose", metavar="OUT.npz", help="also save the tracked pose track")
     p.add_argument("--realtime", action="store_true", help="pace a video or pose file to its own clock")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    p.add_argument("--people", type=int, default=1, metavar="N",
+    p.add_argument("--max-frames", type=argcheck.count, metavar="N", help="stop after N frames")
+    p.add_argument("--people", type=argcheck.count, default=1, metavar="N",
                    help="look for up to N people and take the largest (closest) as the performer; "
                         "default 1 = follow the first person found (N > 1 costs up to twice the pose time)")
     _add_shared(p, sub=False)
@@ -89,14 +89,15 @@ def _pipeline(args, *, track: bool):
                                           people=getattr(args, "people", 1))
 
 
-def _check_json_output(path: str) -> Path:
-    p = Path(path)
-    if p.suffix.lower() != ".json":
-        raise KinemoError(f"events output must be a .json file: {p}")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise KinemoError(f"output folder does not exist: {parent}")
-    return p
+def _check_outputs(args: argparse.Namespace) -> Path | None:
+    """Both files ``run`` may write, checked before any tracking (the inputs are never overwritten)."""
+    inputs = (args.video, args.pose_file, args.pose_model)
+    if args.record_pose and args.pose_file:
+        raise KinemoError("--record-pose needs a camera or video (the pose file is already a recording)")
+    if args.record_pose:
+        argcheck.output_file(args.record_pose, (".npz",), inputs=inputs, what="pose file")
+    return argcheck.output_file(args.output, (".json",), inputs=inputs, what="events output") if args.output \
+        else None
 
 
 def _frames(args):
@@ -130,15 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from kinemo.osc_out import parse_target
     from kinemo.progress import Progress
 
-    if args.people < 1:
-        raise KinemoError("--people must be 1 or more")
-    out = _check_json_output(args.output) if args.output else None
-    if args.record_pose and args.pose_file:
-        raise KinemoError("--record-pose needs a camera or video (the pose file is already a recording)")
-    if args.record_pose and not args.record_pose.lower().endswith(".npz"):
-        raise KinemoError(f"--record-pose must name a .npz file: {args.record_pose}")
-    if args.record_pose and not (Path(args.record_pose).parent or Path(".")).is_dir():
-        raise KinemoError(f"folder does not exist: {Path(args.record_pose).parent}")
+    out = _check_outputs(args)
     sender = None if args.no_osc else BodySender(*parse_target(args.osc))
     name, fps, total, frames, close, live = _frames(args)
     pipeline = _pipeline(args, track=args.pose_file is None)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kinemo import protocol
+from kinemo import argcheck, protocol
 from kinemo.errors import KinemoError
 
 FPS_CHOICES = (24, 25, 30, 50, 60)
@@ -62,7 +62,8 @@ def register(subparsers) -> None:
                               epilog=MIC_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     m.add_argument("--device", metavar="D", help="input device number or name (default: the system's)")
     m.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    m.add_argument("--block", type=int, default=256, metavar="N", help="samples per sound-card block (16 kHz)")
+    m.add_argument("--block", type=argcheck.integer(16, 16000), default=256, metavar="N",
+                   help="samples per sound-card block (16 kHz)")
     m.add_argument("-o", "--output", metavar="OUT", help="also save the take (.csv, .json, .npz) when stopped")
     _add_common(m)
     m.set_defaults(func=run_mic)
@@ -75,7 +76,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "on by default when no --output is given)")
     p.add_argument("--no-osc", action="store_true", help="never stream")
     p.add_argument("--blinks", action="store_true", help="add blinks and idle eye/brow motion")
-    p.add_argument("--seed", type=int, default=0, help="random seed for --blinks (default 0)")
+    p.add_argument("--seed", type=argcheck.integer(0), default=0, help="random seed for --blinks (default 0)")
     p.add_argument("--model", metavar="PATH", help="voice_net.onnx to use instead of the shipped one")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line or summary")
 
@@ -149,7 +150,7 @@ def _writer(path: Path, fps: float, source: str):
 
 def _outputs(args) -> list[Path | None]:
     """One output path (or None) per input, checked before any work starts."""
-    from kinemo.takes import check_output_path
+    from kinemo.takes import SUFFIXES
 
     if not args.output:
         return [None] * len(args.paths)
@@ -163,7 +164,7 @@ def _outputs(args) -> list[Path | None]:
     else:
         paths = [out]
     for p in paths:
-        check_output_path(p)
+        argcheck.output_file(p, SUFFIXES, inputs=args.paths)
     return paths
 
 
