@@ -4,6 +4,9 @@
 and ``blender -b`` scripts can drive the add-on without an event loop. A tick applies
 the newest frame (shape keys of every target mesh, head/neck/eye bones, action
 blends); when the sender has gone quiet it holds the pose or eases to neutral.
+The receiver lets nothing non-finite through; a frame that still is (a bug upstream)
+is dropped here and counted, and the smoother starts over, so no NaN can reach a
+shape key, a bone or a recording.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class LiveSession:
         self.applied = 0
         self.errors = 0
         self.last_error = ""
+        self.bad_frames = 0  # frames dropped here for non-finite values
+        self.stop_error = ""  # set when the last stop left a receiver thread running
         self.current: np.ndarray | None = None  # 52 weights + 6 head pose + 4 eyes, smoothed, before shaping
         self._smoother = Smoother()
         self._meshes = MeshDrivers()
@@ -81,7 +86,7 @@ class LiveSession:
         receiver.start()  # raises OSError if the port is taken; nothing is left behind
         self.receiver, self.targets = receiver, list(targets)
         self.configure(config or LiveConfig())
-        self.applied = self.errors = 0
+        self.applied = self.errors = self.bad_frames = 0
         self.last_error = ""
         self.current = None
         self._root_ref = None
@@ -102,8 +107,10 @@ class LiveSession:
             bpy.app.timers.unregister(_timer)
         rec = None
         if self.receiver is not None:
-            self.receiver.stop()
-            rec, self.receiver.recorder = self.receiver.recorder, None
+            rx = self.receiver
+            self.stop_error = "" if rx.stop() else \
+                f"The receiver thread on port {rx.port} did not stop; restart Blender if frames misbehave"
+            rec, rx.recorder = rx.recorder, None
             self.receiver = None
         arm = bpy.data.objects.get(self.config.armature) if self.config.armature else None
         if arm is not None and arm.type == "ARMATURE":
@@ -127,11 +134,12 @@ class LiveSession:
         """What the panel shows: state (off/waiting/connected/lost), rates, counters, sender."""
         rx = self.receiver
         if rx is None:
-            return {"state": "off"}
+            return {"state": "off", "stop_error": self.stop_error}
         st = rx.stats
         state = "waiting" if st.last_receive == 0 else "lost" if self.lost(now) else "connected"
         return {"state": state, "fps": rx.fps(), "latency_ms": st.latency_ms, "frames": st.frames,
                 "dropped": st.dropped, "lost_frames": st.lost, "malformed": st.malformed, "ignored": st.ignored,
+                "bad_values": st.bad_values + self.bad_frames, "stop_error": self.stop_error,
                 "sender": st.last_sender, "port": rx.port, "recording": len(rx.recorder) if rx.recorder else None,
                 "errors": self.errors, "last_error": self.last_error}
 
@@ -150,8 +158,14 @@ class LiveSession:
             sample = self.receiver.take_latest()
             events = self.receiver.take_events()
             changed = False
+            raw = None
             if sample is not None and sample.present:
                 raw = np.array((*sample.blendshapes, *sample.head[:_POSE], *sample.eyes), float)
+                if not np.isfinite(raw).all():
+                    self.bad_frames += 1
+                    self._smoother.reset()
+                    sample = raw = None
+            if raw is not None:
                 self.current = self._smoother(raw, now)
                 if self._root_ref is None:
                     self._root_ref = raw[_NB:_NB + _POSE].copy()

@@ -62,6 +62,8 @@ class KINEMO_OT_live_stop(bpy.types.Operator):
 
     def execute(self, context):
         SESSION.stop()
+        if SESSION.stop_error:
+            self.report({"WARNING"}, SESSION.stop_error)
         return {"FINISHED"}
 
 

@@ -8,18 +8,26 @@ A bad packet is counted and dropped; nothing raises out of the thread.
 Every datagram lands in exactly one outcome counter — accepted, malformed, stale,
 duplicate, rejected (sender not on the allow-list) or foreign (nothing of ours) —
 so ``packets`` always equals their sum.
+
+Hostile datagrams cost time linear in their size: :func:`protocol.split_datagram`
+walks bundles strictly forward (python-osc's own bundle walk loops forever on a
+negative element size), and NaN, infinity or absurd magnitudes never leave the
+receiver. The main thread never waits on decoding: decoding and applying run under
+the network side's own lock, and the newest frame is handed over by swapping one
+reference under a lock held for that swap only.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import socket
 import threading
 import time
 from collections import deque
 
-from pythonosc.osc_packet import OscPacket
+from pythonosc.osc_message import OscMessage
 
 from . import protocol
 from .recorder import Recorder
@@ -29,6 +37,11 @@ from .vmc import VmcState
 from .vmc import validate as validate_vmc
 
 MAX_EVENTS = 256  # action events waiting for the main thread; older ones are dropped
+#: A forward jump of more than this many frames is a new or confused sender, not loss: one
+#: datagram must not add ~1e9 to ``lost``.
+MAX_GAP = 10_000
+STOP_TIMEOUT = 2.0  # seconds stop() waits for the thread
+_log = logging.getLogger(__name__)
 
 
 class _QuietOsc(logging.Filter):
@@ -64,8 +77,10 @@ class ReceiverStats:
     rejected: int = 0  # datagrams from senders not on the allow-list
     foreign: int = 0  # datagrams holding only messages we don't use
     ignored: int = 0  # well-formed messages at addresses we don't use
+    bad_values: int = 0  # of the malformed: NaN, infinity or absurd magnitudes (values, not framing)
     lost: int = 0  # frames skipped in the sequence (never arrived)
-    restarts: int = 0  # sender restarts detected (sequence jumped back)
+    restarts: int = 0  # sender restarts detected (sequence jumped back, or far ahead)
+    stop_failed: bool = False  # stop() found the thread still running after its timeout
     last_sender: str = ""
     last_receive: float = 0.0  # time.monotonic() of the last accepted datagram
     latency_ms: float = 0.0  # receive wall clock minus sender stamp, newest frame
@@ -88,8 +103,10 @@ class Receiver:
         self.recorder: Recorder | None = None
         self.events: deque[protocol.Update] = deque(maxlen=MAX_EVENTS)
         self.probs: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._sample = protocol.FaceSample(seq=-1, stamp=0.0, time=0.0, present=True)
+        self._lock = threading.Lock()  # network side: decoding state; the main thread never takes it
+        self._handoff = threading.Lock()  # held only to swap ``_latest``
+        self._latest: protocol.FaceSample | None = None  # published, not yet taken
+        self._sample = protocol.FaceSample(seq=-1, stamp=0.0, time=0.0, present=True)  # network side's own
         self._gate = SeqGate(window=window)
         self._body_gate = SeqGate(window=window)
         self._seen: set[str] = set()
@@ -97,7 +114,6 @@ class Receiver:
         self._vmc_state = VmcState()
         self._vmc_seq = 0
         self._vmc_t0: float | None = None
-        self._dirty = False
         self._arrivals: deque[float] = deque(maxlen=240)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -123,15 +139,25 @@ class Receiver:
         self._thread = threading.Thread(target=self._run, name=f"kinemo-osc-{self.port}", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop listening and release the port. False when the thread did not end within
+        STOP_TIMEOUT: then ``stats.stop_failed`` is set and a warning logged, so callers and
+        the panel can say so instead of leaving a second thread behind unnoticed."""
         self._stop.set()
+        stopped = True
         if self._thread is not None:
-            self._thread.join(timeout=2.0)
+            self._thread.join(timeout=STOP_TIMEOUT)
+            stopped = not self._thread.is_alive()
+            if not stopped:
+                self.stats.stop_failed = True
+                _log.warning("kinemo: receiver thread %s did not stop within %.1f s",
+                             self._thread.name, STOP_TIMEOUT)
             self._thread = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None
             _quiet(False)
+        return stopped
 
     @property
     def running(self) -> bool:
@@ -158,32 +184,36 @@ class Receiver:
                     self.stats.packets += 1
                     self.stats.rejected += 1
                 return False
-            if not data.startswith((b"/", b"#bundle\0")):  # not OSC at all: don't ask python-osc
-                raise ValueError("not an OSC packet")
-            messages = [(m.message.address, tuple(m.message.params)) for m in OscPacket(data).messages]
+            messages = []
+            for raw, tags in protocol.split_datagram(data):  # DatagramError → malformed
+                msg = OscMessage(raw)
+                messages.append((msg.address, tuple(msg.params), tags))
             return self._handle(messages, addr, now)
-        except Exception:  # noqa: BLE001 - any decoding failure is a malformed packet
+        except Exception as e:  # noqa: BLE001 - any decoding failure is a malformed packet
             with self._lock:
                 self.stats.packets += 1
                 self.stats.malformed += 1
+                self.stats.bad_values += isinstance(e, protocol.ValueRangeError)
             return False
 
-    def _validate(self, messages: list[tuple[str, tuple]]) -> tuple[int, list]:
-        """(ignored count, [(kind, payload)]); raises on any malformed message of ours."""
+    def _validate(self, messages: list[tuple[str, tuple, str]]) -> tuple[int, list]:
+        """(ignored count, [(kind, payload)]); raises on any malformed message of ours.
+
+        Runs before any lock is taken: VMC blend names are resolved to channels here."""
         ignored, valid = 0, []
-        for address, args in messages:
+        for address, args, tags in messages:
             if self.vmc and address in VMC_ADDRESSES:
-                validate_vmc(address, args)  # VmcError → malformed
-                valid.append(("vmc", (address, args)))
+                args = validate_vmc(address, args)  # VmcError / ValueRangeError → malformed
+                valid.append(("vmc", (address, args, self._vmc_state.resolve(address, args))))
                 continue
-            update = protocol.decode_message(address, args)  # ProtocolError → malformed
+            update = protocol.decode_message(address, args, tags)  # ProtocolError → malformed
             if update is None:
                 ignored += 1
             else:
                 valid.append(("kinemo", update))
         return ignored, valid
 
-    def _handle(self, messages: list[tuple[str, tuple]], addr: tuple | None, now: float) -> bool:
+    def _handle(self, messages: list[tuple[str, tuple, str]], addr: tuple | None, now: float) -> bool:
         ignored, valid = self._validate(messages)
         sender = f"{addr[0]}:{addr[1]}" if addr else None
         with self._lock:
@@ -200,15 +230,23 @@ class Receiver:
                 stale |= outcome == STALE
                 dup |= outcome == "duplicate"
             if vmc_frame:
-                self._commit_vmc(now)
-                applied = True
+                if self._commit_vmc(now):
+                    applied = True
+                else:
+                    self.stats.malformed += 1
+                    self.stats.bad_values += 1
+                    return False
             if applied:
                 self.stats.accepted += 1
                 self.stats.last_receive = now
                 if sender:
                     self.stats.last_sender = sender
-                if self.recorder is not None and self._dirty:
-                    self.recorder.put(self._sample)
+                snapshot = dataclasses.replace(self._sample)
+                with self._handoff:
+                    self._latest = snapshot
+                recorder = self.recorder
+                if recorder is not None:
+                    recorder.put(snapshot)
             elif stale:
                 self.stats.stale += 1
             elif dup:
@@ -227,8 +265,11 @@ class Receiver:
             if update.address in self._seen:
                 return "duplicate"
         else:
-            if cls == NEWER and self._gate.current is not None:
-                self.stats.lost += max(0, seq_delta(update.seq, self._gate.current) - 1)
+            gap = seq_delta(update.seq, self._gate.current) - 1 if self._gate.current is not None else 0
+            if cls == NEWER and gap > MAX_GAP:
+                self.stats.restarts += 1  # a jump no stream makes: start over rather than count 1e9 lost
+            elif cls == NEWER:
+                self.stats.lost += max(0, gap)
             elif cls == RESTART:
                 self.stats.restarts += 1
             self.stats.frames += 1
@@ -238,7 +279,6 @@ class Receiver:
         self._seen.add(update.address)
         protocol.apply_update(self._sample, update)
         self.stats.latency_ms = (time.time() - self._sample.stamp) * 1000.0
-        self._dirty = True
         return "applied"
 
     def _apply_body(self, update: protocol.Update, now: float, sender: str | None) -> str:
@@ -262,40 +302,49 @@ class Receiver:
             self.probs = {vals[i]: float(vals[i + 1]) for i in range(0, len(vals), 2)}
         return "applied"
 
-    def _commit_vmc(self, now: float) -> None:
+    def _commit_vmc(self, now: float) -> bool:
+        """Turn the VMC state into the frame; False (frame dropped, bone state cleared) if any
+        value came out non-finite — the inputs are bounded, so this is the last line of defence."""
         st = self._vmc_state
+        head, eyes = st.head(), st.eyes()
+        if not all(math.isfinite(v) for v in (*st.blendshapes, *head, *eyes)):
+            st.bones.clear()
+            return False
         if self._vmc_t0 is None:
             self._vmc_t0 = now
         self._vmc_seq = (self._vmc_seq + 1) & 0x7FFFFFFF
         s = self._sample
         s.seq, s.stamp, s.present = self._vmc_seq, time.time(), True
         s.time = st.media_time if st.media_time is not None else now - self._vmc_t0
-        s.blendshapes, s.head, s.eyes = st.blendshapes, st.head(), st.eyes()
+        s.blendshapes, s.head, s.eyes = st.blendshapes, head, eyes
         self.stats.frames += 1
         self.stats.latency_ms = 0.0  # VMC carries no sender clock
         self._arrivals.append(now)
-        self._dirty = True
+        return True
 
     # -- main-thread side ------------------------------------------------
+    # Nothing here takes the network side's lock: a slow datagram must not stall Blender's UI.
     def take_latest(self) -> protocol.FaceSample | None:
-        """The newest frame if it changed since the last call, else None."""
-        with self._lock:
-            if not self._dirty:
-                return None
-            self._dirty = False
-            return dataclasses.replace(self._sample)
+        """The newest frame if it changed since the last call, else None (the caller owns it)."""
+        with self._handoff:
+            sample, self._latest = self._latest, None
+        return sample
 
     def take_events(self) -> list[protocol.Update]:
-        with self._lock:
-            out = list(self.events)
-            self.events.clear()
-            return out
+        out: list[protocol.Update] = []
+        while True:
+            try:
+                out.append(self.events.popleft())  # deque operations are atomic
+            except IndexError:
+                return out
 
     def fps(self, window: float = 1.0) -> float:
         now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._arrivals if now - t <= window]
-        return len(recent) / window
+        try:
+            arrivals = tuple(self._arrivals)
+        except RuntimeError:  # appended to while copied; a rate can wait a tick
+            return 0.0
+        return sum(1 for t in arrivals if now - t <= window) / window
 
     def receiving(self, timeout: float = 1.0, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now

@@ -68,7 +68,10 @@ def smoothing_alpha(dt: float, time_constant: float) -> float:
 
 
 class Smoother:
-    """Live exponential smoothing of any float vector, by wall-clock or media time."""
+    """Live exponential smoothing of any float vector, by wall-clock or media time.
+
+    A time constant of 0 is a plain pass-through that keeps no state, and a non-finite input
+    (or state) starts over from the next good frame instead of poisoning every later one."""
 
     def __init__(self, time_constant: float = 0.0) -> None:
         self.time_constant = time_constant
@@ -80,7 +83,11 @@ class Smoother:
 
     def __call__(self, values: np.ndarray, t: float) -> np.ndarray:
         values = np.asarray(values, float)
-        if self.state is None or self.t is None or self.state.shape != values.shape:
+        if self.time_constant <= 0.0 or not np.isfinite(values).all():
+            self.reset()
+            return values.copy()
+        if self.state is None or self.t is None or self.state.shape != values.shape \
+                or not np.isfinite(self.state).all() or not math.isfinite(t - self.t):
             self.state = values.copy()
         else:
             a = smoothing_alpha(t - self.t, self.time_constant)

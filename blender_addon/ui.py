@@ -59,6 +59,8 @@ def _status_box(layout) -> None:
         box.label(text=f"Waiting for frames on port {st['port']}", icon="TIME")
     box.label(text=f"Frames {st['frames']}  dropped {st['dropped']}  malformed {st['malformed']}  "
                    f"ignored {st['ignored']}")
+    if st["bad_values"]:
+        box.label(text=f"Dropped {st['bad_values']} with NaN, infinite or absurd values", icon="ERROR")
     if st["recording"] is not None:
         box.label(text=f"Recording: {st['recording']} frames", icon="REC")
     if st["last_error"]:
@@ -91,6 +93,8 @@ class KINEMO_PT_live(_Panel, bpy.types.Panel):
                 row.operator("kinemo.record_start", icon="REC")
         else:
             layout.operator("kinemo.live_start", icon="PLAY")
+        if SESSION.stop_error:
+            layout.label(text=SESSION.stop_error, icon="ERROR")
 
 
 class KINEMO_PT_mapping(_Panel, bpy.types.Panel):

@@ -1,7 +1,9 @@
 """Control channel: OSC commands *to* the service (e.g. the add-on's "Calibrate" button).
 
 Listens on 127.0.0.1 by default; malformed or unknown packets are counted and
-dropped, never raised.
+dropped, never raised. Datagrams are split by :func:`protocol.split_datagram`, the
+same bounds-checked walk the add-on's receiver uses (python-osc's own bundle walk
+loops forever on a negative element size); python-osc parses each message.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from pythonosc.osc_packet import OscPacket
+from pythonosc.osc_message import OscMessage
 
 from kinemo import protocol
 from kinemo.errors import KinemoError
@@ -48,8 +50,9 @@ class ControlListener:
 
     def handle(self, data: bytes) -> None:
         try:
-            for timed in OscPacket(data).messages:
-                update = protocol.decode_message(timed.message.address, tuple(timed.message.params))
+            for raw, tags in protocol.split_datagram(data):
+                msg = OscMessage(raw)
+                update = protocol.decode_message(msg.address, tuple(msg.params), tags)
                 if update is not None and update.address == protocol.ADDR_CALIBRATE:
                     seconds = float(update.values[0])
                     if not 0 < seconds <= 60:

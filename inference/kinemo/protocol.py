@@ -3,8 +3,12 @@
 Pure standard library on purpose: the Blender add-on ships this very file (the
 build copies it into the extension zip), so it must not import numpy, mediapipe
 or python-osc. It says *what* travels (addresses, argument layouts, channel
-order, units); the OSC byte encoding itself is python-osc's job on both sides.
-The human-readable specification is ``docs/protocol.md``.
+order, units, the value ranges receivers accept). The OSC byte encoding of a
+message is python-osc's job on both sides, but *splitting* a datagram into
+messages is ours (:func:`split_datagram`): a strictly forward, bounds-checked walk
+that both receivers use, because python-osc 1.10.2's bundle walk follows negative
+element sizes backwards and never ends. The human-readable specification is
+``docs/protocol.md``.
 """
 
 from __future__ import annotations
@@ -110,6 +114,39 @@ class ProtocolError(ValueError):
     """A message at a Kinemo address whose arguments break the layout."""
 
 
+class ValueRangeError(ProtocolError):
+    """A message of ours with a NaN, an infinity or an absurd magnitude: dropped, and counted apart
+    so the panel can say that values (not framing) were the problem."""
+
+
+#: Largest magnitudes receivers accept, per kind of value. Far beyond anything a real sender
+#: produces, far below what overflows the maths downstream (3e38 root motion, 1e200 quaternions).
+MAX_TIME = 1e10  # seconds: sender stamps (Unix time) and media times
+MAX_WEIGHT = 10.0  # blendshape weights, AU intensities, scores, probabilities (nominally 0..1)
+MAX_ANGLE = 720.0  # degrees: head and gaze angles
+MAX_CM = 1e4  # head translation, centimetres (100 m)
+MAX_COORD = 1e3  # normalised landmark coordinates (nominally 0..1)
+MAX_PCA = 1e6  # compact landmark pose and coefficients
+MAX_SEQ = 0x7FFFFFFF  # senders mask seq to 31 bits; anything else is not ours
+
+_LIMITS: dict[str, float] = {
+    ADDR_BLENDSHAPES: MAX_WEIGHT, ADDR_EYES: MAX_ANGLE, ADDR_EXPRESSION: MAX_WEIGHT,
+    ADDR_ACTION_UNITS: MAX_WEIGHT, ADDR_LANDMARKS68: MAX_COORD, ADDR_LANDMARKS: MAX_COORD,
+    ADDR_LANDMARKS_PCA: MAX_PCA, ADDR_CALIBRATE: MAX_TIME, ADDR_BODY_PROBS: MAX_WEIGHT,
+    ADDR_BODY_EVENT: MAX_TIME,
+}
+_HEAD_LIMITS = (MAX_ANGLE,) * 3 + (MAX_CM,) * 3 + (2.0,) * 4  # angles, translation, quaternion
+
+
+def value_limit(address: str, k: int) -> float:
+    """Largest magnitude accepted for payload value ``k`` (after the header) at ``address``."""
+    if address == ADDR_HEAD:
+        return _HEAD_LIMITS[k] if k < len(_HEAD_LIMITS) else MAX_CM
+    if address == ADDR_BODY_EVENT and k == 2:
+        return MAX_WEIGHT  # the confidence; the other numbers are media times
+    return _LIMITS.get(address, MAX_TIME)
+
+
 @dataclass
 class FaceSample:
     """One face frame as it travels: plain floats, no numpy."""
@@ -185,8 +222,15 @@ def _is_number(v: object) -> bool:
     return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
 
 
-def decode_message(address: str, args: tuple | list) -> Update | None:
-    """Validate one message. ``None`` means "not ours, ignore"; raises ProtocolError."""
+def _check_value(address: str, k: int, v: float | int) -> None:
+    if not math.isfinite(v) or abs(v) > value_limit(address, k):
+        raise ValueRangeError(f"{address}: value {v!r} out of range")
+
+
+def decode_message(address: str, args: tuple | list, tags: str | None = None) -> Update | None:
+    """Validate one message. ``None`` means "not ours, ignore"; raises ProtocolError
+    (ValueRangeError for NaN, infinity or an absurd magnitude). ``tags``: the message's OSC
+    type tags when known (see :func:`message_tags`), so an int64 ``h`` cannot pass for an ``i``."""
     types = PAYLOAD_TYPES.get(address)
     if types is None:
         return None
@@ -195,7 +239,13 @@ def decode_message(address: str, args: tuple | list) -> Update | None:
         raise ProtocolError(f"{address}: {len(args)} arguments, need {need}")
     seq, stamp, t = args[0], args[1], args[2]
     if not _is_int(seq) or not _is_number(stamp) or not _is_number(t):
+        if isinstance(stamp, float) and isinstance(t, float) and _is_int(seq):
+            raise ValueRangeError(f"{address}: non-finite header {args[:3]!r}")
         raise ProtocolError(f"{address}: bad header {args[:3]!r}")
+    if tags is not None and (tags[:1] != "i" or "h" in tags):
+        raise ProtocolError(f"{address}: type tags {tags!r}: seq must be int32 and no value int64")
+    if not 0 <= seq <= MAX_SEQ or abs(stamp) > MAX_TIME or abs(t) > MAX_TIME:
+        raise ValueRangeError(f"{address}: header out of range {args[:3]!r}")
     if address == ADDR_BODY_PROBS:
         types = "sf" * ((len(args) - need) // 2)
         need += len(types)
@@ -203,8 +253,15 @@ def decode_message(address: str, args: tuple | list) -> Update | None:
         types = "f" * (len(args) - len(HEADER_TYPES))
         need = len(args)
     payload = tuple(args[3:need])
-    for tag, v in zip(types, payload, strict=True):
-        ok = _is_int(v) if tag == "i" else isinstance(v, str) if tag == "s" else _is_number(v)
+    for k, (tag, v) in enumerate(zip(types, payload, strict=True)):
+        if tag == "i":
+            ok = _is_int(v)
+        elif tag == "s":
+            ok = isinstance(v, str)
+        else:
+            ok = _is_int(v) or isinstance(v, float)
+            if ok:
+                _check_value(address, k, v)
         if not ok:
             raise ProtocolError(f"{address}: bad value {v!r} for type {tag}")
     return Update(address, int(seq), float(stamp), float(t), payload)
@@ -323,3 +380,119 @@ def head_from_unity_quaternion(q: tuple[float, ...]) -> tuple[float, float, floa
     ey = math.degrees(math.atan2(r02, r22))
     ez = math.degrees(math.atan2(r10, r11))
     return (-ey, -ex, ez)
+
+
+# --- OSC datagram framing ------------------------------------------------------------------
+# Both receivers split datagrams here and hand each message's bytes to python-osc's
+# OscMessage. The walk only ever moves forward and checks every size against the bytes
+# that are really there, so one datagram costs time linear in its length, whatever it holds.
+
+BUNDLE_TAG = b"#bundle\0"
+#: Bundles inside bundles a receiver follows (the outermost counts as one).
+MAX_BUNDLE_DEPTH = 8
+#: Messages in one datagram; a VMC frame is ~150, a Kinemo frame ~10.
+MAX_MESSAGES = 1024
+#: Fixed argument sizes of the OSC type tags python-osc decodes; ``s`` and ``b`` are measured,
+#: ``[`` and ``]`` take no bytes. Any other tag makes the message malformed: python-osc would
+#: skip it without consuming its bytes and read the rest misaligned.
+_FIXED_SIZES = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0}
+
+
+class DatagramError(ProtocolError):
+    """A datagram whose OSC framing is broken: element sizes, strings, type tags, nesting."""
+
+
+def _string_end(data: bytes, start: int, stop: int) -> int:
+    """Index just past the NUL-terminated, 4-byte padded OSC string at ``start``."""
+    nul = data.find(b"\0", start, stop)
+    if nul < 0:
+        raise DatagramError(f"unterminated string at byte {start}")
+    end = start + (nul - start + 4) // 4 * 4
+    if end > stop:
+        raise DatagramError(f"string padding past the end at byte {start}")
+    return end
+
+
+def message_tags(data: bytes, start: int = 0, stop: int | None = None) -> str:
+    """Check one OSC message's layout in ``data[start:stop]`` and return its type tags (no ``,``).
+
+    Every argument must fit inside the message; blob sizes must not be negative; arrays nest
+    at most MAX_BUNDLE_DEPTH deep. Raises DatagramError otherwise.
+    """
+    stop = len(data) if stop is None else stop
+    if not data.startswith(b"/", start, stop):
+        raise DatagramError(f"no OSC address at byte {start}")
+    i = _string_end(data, start, stop)
+    if i == stop:
+        return ""  # an address alone is a message without arguments
+    j = _string_end(data, i, stop)
+    raw = data[i:j].rstrip(b"\0")
+    if not raw.startswith(b",") or not raw.isascii():
+        raise DatagramError(f"bad type tag string at byte {i}")
+    tags = raw[1:].decode("ascii")
+    depth = 0
+    for tag in tags:
+        size = _FIXED_SIZES.get(tag)
+        if size is not None:
+            j += size
+        elif tag == "s":
+            j = _string_end(data, j, stop)
+        elif tag == "b":
+            n = int.from_bytes(data[j:j + 4], "big", signed=True) if j + 4 <= stop else -1
+            if n < 0:
+                raise DatagramError(f"bad blob size at byte {j}")
+            j += 4 + n + (-n % 4)
+        elif tag == "[":
+            depth += 1
+            if depth > MAX_BUNDLE_DEPTH:
+                raise DatagramError("arrays nested too deep")
+        elif tag == "]":
+            depth -= 1
+            if depth < 0:
+                raise DatagramError("unbalanced ']' in type tags")
+        else:
+            raise DatagramError(f"unsupported type tag {tag!r}")
+        if j > stop:
+            raise DatagramError("arguments run past the end of the message")
+    if depth:
+        raise DatagramError("unbalanced '[' in type tags")
+    return tags
+
+
+def split_datagram(data: bytes) -> list[tuple[bytes, str]]:
+    """(message bytes, type tags) for every message in one UDP datagram, bundles unpacked in order.
+
+    A datagram is one OSC message or a bundle: ``#bundle\\0``, an 8-byte time tag, then elements,
+    each an int32 size (≥ 0, a multiple of 4, inside the enclosing bundle) and that many bytes of
+    message or nested bundle. Raises DatagramError on anything else; never loops or allocates
+    more than the datagram's own size.
+    """
+    out: list[tuple[bytes, str]] = []
+    _walk(bytes(data), 0, len(data), 1, out)
+    return out
+
+
+def _walk(data: bytes, start: int, stop: int, depth: int, out: list[tuple[bytes, str]]) -> None:
+    if data.startswith(b"/", start, stop):
+        tags = message_tags(data, start, stop)
+        if len(out) >= MAX_MESSAGES:
+            raise DatagramError(f"more than {MAX_MESSAGES} messages in one datagram")
+        out.append((data[start:stop], tags))
+        return
+    if not data.startswith(BUNDLE_TAG, start, stop):
+        raise DatagramError(f"neither an OSC message nor a bundle at byte {start}")
+    if depth > MAX_BUNDLE_DEPTH:
+        raise DatagramError(f"bundles nested deeper than {MAX_BUNDLE_DEPTH}")
+    i = start + len(BUNDLE_TAG) + 8  # the time tag: receivers apply frames on arrival
+    if i > stop:
+        raise DatagramError("bundle time tag cut short")
+    while i < stop:
+        if i + 4 > stop:
+            raise DatagramError(f"bundle element size cut short at byte {i}")
+        size = int.from_bytes(data[i:i + 4], "big", signed=True)
+        if size < 0 or size % 4 or i + 4 + size > stop:
+            raise DatagramError(f"bundle element size {size} at byte {i} (datagram of {len(data)})")
+        i += 4
+        if size:
+            _walk(data, i, i + size, depth + 1, out)
+        i += size
