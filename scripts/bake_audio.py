@@ -7,11 +7,15 @@ AUDIO may be files (wav, flac, ogg, mp3, or videos with a sound track) or folder
 Kinemo companion runs out of process (``kinemo audio``) on the whole batch, then each take
 is baked with the add-on's own Import Take into a new Action named after the file; a
 name already in use gets a unique suffix unless --replace. A bad file is reported and
-skipped; the exit status is 1 if any file failed.
+skipped; the exit status is 1 if any file failed. Bad arguments (an unreadable .blend, an
+output that exists or cannot be written, two inputs with the same name, a missing --kinemo)
+are found before any work, in one line, with exit status 2; the output is written to a
+temporary name and renamed into place, so it appears complete or not at all.
 
 Options:
   --output OUT.blend   where to save (default: <blend>_baked.blend beside the input;
                        the input .blend is never overwritten)
+  --force              replace OUT.blend if it already exists (default: refuse)
   --target OBJECT      mesh to drive (default: the mesh with the most ARKit shape keys)
   --fps N              scene frame rate to bake at (default: the scene's)
   --nla                lay the actions one after another on an NLA track (default: each
@@ -33,19 +37,26 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "inference"))  # Blender's Python has no kinemo installed: use this checkout's
+
+from kinemo import argcheck  # noqa: E402  (standard library only)
+from kinemo.errors import KinemoError  # noqa: E402
+
+PROG = "bake_audio"
 AUDIO_EXT = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".mp4", ".mov", ".mpg", ".mkv", ".avi",
              ".webm"}
 ADDON_MODULES = ("bl_ext.user_default.kinemo", "blender_addon")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bake_audio.py", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argcheck.Parser(prog=PROG, description=__doc__.split("\n")[0],
+                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("audio", nargs="+", help="audio files or folders")
     p.add_argument("--blend", type=Path, help="the .blend to open (bpy-module use; blender -b opens its own)")
     p.add_argument("--output", type=Path)
+    p.add_argument("--force", action="store_true")
     p.add_argument("--target")
-    p.add_argument("--fps", type=int)
+    p.add_argument("--fps", type=argcheck.integer(1, 1000))
     p.add_argument("--nla", action="store_true")
     p.add_argument("--replace", action="store_true")
     p.add_argument("--kinemo")
@@ -69,12 +80,72 @@ def collect(paths: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
     return files, bad
 
 
+def check_batch(files: list[Path], bad: list[tuple[Path, str]]) -> None:
+    """Refuse a batch that cannot succeed before anything is tracked or baked.
+
+    Two inputs with one name would share one take file and one action name, so the
+    companion rejects the batch; finding that out after the bake wasted it.
+    """
+    if not files:
+        raise KinemoError("nothing to bake: " + "; ".join(f"{p} ({why})" for p, why in bad))
+    seen: dict[str, Path] = {}
+    for f in files:
+        other = seen.setdefault(f.stem, f)
+        if other is not f:
+            raise KinemoError(f"two inputs are both named '{f.stem}' ({other} and {f}); "
+                              "each becomes an action of that name: rename one or bake them separately")
+
+
 def companion(explicit: str | None) -> list[str]:
-    for cmd in (explicit, os.environ.get("KINEMO_COMMAND"), shutil.which("kinemo"),
-                str(ROOT / ".venv" / "bin" / "kinemo")):
-        if cmd and (shutil.which(cmd) or Path(cmd).is_file()):
+    """The kinemo command; one the user named (--kinemo, $KINEMO_COMMAND) must exist, never a silent fallback."""
+    for what, cmd in (("--kinemo", explicit), ("KINEMO_COMMAND", os.environ.get("KINEMO_COMMAND"))):
+        if cmd:
+            if shutil.which(cmd) is None:
+                raise KinemoError(f"{what} {cmd}: no such command (or not executable)")
             return [cmd]
-    raise SystemExit("bake_audio: error: cannot find the kinemo command: pass --kinemo PATH or set KINEMO_COMMAND")
+    for cmd in (shutil.which("kinemo"), str(ROOT / ".venv" / "bin" / "kinemo")):
+        if cmd and shutil.which(cmd):
+            return [cmd]
+    raise KinemoError("cannot find the kinemo command: pass --kinemo PATH or set KINEMO_COMMAND")
+
+
+def check_output(args: argparse.Namespace, source: Path | None) -> Path:
+    """Where to save: never the input, an existing file only with --force, in a folder we can write."""
+    if args.output is None and source is None:
+        raise KinemoError("pass --output OUT.blend (the scene was never saved)")
+    out = args.output or source.with_name(f"{source.stem}_baked.blend")
+    return argcheck.output_file(out, (".blend",), inputs=[source] if source else [], force=args.force).resolve()
+
+
+def open_blend(bpy, blend: Path) -> None:
+    """Open the input; a damaged file is one line, not Blender's traceback (its own report goes to stdout)."""
+    if blend.stat().st_size == 0:
+        raise KinemoError(f"{blend} is empty, not a .blend file")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(blend))
+    except RuntimeError as e:
+        detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+        raise KinemoError(f"cannot open {blend}: not a readable .blend file ({detail})") from None
+
+
+def save_blend(bpy, out: Path) -> None:
+    """Save beside ``out`` under a temporary name, then rename: a failed save leaves no half file.
+
+    Same folder, so Blender's relative-path remapping is right for the final name.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".blend", dir=out.parent)
+    os.close(fd)
+    os.unlink(tmp)  # Blender would otherwise keep the empty placeholder as a .blend1 backup
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=tmp, copy=True)
+        os.replace(tmp, out)
+    except (RuntimeError, OSError) as e:
+        detail = getattr(e, "strerror", None) or str(e).strip().removeprefix("Error: ")
+        raise KinemoError(f"cannot write {out}: {detail}") from None
+    finally:
+        for leftover in (tmp, tmp + "1", tmp + "@"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> dict[Path, str]:
@@ -104,13 +175,12 @@ def ensure_addon(bpy) -> None:
 
 
 def find_target(bpy, name: str | None):
-    sys.path.insert(0, str(ROOT / "inference"))
     from kinemo.protocol import ARKIT_NAMES
 
     if name:
         obj = bpy.data.objects.get(name)
         if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
-            raise SystemExit(f"bake_audio: error: no mesh with shape keys named '{name}'")
+            raise KinemoError(f"no mesh with shape keys named '{name}'")
         return obj
     wanted = {n.casefold() for n in ARKIT_NAMES}
     best, score = None, 0
@@ -120,7 +190,7 @@ def find_target(bpy, name: str | None):
             if s > score:
                 best, score = obj, s
     if best is None:
-        raise SystemExit("bake_audio: error: no mesh with ARKit-named shape keys in this file; pass --target")
+        raise KinemoError("no mesh with ARKit-named shape keys in this file; pass --target")
     return best
 
 
@@ -129,37 +199,44 @@ def add_sound(scene, path: Path, frame: int, channel: int, mute: bool):
     strips = getattr(se, "strips", None)
     if strips is None:
         strips = se.sequences
-    strip = strips.new_sound(path.stem, str(path), channel, frame)
+    strip = strips.new_sound(path.stem, str(path.resolve()), channel, frame)  # absolute: valid from any folder
     strip.mute = mute
     return strip
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    import bpy
+    try:  # every check that can fail runs before the companion tracks anything
+        if args.blend and not args.blend.is_file():
+            raise KinemoError(f"no such .blend: {args.blend}")
+        cmd = companion(args.kinemo)
+        files, failed = collect(args.audio)
+        check_batch(files, failed)
+        if args.blend:
+            source_blend: Path | None = args.blend.resolve()
+        else:  # blender -b avatar.blend -P bake_audio.py: Blender opened it
+            import bpy
 
-    if args.blend:
-        if not args.blend.is_file():
-            print(f"bake_audio: error: no such .blend: {args.blend}", file=sys.stderr)
-            return 2
-        bpy.ops.wm.open_mainfile(filepath=str(args.blend))
-    source_blend = Path(bpy.data.filepath) if bpy.data.filepath else None
-    out = args.output or (source_blend.with_name(f"{source_blend.stem}_baked.blend") if source_blend else None)
-    if out is None:
-        print("bake_audio: error: pass --output OUT.blend (the scene was never saved)", file=sys.stderr)
+            source_blend = Path(bpy.data.filepath) if bpy.data.filepath else None
+        out = check_output(args, source_blend)
+        import bpy
+
+        if args.blend:
+            open_blend(bpy, args.blend)
+        ensure_addon(bpy)
+        target = find_target(bpy, args.target)
+    except KinemoError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    ensure_addon(bpy)
     scene = bpy.context.scene
     if args.fps:
         scene.render.fps, scene.render.fps_base = args.fps, 1.0
     fps = scene.render.fps / scene.render.fps_base
-    target = find_target(bpy, args.target)
-    files, failed = collect(args.audio)
     t0 = time.perf_counter()
     speech_s = 0.0
     baked: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kinemo-bake-") as tmp:
-        errors = run_companion(companion(args.kinemo), files, Path(tmp), fps) if files else {}
+        errors = run_companion(cmd, files, Path(tmp), fps)
         frame = scene.frame_start
         key = target.data.shape_keys
         for i, f in enumerate(files, 1):
@@ -197,13 +274,20 @@ def main(argv: list[str]) -> int:
             baked.append(action.name)
             print(f"[{i}/{len(files)}] {f.name}: {length / fps:.1f} s → action '{action.name}' from frame {start}",
                   flush=True)
-    bpy.ops.wm.save_as_mainfile(filepath=str(Path(out).resolve()))
+    for f, why in failed:
+        print(f"{PROG}: failed: {f} ({why})", file=sys.stderr)
+    if not baked:  # nothing new to save: leave no output that looks like a result
+        print(f"{PROG}: error: no file could be baked; {out} not written", file=sys.stderr)
+        return 1
+    try:
+        save_blend(bpy, out)
+    except KinemoError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
     wall = time.perf_counter() - t0
     rate = (speech_s / 60) / (wall / 60) if wall > 0 else 0.0
     print(f"bake_audio: baked {len(baked)} of {len(baked) + len(failed)} files onto '{target.name}': "
           f"{speech_s:.1f} s of speech in {wall:.1f} s ({rate:.1f} min of speech per minute); wrote {out}")
-    for f, why in failed:
-        print(f"bake_audio: failed: {f} ({why})", file=sys.stderr)
     return 1 if failed else 0
 
 
