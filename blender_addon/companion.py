@@ -34,13 +34,15 @@ def base_command(setting: str) -> list[str]:
 
 def job_command(kind: str, base: list[str], *, host: str, port: int, path: str = "", camera: int = 0,
                 realtime: bool = True, vmc: bool = False) -> list[str]:
-    """The command line for one kind of job, streaming to the add-on's receiver."""
+    """The command line for one kind of job, streaming to the add-on's receiver.
+
+    The user's file comes last, after ``--``: a name such as ``-x.wav`` is then a path,
+    never an option of ``kinemo``.
+    """
     target = f"{host}:{port}"
     out = ["--vmc", target] if vmc else ["--osc", target]
-    if kind == "VIDEO":
-        return [*base, "video", path, *(["--realtime"] if realtime else []), *out]
-    if kind == "AUDIO":
-        return [*base, "audio", path, *(["--realtime"] if realtime else []), *out]
+    if kind in ("VIDEO", "AUDIO"):
+        return [*base, kind.lower(), *(["--realtime"] if realtime else []), *out, "--", path]
     if kind == "WEBCAM":
         return [*base, "webcam", "--camera", str(camera), *out]
     if kind == "MIC":

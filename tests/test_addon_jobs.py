@@ -33,7 +33,7 @@ def test_video_job_streams_into_live_then_stops(blender, prefs, grid_clips):
     try:
         assert bpy.ops.kinemo.job_start(kind="VIDEO") == {"FINISHED"}
         job = jobs.jobs["VIDEO"]
-        assert job.argv[1:] == ["video", str(grid_clips[0]), "--realtime", "--osc", f"127.0.0.1:{s.port}"]
+        assert job.argv[1:] == ["video", "--realtime", "--osc", f"127.0.0.1:{s.port}", "--", str(grid_clips[0])]
         deadline = time.time() + 90
         while session.receiver.stats.frames < 10 and time.time() < deadline:
             session.tick()

@@ -284,7 +284,7 @@ def test_companion_command_lines_and_a_real_process_error(tmp_path):
     assert base_command("kinemo") == ["kinemo"]
     assert base_command("/usr/bin/python3.11") == ["/usr/bin/python3.11", "-m", "kinemo"]
     assert job_command("VIDEO", ["kinemo"], host="127.0.0.1", port=39570, path="a b.mp4") == \
-        ["kinemo", "video", "a b.mp4", "--realtime", "--osc", "127.0.0.1:39570"]
+        ["kinemo", "video", "--realtime", "--osc", "127.0.0.1:39570", "--", "a b.mp4"]
     assert job_command("WEBCAM", ["kinemo"], host="127.0.0.1", port=39539, camera=2, vmc=True) == \
         ["kinemo", "webcam", "--camera", "2", "--vmc", "127.0.0.1:39539"]
     assert job_command("MIC", ["k"], host="h", port=1) == ["k", "mic", "--osc", "h:1"]
