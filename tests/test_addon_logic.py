@@ -308,27 +308,17 @@ def test_companion_command_lines_and_a_real_process_error(tmp_path):
 
 
 def test_fuzzing_and_a_short_soak_inside_the_suite():
-    # In its own interpreter, with a fixed seed and a memory cap: a fuzz run must not be able to
-    # take the whole test session (or the machine) down with it, and a failure must reproduce.
-    code = (
-        "import json, sys\n"
-        f"sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
-        "import fuzz_receiver, soak_receiver\n"
-        "r = fuzz_receiver.run(20_000, seed=17)\n"
-        "s = soak_receiver.run(minutes=2.0, seed=3)\n"
-        "print(json.dumps({'fuzz': r, 'soak': s}, default=str))\n"
-    )
+    # In-process again: the bundle walk is ours and cannot loop or grow (issue 13; a subprocess
+    # with a memory cap had hidden that it did). A fixed seed, so a failure reproduces; seed 29
+    # holds issue 13's datagrams, and the fuzzer adds such framing on purpose anyway.
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import fuzz_receiver
+    import soak_receiver
 
-    def cap_memory():
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
-
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
-                          preexec_fn=cap_memory)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    r, s = out["fuzz"], out["soak"]
-    assert sum(r["outcomes"].values()) == 20_001 and float(r["worst_ms"]) < 1000
+    for seed in (17, 29):
+        r = fuzz_receiver.run(20_000, seed=seed)
+        assert sum(r["outcomes"].values()) == 20_001 and float(r["worst_ms"]) < fuzz_receiver.SLOW_MS
+        assert r["categories"]["framing"] > 500 and r["categories"]["nested"] > 200
+    s = soak_receiver.run(minutes=2.0, seed=3)
     assert s["stale_applied"] == 0 and float(s["growth_mb"]) < 2.0
     assert s["stats"]["stale"] > 0 and s["stats"]["lost"] > 0  # the impairments really happened
