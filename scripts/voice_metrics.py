@@ -179,3 +179,22 @@ def sync_check(t: np.ndarray, label_jaw: np.ndarray, preds: dict[str, tuple[np.n
     else:
         reason = "in sync"
     return SyncVerdict(bool(off), lag * 1000, peak, near, own, reason)
+
+
+def pooled_lag(clips: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], max_s: float = 0.2,
+               step_s: float = 0.01) -> tuple[float, float]:
+    """(lag ms, mean r) maximising the *mean over clips* of jaw r: one lag for a whole set.
+
+    ``clips``: (t, label jaw, pt, pred jaw) per clip. Steadier than the mean of per-clip best
+    lags, which on short clips often sit at the window's edge. Positive = prediction late.
+    """
+    curves = [lag_curve(t, y, pt, py, max_s, step_s) for t, y, pt, py in clips]
+    if not curves:
+        return 0.0, 0.0
+    lags = curves[0][0]
+    stack = np.stack([rs for _, rs in curves])
+    if np.all(np.isnan(stack)):
+        return 0.0, 0.0
+    mean = np.nanmean(stack, axis=0)
+    k = int(np.nanargmax(mean))
+    return float(lags[k] * 1000.0), float(mean[k])

@@ -126,3 +126,13 @@ def test_sync_check_flags_a_shifted_clip_and_keeps_good_and_hopeless_ones():
     noise = {f"n{k}": (pt, rng.normal(0, 1, len(pt))) for k in range(3)}
     hopeless = vm.sync_check(t, label, noise)
     assert not hopeless.off, hopeless
+
+
+def test_pooled_lag_is_the_shift_that_suits_the_whole_set():
+    clips = []
+    for seed in range(4):
+        pt, jaw = speech_like(seconds=3, seed=10 + seed)
+        t = np.arange(0.2, 2.8, 1 / FPS)
+        clips.append((t, np.interp(t, pt, jaw), pt, np.interp(pt - 0.08, pt, jaw)))  # every prediction 80 ms late
+    lag, r = vm.pooled_lag(clips)
+    assert lag == pytest.approx(80, abs=10) and r > 0.9
