@@ -151,8 +151,9 @@ def save_blend(bpy, out: Path) -> None:
 def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> dict[Path, str]:
     """Track every file in one companion process; returns {file: error} for those that failed."""
     fps_arg = min((24, 25, 30, 50, 60), key=lambda r: abs(r - fps))
-    proc = subprocess.run([*cmd, "audio", *map(str, files), "-o", str(out_dir), "--format", "json", "--no-osc",
-                           "--fps", str(fps_arg), "--no-landmarks", "-q"], capture_output=True, text=True)
+    proc = subprocess.run([*cmd, "audio", "-o", str(out_dir), "--format", "json", "--no-osc", "--fps", str(fps_arg),
+                           "--no-landmarks", "-q", "--", *map(str, files)],  # '--': a file may be named -x.wav
+                          capture_output=True, text=True)
     errors = {}
     for f in files:
         if not (out_dir / f"{f.stem}.json").is_file():

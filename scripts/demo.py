@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     step(f"tracking the face in {clip.name} → {face_take.name}")
-    kinemo("video", str(clip), "-o", str(face_take), "--no-osc", "-q")
+    kinemo("video", "-o", str(face_take), "--no-osc", "-q", "--", str(clip))  # '--': the clip may start with '-'
     step(f"animating speech from {args.speech.name} → {speech_take.name}")
-    kinemo("audio", str(args.speech), "-o", str(speech_take), "--no-osc", "-q", "--fps", "25", "--blinks",
-           "--no-landmarks")
+    kinemo("audio", "-o", str(speech_take), "--no-osc", "-q", "--fps", "25", "--blinks", "--no-landmarks", "--",
+           str(args.speech))
 
     # A private Blender user folder: the demo never touches your own Blender setup.
     os.environ.setdefault("BLENDER_USER_RESOURCES", str(ROOT / "build" / "blender-user"))

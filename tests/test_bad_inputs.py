@@ -210,11 +210,16 @@ def test_kinemo_bad_input(ws, readonly, name, args, code, words):
 
 
 def test_bake_audio_force_replaces_an_existing_output_completely(ws):
-    """The asked-for overwrite works, through a temporary file: the old result is replaced, nothing else is left."""
+    """The asked-for overwrite works, through a temporary file: the old result is replaced, nothing else is left.
+
+    The audio is ``./-x.wav``: pathlib drops the ``./``, so it reaches ``kinemo audio`` as ``-x.wav``.
+    """
     old = (ws / "avatar_baked.blend").read_bytes()
-    r = subprocess.run([sys.executable, str(BAKE), "--blend", str(ws / "avatar.blend"), str(ws / "line.wav"),
-                        "--force"], capture_output=True, text=True, timeout=300)
+    shutil.copy(ws / "line.wav", ws / "-x.wav")
+    r = subprocess.run([sys.executable, str(BAKE), "--blend", "avatar.blend", "./-x.wav", "--force"],
+                       capture_output=True, text=True, timeout=300, cwd=ws)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "action '-x'" in r.stdout
     new = (ws / "avatar_baked.blend").read_bytes()
     assert new != old and new[:4] in (b"BLEN", b"(\xb5/\xfd")  # a whole .blend (plain or zstd)
     assert sorted(p.name for p in ws.iterdir() if p.name.startswith(".")) == []
