@@ -171,6 +171,8 @@ KINEMO_CASES = {
                                 "--max-frames must be 1 or more"),
     "actions --people 0": ("actions --video {ws}/silent.avi --people 0", 2, "--people must be 1 or more"),
     "actions --camera -1": ("actions --camera -1", 2, "--camera must be 0 or more"),
+    "actions train, read-only --actions-dir": ("actions train punch --examples {ws}/silent.avi {ws}/silent.avi "
+                                               "--actions-dir {ro}/acts", 2, "cannot write actions folder"),
     "actions --osc port 99999": ("actions --video {ws}/silent.avi --osc 127.0.0.1:99999", 2, "bad OSC port 99999"),
 }
 

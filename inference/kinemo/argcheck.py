@@ -115,6 +115,18 @@ def writable_folder(folder: str | os.PathLike, *, what: str = "output", file: Pa
     return d
 
 
+def creatable_folder(folder: str | os.PathLike, *, what: str = "output") -> Path:
+    """A folder that exists and is writable, or can be made: its nearest existing ancestor is writable."""
+    d = Path(folder)
+    probe = d
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise KinemoError(f"{what} folder {d}: {probe} is a file")
+    writable_folder(probe, what=what, file=d)
+    return d
+
+
 def output_file(path: str | os.PathLike, suffixes: Iterable[str] = (), *, inputs: Iterable[str | os.PathLike] = (),
                 force: bool = True, what: str = "output") -> Path:
     """Check an output file before any work: right type, not a folder, not one of the inputs, writable folder,

@@ -218,6 +218,7 @@ def train(args: argparse.Namespace) -> int:
     folder = user_actions.actions_dir(args.actions_dir)
     if (folder / f"{name}.npz").exists() and not args.force:
         raise KinemoError(f"action '{name}' already exists in {folder}; use --force to replace it")
+    argcheck.creatable_folder(folder, what="actions folder")  # saved after the examples are tracked: check now
     tracker = None
     examples = []
     try:
