@@ -237,3 +237,14 @@ def test_companion_job_takes_a_file_named_like_an_option(tmp_path, kind, make):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (name if kind == "AUDIO" else "frames") in r.stderr
+
+
+def test_bake_audio_with_nothing_baked_writes_nothing(ws):
+    """Every file fails in the companion (not audio): each is reported, and no output .blend appears."""
+    (ws / "broken.wav").write_text("not audio at all")
+    before = snapshot(ws)
+    r = subprocess.run([sys.executable, str(BAKE), "--blend", str(ws / "avatar.blend"), str(ws / "broken.wav"),
+                        "--output", str(ws / "out.blend")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "failed: " in r.stderr and "out.blend not written" in r.stderr.strip().splitlines()[-1]
+    assert snapshot(ws) == before
