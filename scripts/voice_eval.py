@@ -39,7 +39,8 @@ Metrics (per clip, then the mean over clips; scripts/voice_metrics.py has the de
   skill %   centred skill: 1 − mean|Δlabel − Δpred| / mean|Δlabel| over all mouth+jaw
             channels, Δ = minus the clip's own mean (label and prediction separately):
             100 perfect, 0 any constant pose, < 0 worse than holding still
-  amp       jaw amplitude ratio std(pred jawOpen) / std(label jawOpen); 1 = as much as the face
+  amp       jaw amplitude ratio std(pred jawOpen) / std(label jawOpen); 1 = as much as the face.
+            Mean rows give the geometric mean (a ratio; the plain mean is in the JSON)
   lag ms    shift of the prediction within ±200 ms that maximises jaw r; positive = the
             prediction is late (moves after the face), negative = early. In mean rows it
             is the set's pooled lag: the one shift that maximises the clips' mean jaw r
@@ -47,12 +48,15 @@ Metrics (per clip, then the mean over clips; scripts/voice_metrics.py has the de
             in the JSON as lag_ms_mean_of_clips)
 
 Sync check (wild and heldout sets)
-  Some clips in the wild have sound and picture out of step. For each clip the jaw r of
-  every audio-driven predictor (not "model live", a copy of offline) is computed for lags
-  within ±500 ms and averaged; a clip is dropped from the means only when that average
-  clearly peaks outside ±150 ms (r ≥ 0.3 there, ≥ 0.1 above the best r inside ±150 ms, and
-  at least half the predictors peak on that side). Dropped clips are listed with the
-  reason and still shown per clip; --keep-all keeps them in the means.
+  Some clips in the wild are unfit to score jawOpen on. A clip is dropped from the means
+  (still shown per clip, marked x, with the reason; --keep-all keeps it) only when clearly
+  * its label's jawOpen never opens (max < 0.05): r and amp would measure MediaPipe noise;
+  * or its sound and picture are out of step: the jaw r of the distinct audio-driven
+    predictors (not "model live", a copy of offline; the shipped model only if it differs)
+    is computed for lags within ±500 ms and averaged, and that average peaks outside
+    ±150 ms, not at the search's edge, with r ≥ 0.3, ≥ 0.1 above its best inside ±150 ms,
+    and at least half the predictors each clearly prefer that lag. Clips under 2 s are
+    not judged for sync (a shifted window leaves too few frames).
 
 Output
   A table per set (rows: clips, columns grouped per predictor; a second table with amp
@@ -371,8 +375,9 @@ class EnginePredictor(Predictor):
             VoiceAnimator.create_from_options(VoiceAnimatorOptions(model_path=self.model, fps=self.fps))
         except Exception as e:  # noqa: BLE001 - report any load failure as the row's reason
             raise Unavailable(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-        key = hashlib.sha1(f"{_file_hash(self.model)}{_file_hash(self.model.with_suffix('.json'))}"
-                           f"{_engine_hash()}{self.smoothing}{self.block}{self.fps}".encode()).hexdigest()[:12]
+        self.ident = f"{_file_hash(self.model)}{_file_hash(self.model.with_suffix('.json'))}"
+        key = f"{self.ident}{_engine_hash()}{self.smoothing}{self.block}{self.fps}"
+        key = hashlib.sha1(key.encode()).hexdigest()[:12]
         self.cache = PEERS / "engine" / key
 
     def predict(self, clip: Clip):
@@ -662,13 +667,18 @@ def evaluate_set(name: str, clips: list[Clip], predictors: list[Predictor], args
 
     sync = {}
     if name in ("wild", "heldout"):
-        judges = [p.key for p in live if p.key != "live"]
+        judges, seen = [], set()
+        for p in live:  # distinct audio-driven predictors: not the live copy, not the same model twice
+            ident = getattr(p, "ident", p.key)
+            if p.key != "live" and ident not in seen:
+                judges.append(p.key)
+                seen.add(ident)
         for clip in clips:
             preds = {k: (curves[k][clip.name][0], curves[k][clip.name][1][:, JAW_OPEN])
                      for k in judges if clip.name in curves[k]}
             sync[clip.name] = vm.sync_check(clip.t, clip.label[:, JAW_OPEN], preds)
     dropped = [c for c, v in sync.items() if v.off]
-    return {"clips": clips, "curves": curves, "results": results, "sync": sync,
+    return {"clips": clips, "curves": curves, "results": results, "sync": sync, "judges": judges if sync else [],
             "dropped": [] if args.keep_all else dropped, "off": dropped}
 
 
@@ -681,6 +691,10 @@ def mean_of(ev: dict, key: str, names: list[str]) -> dict:
     out = {k: float(np.nanmean([r[k] for r in rows])) if any(np.isfinite(r[k]) for r in rows) else float("nan")
            for k in KEYS}
     out["lag_ms_mean_of_clips"] = out["lag_ms"]
+    out["amp_mean_of_clips"] = out["amp"]
+    amps = np.array([r["amp"] for r in rows], np.float64)
+    amps = amps[np.isfinite(amps) & (amps > 0)]
+    out["amp"] = float(np.exp(np.mean(np.log(amps)))) if len(amps) else float("nan")
     by_name = {c.name: c for c in ev["clips"]}
     curves = ev["curves"][key]
     pooled = [(by_name[n].t, by_name[n].label[:, JAW_OPEN], curves[n][0], curves[n][1][:, JAW_OPEN])
@@ -761,25 +775,26 @@ def print_set(title: str, ev: dict, means: dict, predictors: list[Predictor]) ->
 
 
 def print_sync(ev: dict) -> None:
-    sync = ev["sync"]
-    off = ev["off"]
+    sync, off = ev["sync"], ev["off"]
+    print(f"sync check (judged by {', '.join(ev['judges'])}; lag + = sound late against the picture's "
+          "mouth, i.e. predictions late):")
     if off:
         verb = "kept in the means (--keep-all)" if not ev["dropped"] else "dropped from the means"
-        print(f"sync check: {len(off)} clip(s) with sound and picture out of step, {verb} (marked x):")
+        print(f"  {len(off)} clip(s) {verb} (marked x):")
         for name in off:
             v = sync[name]
             own = ", ".join(f"{k} {lg:+.0f} ms r {r:.2f}" for k, (lg, r) in v.per_predictor.items())
-            print(f"  {name}: {v.reason} [{own}]")
+            print(f"    {name}: {v.reason}" + (f" [peaks: {own}]" if own else ""))
     else:
-        print("sync check: no clip is clearly out of step.")
+        print("  no clip is clearly broken.")
     doubtful = [n for n, v in sync.items() if not v.off and v.reason != "in sync"]
     if doubtful:
-        print("  looked at, kept (no clear offset): "
-              + "; ".join(f"{n} {sync[n].lag_ms:+.0f} ms r {sync[n].r_peak:.2f} vs {sync[n].r_near:.2f}"
-                          for n in doubtful))
-    weak = [n for n, v in sync.items() if max((r for _, r in v.per_predictor.values()), default=0) < 0.2]
+        print("  looked at and kept:")
+        for n in doubtful:
+            print(f"    {n}: {sync[n].reason}")
+    weak = [n for n, v in sync.items() if v.per_predictor and max(r for _, r in v.per_predictor.values()) < 0.2]
     if weak:
-        print(f"  no predictor follows these (best r < 0.2 at any lag; kept, check by eye): {', '.join(weak)}")
+        print(f"  no predictor follows these at any lag (best r < 0.2; kept, check by eye): {', '.join(weak)}")
 
 
 def print_summary(all_means: dict, predictors: list[Predictor], sets: dict) -> dict:

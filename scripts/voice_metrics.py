@@ -16,12 +16,14 @@ predictor's curves on its own time grid: times ``pt``, shape (N, 52)), in ARKit 
   **Positive = the prediction is late** (it shows a mouth movement after the face does:
   ``pred(t + lag)`` matches ``label(t)``); negative = early.
 * sync check — the same lag search widened (±500 ms) over several predictors at once, to
-  find clips whose sound and picture are out of step (see :func:`sync_check`).
+  find clips whose sound and picture are out of step, or whose label never moves
+  (see :func:`sync_check`).
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,57 +130,78 @@ def clip_metrics(t: np.ndarray, label: np.ndarray, pt: np.ndarray, py: np.ndarra
 
 @dataclass
 class SyncVerdict:
-    off: bool  # sound and picture look clearly out of step: drop the clip
+    off: bool  # the clip is clearly broken (out of step, or a label that never moves): drop it
     lag_ms: float  # where the predictors agree best (positive: predictions late = picture early)
     r_peak: float  # mean r over predictors at that lag
     r_near: float  # best mean r inside the normal window (|lag| ≤ normal_s)
     per_predictor: dict  # name → (lag ms, r) of each predictor's own peak
     reason: str
+    votes: int = 0  # predictors clearly better at the far lag than anywhere in the normal window
 
 
 def sync_check(t: np.ndarray, label_jaw: np.ndarray, preds: dict[str, tuple[np.ndarray, np.ndarray]],
-               max_s: float = 0.5, step_s: float = 0.02, normal_s: float = 0.15,
-               min_r: float = 0.3, margin: float = 0.1, min_agree: float = 0.5) -> SyncVerdict:
-    """Is this clip's audio in step with its video? Judged by the predictors' jawOpen.
+               max_s: float = 0.5, step_s: float = 0.02, normal_s: float = 0.15, min_r: float = 0.3,
+               margin: float = 0.1, min_agree: float = 0.5, min_span_s: float = 2.0,
+               flat_max: float = 0.05) -> SyncVerdict:
+    """Is this clip fit to score jawOpen on: does its label move, and is its sound in step with its picture?
 
-    ``preds``: name → (times, jawOpen curve) of every audio-driven predictor. For each lag in
-    ±``max_s`` the r of label vs shifted prediction is averaged over the predictors; the clip
-    is *off* only when all of these hold (conservative: a clip nobody predicts well is kept):
+    ``preds``: name → (times, jawOpen curve) of distinct audio-driven predictors. Conservative:
+    a clip is *off* only when one of these clearly holds.
 
-    * the averaged peak lies outside ±``normal_s`` (normal predictor lags are well inside it),
-    * the averaged r there is at least ``min_r`` (a real match, not noise),
-    * it beats the best averaged r inside ±``normal_s`` by at least ``margin``,
-    * at least ``min_agree`` of the predictors peak on that side outside the normal window.
+    * Its label's jawOpen never opens (max < ``flat_max``): r and amplitude would measure
+      MediaPipe's noise, not lip-sync.
+    * Sound and picture out of step. For each lag in ±``max_s`` the r of label vs shifted
+      prediction is averaged over the predictors; off when that average peaks outside
+      ±``normal_s`` (normal predictor lags sit well inside it), not at the search's edge,
+      with r ≥ ``min_r`` there, ≥ ``margin`` above the best average inside ±``normal_s``,
+      and at least ``min_agree`` of the predictors each clearly prefer it (their own r within
+      60 ms of that lag beats their best inside ±``normal_s`` by ``margin``). Clips shorter
+      than ``min_span_s`` are not judged for sync (a shifted window leaves too few frames).
     """
-    curves, own = [], {}
-    lags = None
+    t, label_jaw = np.asarray(t, np.float64), np.asarray(label_jaw, np.float64)
+    if len(label_jaw) and float(label_jaw.max()) < flat_max:
+        return SyncVerdict(True, 0.0, 0.0, 0.0, {}, f"label jawOpen never opens (max {label_jaw.max():.3f} < "
+                           f"{flat_max}): nothing to correlate with")
+    curves, own = {}, {}
+    lags = np.round(np.arange(-max_s, max_s + step_s / 2, step_s), 6)
     for name, (pt, py) in preds.items():
         lags, rs = lag_curve(t, label_jaw, pt, py, max_s, step_s)
-        curves.append(rs)
+        curves[name] = rs
         ok = ~np.isnan(rs)
         k = int(np.nanargmax(rs)) if ok.any() else len(rs) // 2
         own[name] = (float(lags[k] * 1000), float(rs[k]) if ok.any() else 0.0)
     if not curves:
-        return SyncVerdict(False, 0.0, 0.0, 0.0, own, "no predictor to judge by")
-    mean = np.nanmean(np.stack(curves), axis=0) if np.isfinite(np.stack(curves)).any() else np.zeros(len(lags))
-    mean = np.nan_to_num(mean, nan=-1.0)
+        return SyncVerdict(False, 0.0, 0.0, 0.0, own, "no predictor to judge by: kept")
+    stack = np.stack(list(curves.values()))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nan_to_num(np.nanmean(stack, axis=0), nan=-1.0)
     k = int(np.argmax(mean))
     lag, peak = float(lags[k]), float(mean[k])
     near_mask = np.abs(lags) <= normal_s + 1e-9
     near = float(mean[near_mask].max())
-    side = np.sign(lag)
-    agree = sum(1 for lg, _ in own.values() if abs(lg) > normal_s * 1000 and np.sign(lg) == side)
-    agree_frac = agree / len(own)
-    off = abs(lag) > normal_s + 1e-9 and peak >= min_r and peak - near >= margin and agree_frac >= min_agree
-    if off:
-        reason = (f"predictors agree best at {lag * 1000:+.0f} ms (mean r {peak:.2f}) vs {near:.2f} within "
-                  f"±{normal_s * 1000:.0f} ms; {agree}/{len(own)} predictors peak there")
-    elif abs(lag) > normal_s + 1e-9:
-        reason = (f"peak at {lag * 1000:+.0f} ms (r {peak:.2f}, near {near:.2f}, {agree}/{len(own)} agree) "
-                  "not clear enough: kept")
+    span = float(t[-1] - t[0]) if len(t) else 0.0
+    if abs(lag) <= normal_s + 1e-9:
+        return SyncVerdict(False, lag * 1000, peak, near, own, "in sync")
+    around = np.abs(lags - lag) <= 0.06 + 1e-9
+    votes = 0
+    for rs in curves.values():
+        r = np.nan_to_num(rs, nan=-1.0)
+        if r[around].max() >= r[near_mask].max() + margin:
+            votes += 1
+    verdict = SyncVerdict(False, lag * 1000, peak, near, own, "", votes)
+    detail = f"mean r {peak:.2f} at {lag * 1000:+.0f} ms vs {near:.2f} within ±{normal_s * 1000:.0f} ms, " \
+             f"{votes}/{len(curves)} predictors prefer it"
+    if span < min_span_s:
+        verdict.reason = f"too short to judge ({span:.1f} s < {min_span_s:g} s; {detail}): kept"
+    elif abs(lag) >= max_s - step_s / 2:
+        verdict.reason = f"peak at the search's edge ({detail}): kept"
+    elif peak >= min_r and peak - near >= margin and votes >= max(1, min_agree * len(curves)):
+        verdict.off = True
+        verdict.reason = f"sound and picture out of step: {detail}"
     else:
-        reason = "in sync"
-    return SyncVerdict(bool(off), lag * 1000, peak, near, own, reason)
+        verdict.reason = f"not clear enough ({detail}): kept"
+    return verdict
 
 
 def pooled_lag(clips: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], max_s: float = 0.2,
