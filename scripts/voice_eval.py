@@ -988,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
                                for c in ev["clips"]},
                      "means": all_means[s],
                      "sync": {n: {"off": v.off, "lag_ms": v.lag_ms, "r_peak": v.r_peak, "r_near": v.r_near,
-                                  "reason": v.reason, "per_predictor": v.per_predictor}
+                                  "reason": v.reason, "votes": v.votes, "per_predictor": v.per_predictor}
                               for n, v in ev["sync"].items()},
                      "dropped": ev["dropped"]}
                  for s, ev in evals.items()},
