@@ -63,7 +63,8 @@ Output
   and lag), mean rows, a summary of the means beside the issue's bars (dev GRID offline:
   jaw r ≥ 0.75, mouth r ≥ 0.45, skill ≥ 15 %, amp 0.8–1.25, |lag| ≤ 40 ms; wild jaw r ≥ 0.35,
   mouth r ≥ 0.15; live jaw r ≥ 0.70 on dev) with PASS/MISS for the model, --json with every
-  number, --plot with predicted vs labelled jawOpen for two dev and two wild clips.
+  number, --plot with predicted vs labelled jawOpen for two clips of each set (dev: unseen
+  speakers; wild and heldout: the kept clips whose jaw moves most).
   One progress line per clip goes to stderr.
 
 Examples
