@@ -1,6 +1,10 @@
-"""Train the voice network on build/voice/data.npz and export it to ONNX for ``kinemo audio`` / ``kinemo mic``.
+"""Train the voice network on real talking faces (and optionally synthetic speech) and export it to ONNX.
 
-  python scripts/voice_train.py [--steps 1500] [--channels 64] [--out inference/kinemo/assets]
+  python scripts/voice_train.py --data build/voice/real [--steps 3000] [--delay 7] [--name voice_net]
+
+Training data: shard folders from ``voice_talking.py`` (real faces: 52-channel MediaPipe
+labels with a mask) and/or ``voice_data.py`` (synthetic speech, phone-rule labels on the
+speech channels); ``--synthetic DIR --synthetic-share 0.2`` mixes the latter in.
 
 A causal temporal convolution network over 10 ms log-mel frames: every layer only
 looks back, and the output is read ``DELAY`` frames late, so the model sees exactly
@@ -28,16 +32,18 @@ from torch import nn  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
+from kinemo.protocol import ARKIT_INDEX  # noqa: E402
 from kinemo.voice.features import FRAME_RATE, N_MELS, SILENCE_FRAME  # noqa: E402
 from kinemo.voice.visemes import (  # noqa: E402
     NEUTRAL,
-    SPEECH_CHANNELS,
-    SPEECH_INDEX,
+    VOICE_CHANNELS,
+    full_pose,
     phone_curves,
     phones_from_ids,
 )
 
-DELAY = 7  # frames read late → 80 ms of future audio per output frame
+DELAY = 7  # frames read late → 80 ms of future audio per output frame (the live default)
+CHANNEL_INDEX = np.array([ARKIT_INDEX[c] for c in VOICE_CHANNELS], np.int64)
 DILATIONS = (1, 2, 4, 8, 16)
 
 
@@ -54,22 +60,23 @@ class CausalConv(nn.Module):
 class VoiceNet(nn.Module):
     """(1, T, N_MELS) log-mel → (1, T, channels) speech curves, causal."""
 
-    def __init__(self, channels: int = 64, n_out: int = len(SPEECH_CHANNELS)) -> None:
+    def __init__(self, channels: int = 64, n_out: int = len(VOICE_CHANNELS), delay: int = DELAY,
+                 dilations: tuple[int, ...] = DILATIONS) -> None:
         super().__init__()
+        self.delay, self.dilations = delay, tuple(dilations)
         self.register_buffer("mean", torch.zeros(N_MELS))
         self.register_buffer("std", torch.ones(N_MELS))
-        self.register_buffer("rest", torch.from_numpy(NEUTRAL[SPEECH_INDEX].copy()))
+        self.register_buffer("rest", torch.from_numpy(NEUTRAL[CHANNEL_INDEX].copy()))
         self.inp = CausalConv(N_MELS, channels, 3)
         self.blocks = nn.ModuleList()
-        for d in DILATIONS:
+        for d in self.dilations:
             self.blocks.append(nn.ModuleDict({"conv": CausalConv(channels, channels, 3, d),
                                               "mix": nn.Conv1d(channels, channels, 1)}))
         self.head = nn.Conv1d(channels, n_out, 1)
         self.drop = nn.Dropout(0.1)
 
-    @staticmethod
-    def receptive() -> int:
-        return 1 + 2 + sum(2 * d for d in DILATIONS)
+    def receptive(self) -> int:
+        return 1 + 2 + sum(2 * d for d in self.dilations)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         x = ((feats - self.mean) / self.std).transpose(1, 2)
@@ -83,36 +90,119 @@ class VoiceNet(nn.Module):
         return out if self.training else out.clamp(0.0, 1.0)
 
 
-def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All shards in a folder (or one .npz) as one long stream; examples start and end in silence.
+class WhisperHead(nn.Module):
+    """(1, T, 384) Whisper encoder features at 50 Hz → (1, T, channels) curves; sees ±``context`` frames.
 
-    Shards that carry per-frame phone ids are relabelled with the current viseme table,
-    so the labelling rule can change without synthesising the audio again.
+    Files only: the encoder has already seen the whole window, so the head may look both
+    ways; a few dilated convolutions smooth and time the curves (mouth opening before a
+    word, holding a closure) on top of what the encoder says is being spoken.
+    """
+
+    def __init__(self, channels: int = 128, n_out: int = len(VOICE_CHANNELS), dim: int = 384,
+                 dilations: tuple[int, ...] = (1, 2, 4, 8)) -> None:
+        super().__init__()
+        self.delay, self.dilations = 0, tuple(dilations)
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+        self.register_buffer("rest", torch.from_numpy(NEUTRAL[CHANNEL_INDEX].copy()))
+        self.inp = nn.Conv1d(dim, channels, 1)
+        self.blocks = nn.ModuleList(nn.ModuleDict({"conv": nn.Conv1d(channels, channels, 5, dilation=d, padding=2 * d),
+                                                   "mix": nn.Conv1d(channels, channels, 1)}) for d in self.dilations)
+        self.head = nn.Conv1d(channels, n_out, 1)
+        self.drop = nn.Dropout(0.1)
+        self.in_drop = nn.Dropout(0.2)
+
+    def receptive(self) -> int:
+        return 1 + sum(4 * d for d in self.dilations)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = self.in_drop(((feats - self.mean) / self.std).transpose(1, 2))
+        h = torch.relu(self.inp(x))
+        for b in self.blocks:
+            h = torch.relu(h + self.drop(b["mix"](torch.relu(b["conv"](h)))))
+        out = self.head(h).transpose(1, 2) + self.rest
+        return out if self.training else out.clamp(0.0, 1.0)
+
+
+def export_head(model: WhisperHead, out_dir: Path, info: dict, name: str) -> Path:
+    """A plain (stateless) graph: the file path runs it once per encoder window."""
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / f"{name}.onnx"
+    with torch.no_grad():
+        torch.onnx.export(model, (torch.zeros(1, 100, model.inp.in_channels),), str(onnx_path),
+                          input_names=["features"], output_names=["curves"],
+                          dynamic_axes={"features": {1: "frames"}, "curves": {1: "frames"}}, opset_version=17,
+                          dynamo=False)
+    meta = {"front": "whisper", "rate": 50.0, "delay_frames": 0, "receptive_frames": model.receptive(),
+            "channels": list(VOICE_CHANNELS), "dilations": list(model.dilations),
+            "hidden": model.inp.out_channels, "states": [], **info}
+    (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return onnx_path
+
+
+def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All shards in a folder (or one .npz) as one long stream: features, labels, mask, lengths, sources.
+
+    Labels are the network's channels (``VOICE_CHANNELS``). Real-face shards carry all 52
+    channels and a mask of frames with a face label; synthetic shards carry per-frame
+    phone ids (relabelled with the current viseme table, so the rule can change without
+    synthesising again) or speech-channel labels, completed with the neutral face.
     """
     files = sorted(path.glob("shard_*.npz")) if path.is_dir() else [path]
     if not files:
-        raise SystemExit(f"no training data in {path}: run scripts/voice_data.py first")
-    feats, labels, lengths = [], [], []
+        raise SystemExit(f"no training data in {path}: run scripts/voice_talking.py or voice_data.py first")
+    feats, labels, masks, lengths, sources = [], [], [], [], []
     for f in files:
         with np.load(f, allow_pickle=False) as z:
             feats.append(z["features"])
             lengths.append(z["lengths"])
+            sources.append(z["sources"] if "sources" in z.files else np.array([f.stem] * len(z["lengths"])))
+            if "bs52" in z.files:
+                labels.append(z["bs52"][:, CHANNEL_INDEX])
+                masks.append(z["mask"].astype(bool))
+                continue
             if "phones" in z.files:
                 ids, start, lab = z["phones"], 0, []
                 times = np.arange(int(z["lengths"].max())) / FRAME_RATE
                 for n in z["lengths"]:
                     lab.append(phone_curves(phones_from_ids(ids[start:start + n], FRAME_RATE), times[:n]))
                     start += n
-                labels.append(np.concatenate(lab).astype(np.float16))
+                speech = np.concatenate(lab)
             else:
-                labels.append(z["labels"])
-    return np.concatenate(feats), np.concatenate(labels), np.concatenate(lengths)
+                speech = z["labels"].astype(np.float32)
+            labels.append(full_pose(speech)[:, CHANNEL_INDEX].astype(np.float16))
+            masks.append(np.ones(len(speech), bool))
+    return (np.concatenate(feats), np.concatenate(labels), np.concatenate(masks), np.concatenate(lengths),
+            np.concatenate(sources))
 
 
-def batches(feats, labels, starts_ok, rng, batch: int, length: int, gain_aug: bool):
-    idx = rng.choice(starts_ok, batch)
-    f = np.stack([feats[i:i + length] for i in idx]).astype(np.float32)
-    lab = np.stack([labels[i:i + length] for i in idx]).astype(np.float32)
+def split_examples(lengths: np.ndarray, sources: np.ndarray, share: float = 0.05, seed: int = 0) -> np.ndarray:
+    """Per-frame validation flags: every rendering of a random ``share`` of the recordings.
+
+    Whole recordings go to validation (never one rendering here and another there), drawn
+    from the largest corpus, so the few other speakers all stay in training.
+    """
+    names = np.unique(sources)  # a joined recording is named "a+b+c"
+    big = [n for n in names if not str(n).startswith(("vox2_", "grid_"))] or list(names)
+    rng = np.random.default_rng(seed)
+    val = set(rng.choice(big, max(1, int(len(big) * share)), replace=False).tolist())
+    return np.repeat(np.array([s in val for s in sources]), lengths)
+
+
+def batches(streams, shares, rng, batch: int, length: int, gain_aug: bool):
+    """A batch of random crops; ``streams`` are (features, labels, mask) drawn by ``shares``."""
+    pick = rng.choice(len(streams), batch, p=shares)
+    f, lab, m = [], [], []
+    for k in pick:
+        feats, labels, mask = streams[k]
+        i = int(rng.integers(0, len(feats) - length))
+        f.append(feats[i:i + length])
+        lab.append(labels[i:i + length])
+        m.append(mask[i:i + length])
+    f = np.stack(f).astype(np.float32)
+    lab = np.stack(lab).astype(np.float32)
+    mask = np.stack(m).astype(np.float32)
     if gain_aug:  # level changes are an offset in log-mel; small random tilts too
         f += rng.uniform(-1.2, 1.2, (batch, 1, 1)).astype(np.float32)
         f += (rng.uniform(-0.4, 0.4, (batch, 1, 1)) * np.linspace(-1, 1, N_MELS)[None, None]).astype(np.float32)
@@ -135,13 +225,23 @@ def batches(feats, labels, starts_ok, rng, batch: int, length: int, gain_aug: bo
                 hi = np.minimum(lo + 1, N_MELS - 1)
                 w = (src - lo)[None, :]
                 f[b] = f[b][:, lo] * (1 - w) + f[b][:, hi] * w
-    return torch.from_numpy(f), torch.from_numpy(lab)
+    return torch.from_numpy(f), torch.from_numpy(lab), torch.from_numpy(mask)
 
 
-def loss_fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    p, t = pred[:, DELAY:], target[:, : target.shape[1] - DELAY]
-    err = nn.functional.smooth_l1_loss(p, t, beta=0.02)
-    vel = nn.functional.l1_loss(p[:, 1:] - p[:, :-1], t[:, 1:] - t[:, :-1])
+def loss_fn(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, scale: torch.Tensor,
+            delay: int) -> torch.Tensor:
+    """Masked smooth-L1 on curves and their velocity, each channel in units of its own spread.
+
+    Dividing by a channel's spread makes the small mouth channels (press, roll, funnel)
+    count as much as the jaw: the correlation of every channel matters, not only the
+    biggest one's error.
+    """
+    p, t = pred[:, delay:] / scale, target[:, : target.shape[1] - delay] / scale
+    m = mask[:, : mask.shape[1] - delay, None]
+    err = (nn.functional.smooth_l1_loss(p, t, beta=0.3, reduction="none") * m).sum() / (m.sum() * p.shape[2] + 1)
+    mv = m[:, 1:] * m[:, :-1]
+    dv = (p[:, 1:] - p[:, :-1]) - (t[:, 1:] - t[:, :-1])
+    vel = (dv.abs() * mv).sum() / (mv.sum() * p.shape[2] + 1)
     return err + 0.5 * vel
 
 
@@ -186,13 +286,12 @@ class StreamingVoiceNet(nn.Module):
         return ((n.head(h).transpose(1, 2) + n.rest).clamp(0.0, 1.0), *nxt)
 
 
-def export(model: VoiceNet, out_dir: Path, info: dict) -> Path:
+def export(model: VoiceNet, out_dir: Path, info: dict, name: str = "voice_net") -> Path:
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out_dir / "voice_net.pt")
     stream = StreamingVoiceNet(model).eval()
     shapes = stream.state_shapes()
-    onnx_path = out_dir / "voice_net.onnx"
+    onnx_path = out_dir / f"{name}.onnx"
     dummy = (torch.zeros(1, 50, N_MELS), *(torch.zeros(s) for s in shapes))
     names_in = ["features", *(f"state{i}" for i in range(len(shapes)))]
     names_out = ["curves", *(f"next{i}" for i in range(len(shapes)))]
@@ -200,9 +299,10 @@ def export(model: VoiceNet, out_dir: Path, info: dict) -> Path:
         torch.onnx.export(stream, dummy, str(onnx_path), input_names=names_in, output_names=names_out,
                           dynamic_axes={"features": {1: "frames"}, "curves": {1: "frames"}}, opset_version=17,
                           dynamo=False)
-    meta = {"delay_frames": DELAY, "receptive_frames": model.receptive(), "channels": list(SPEECH_CHANNELS),
+    meta = {"delay_frames": model.delay, "receptive_frames": model.receptive(), "channels": list(VOICE_CHANNELS),
+            "dilations": list(model.dilations), "hidden": model.inp.conv.out_channels,
             "states": [list(s) for s in shapes], **info}
-    (out_dir / "voice_net.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
     return onnx_path
 
 
@@ -217,43 +317,67 @@ def load_onnx_weights(model: VoiceNet, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT / "build/voice/data"), help="shard folder from voice_data.py")
-    ap.add_argument("--steps", type=int, default=1500, help="optimiser steps (about 0.3 CPU-s each at defaults)")
-    ap.add_argument("--channels", type=int, default=64)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--data", default=str(ROOT / "build/voice/real"), help="shard folder (voice_talking.py)")
+    ap.add_argument("--synthetic", metavar="DIR", help="also draw crops from synthetic shards (voice_data.py)")
+    ap.add_argument("--synthetic-share", type=float, default=0.2, help="share of crops from --synthetic")
+    ap.add_argument("--steps", type=int, default=3000, help="optimiser steps (about 0.3 CPU-s each at defaults)")
+    ap.add_argument("--channels", type=int, default=64, help="hidden width")
+    ap.add_argument("--front", choices=("mel", "whisper"), default="mel",
+                    help="mel: the causal live network; whisper: the file head on Whisper encoder features")
+    ap.add_argument("--delay", type=int, default=DELAY, help="look-ahead in 10 ms frames (live: 7; files may use more)")
+    ap.add_argument("--dilations", default=",".join(map(str, DILATIONS)), help="dilation of each residual block")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--length", type=int, default=300, help="frames per training crop")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
-    ap.add_argument("--checkpoints", metavar="DIR", help="also export a snapshot every 100 steps here")
+    ap.add_argument("--name", default="voice_net", help="file name of the exported model (NAME.onnx + NAME.json)")
+    ap.add_argument("--checkpoints", metavar="DIR", help="also export a snapshot every 500 steps here")
     ap.add_argument("--reexport", metavar="ONNX", help="only re-export the weights of an exported graph, no training")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    dilations = tuple(int(d) for d in args.dilations.split(","))
     if args.reexport:
-        model = VoiceNet(args.channels)
+        model = VoiceNet(args.channels, delay=args.delay, dilations=dilations)
         load_onnx_weights(model, Path(args.reexport))
-        print(f"exported {export(model, Path(args.out), {'reexported_from': Path(args.reexport).name})}")
+        print(f"exported {export(model, Path(args.out), {'reexported_from': Path(args.reexport).name}, args.name)}")
         return 0
     rng = np.random.default_rng(args.seed)
 
-    feats, labels, lengths = load_stream(Path(args.data))
-    ends = np.cumsum(lengths)
-    n_val = max(1, len(lengths) // 20)
-    split = int(ends[-n_val - 1])  # last 5 % of examples held out
-    train_f, train_l, val_f, val_l = feats[:split], labels[:split], feats[split:], labels[split:]
-    model = VoiceNet(args.channels)
-    sample = train_f[:: max(1, len(train_f) // 200000)].astype(np.float32)
+    feats, labels, mask, lengths, sources = load_stream(Path(args.data))
+    is_val = split_examples(lengths, sources)
+    val_f, val_l, val_m = feats[is_val], labels[is_val], mask[is_val]
+    feats, labels, mask = feats[~is_val], labels[~is_val], mask[~is_val]
+    split = len(feats)
+    streams = [(feats, labels, mask)]
+    shares = [1.0]
+    if args.synthetic:
+        sf, sl, sm, _, _ = load_stream(Path(args.synthetic))
+        streams.append((sf, sl, sm))
+        shares = [1.0 - args.synthetic_share, args.synthetic_share]
+        print(f"synthetic: {len(sf) / 360000:.2f} h, {args.synthetic_share:.0%} of crops", flush=True)
+    if args.front == "whisper":
+        model = WhisperHead(args.channels, dim=feats.shape[1])
+    else:
+        model = VoiceNet(args.channels, delay=args.delay, dilations=dilations)
+    sample = streams[0][0][:: max(1, split // 200000)].astype(np.float32)
     model.mean.copy_(torch.from_numpy(sample.mean(0)))
     model.std.copy_(torch.from_numpy(sample.std(0) + 1e-3))
+    lab = streams[0][1][streams[0][2]][::10].astype(np.float32)
+    model.rest.copy_(torch.from_numpy(np.median(lab, axis=0)))  # start from the real resting face
+    scale = torch.from_numpy(np.maximum(lab.std(0), 0.02))
     params = sum(p.numel() for p in model.parameters())
-    print(f"train {split / 360000:.2f} h, val {(len(feats) - split) / 360000:.2f} h; {params} parameters; "
-          f"receptive {model.receptive()} frames, delay {DELAY}", flush=True)
+    print(f"train {split / 360000:.2f} h, val {len(val_f) / 360000:.2f} h; {params} parameters; "
+          f"receptive {model.receptive()} frames, delay {model.delay}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    starts_ok = np.arange(0, split - args.length)
     vstarts = np.arange(0, len(val_f) - args.length, args.length)
+    jaw = VOICE_CHANNELS.index("jawOpen")
+    d = model.delay
+    mel = args.front == "mel"
     t0 = time.perf_counter()
     step, log_every = 0, 100
     running = 0.0
@@ -263,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        f, lab = batches(train_f, train_l, starts_ok, rng, args.batch, args.length, True)
-        loss = loss_fn(model(f), lab)
+        f, lab_b, m = batches(streams, shares, rng, args.batch, args.length, mel)
+        loss = loss_fn(model(f), lab_b, m, scale, d)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -275,21 +399,22 @@ def main(argv: list[str] | None = None) -> int:
             model.eval()
             with torch.no_grad():
                 vf = torch.from_numpy(np.stack([val_f[s:s + args.length] for s in vstarts[:64]]).astype(np.float32))
-                vl = torch.from_numpy(np.stack([val_l[s:s + args.length] for s in vstarts[:64]]).astype(np.float32))
-                p = model(vf)[:, DELAY:]
-                mae = (p - vl[:, : vl.shape[1] - DELAY]).abs().mean().item()
-                jaw = SPEECH_CHANNELS.index("jawOpen")
-                a, b = p[..., jaw].flatten().numpy(), vl[:, : vl.shape[1] - DELAY, jaw].flatten().numpy()
-                r = float(np.corrcoef(a, b)[0, 1])
+                vl = np.stack([val_l[s:s + args.length] for s in vstarts[:64]]).astype(np.float32)[:, :args.length - d]
+                vm = np.stack([val_m[s:s + args.length] for s in vstarts[:64]])[:, :args.length - d]
+                p = model(vf)[:, d:].numpy()
+                mae = float(np.abs(p - vl)[vm].mean())
+                r = float(np.corrcoef(p[..., jaw][vm], vl[..., jaw][vm])[0, 1])
             print(f"step {step} {elapsed / 60:.1f} min lr {lr:.2e} loss {running / log_every:.4f} "
                   f"val MAE {mae:.4f} val jawOpen r {r:.3f}", flush=True)
             running = 0.0
-            if args.checkpoints:  # an exported snapshot to evaluate while training goes on
-                export(model, Path(args.checkpoints), {"steps": step})
+            if args.checkpoints and step % 500 == 0:  # an exported snapshot to evaluate while training goes on
+                (export if mel else export_head)(model, Path(args.checkpoints), {"steps": step}, args.name)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = export(model, out, {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step,
-                               "parameters": params, "train_hours": round(split / 360000, 2)})
+    info = {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step, "parameters": params,
+            "train_hours": round(split / 360000, 2), "data": Path(args.data).name,
+            "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed}
+    path = (export if mel else export_head)(model, out, info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 

@@ -24,8 +24,12 @@ examples:
   kinemo audio line.wav -o line.npz --blinks   add natural blinks and idle eye/brow motion
 
 Reads WAV, FLAC, OGG and MP3 at any sample rate and channel count (and anything
-ffmpeg reads, e.g. the audio of .mp4/.mkv/.mpg). The model is Kinemo's own small
-network (docs/voice-model.md); it sees at most 90 ms of future audio per frame.
+ffmpeg reads, e.g. the audio of .mp4/.mkv/.mpg). Files go through the file engine
+(default): Whisper tiny.en's encoder hears the speech (any voice, any room), and
+Kinemo's own head, trained on real talking faces, turns it into the face; it looks
+1 s ahead and back. --engine live uses the microphone's causal network instead (90 ms
+look-ahead), e.g. to preview exactly what `kinemo mic` would do. docs/voice-model.md
+has both models' numbers.
 Given several files, a bad one is reported and the rest are still processed; the exit
 status is then 1.
 """
@@ -54,6 +58,8 @@ def register(subparsers) -> None:
     a.add_argument("--smoothing", choices=("savgol", "live", "none"), default="savgol",
                    help="savgol: Savitzky-Golay (default); live: the mic's causal filter; none")
     a.add_argument("--no-landmarks", action="store_true", help="skip the 478-point landmarks in .json/.npz takes")
+    a.add_argument("--engine", choices=("file", "live"), default="file",
+                   help="file: Whisper encoder + head, best quality (default); live: the mic's causal network")
     _add_common(a)
     a.set_defaults(func=run_audio)
 
@@ -77,7 +83,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-osc", action="store_true", help="never stream")
     p.add_argument("--blinks", action="store_true", help="add blinks and idle eye/brow motion")
     p.add_argument("--seed", type=argcheck.integer(0), default=0, help="random seed for --blinks (default 0)")
-    p.add_argument("--model", metavar="PATH", help="voice_net.onnx to use instead of the shipped one")
+    p.add_argument("--model", metavar="PATH", help="a voice model (.onnx with its .json) instead of the shipped one")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line or summary")
 
 
@@ -180,8 +186,11 @@ def run_audio(args) -> int:
 
         sender = OscSender(*parse_target(target))
     wants_landmarks = any(p is not None and p.suffix.lower() in (".json", ".npz") for p in outputs)
+    from kinemo.voice.net import FILE_MODEL
+
+    model = args.model or (str(FILE_MODEL) if args.engine == "file" else None)
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
-        model_path=args.model, fps=args.fps, smoothing=args.smoothing, blinks=args.blinks, seed=args.seed,
+        model_path=model, fps=args.fps, smoothing=args.smoothing, blinks=args.blinks, seed=args.seed,
         landmarks=wants_landmarks and not args.no_landmarks))
     failed = 0
     try:

@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from kinemo.frame import Frame
+from kinemo.protocol import ARKIT_INDEX
 from kinemo.voice.features import FRAME_RATE, HOP, SAMPLE_RATE, WIN, LogMelStream
 from kinemo.voice.idle import IdleMotion
-from kinemo.voice.net import VoiceNet
+from kinemo.voice.net import VoiceNet, load_voice_net
 from kinemo.voice.smoothing import OnePole, Passthrough, SavgolStream, savgol_window
-from kinemo.voice.visemes import NEUTRAL, SPEECH_CHANNELS, SPEECH_INDEX
+from kinemo.voice.visemes import NEUTRAL, SPEECH_INDEX
 
 SMOOTHING = ("savgol", "live", "none")
 LANDMARK_IMAGE = (1000, 1000)  # landmarks are placed in a nominal square image, face centred
-_REST = NEUTRAL[SPEECH_INDEX]  # the speech channels of the neutral face (what silence shows)
 
 
 @dataclass
@@ -47,10 +47,10 @@ class VoiceAnimatorOptions:
 class _RateConverter:
     """100 Hz curves → ``fps`` by linear interpolation, streamed."""
 
-    def __init__(self, fps: float) -> None:
+    def __init__(self, fps: float, channels: int) -> None:
         self.fps = fps
         self.next_out = 0  # index of the next output frame
-        self._buf = np.zeros((0, len(SPEECH_CHANNELS)), np.float32)  # source frames from index _base on
+        self._buf = np.zeros((0, channels), np.float32)  # source frames from index _base on
         self._base = 0
         self.limit: float | None = None  # media duration: no output frame at or after it
 
@@ -84,15 +84,15 @@ class VoiceAnimator:
     def __init__(self, net: VoiceNet, options: VoiceAnimatorOptions) -> None:
         self.options = options
         self.net = net
-        self._channel_index = np.array([SPEECH_CHANNELS.index(c) for c in net.channels])
-        identity = np.array_equal(self._channel_index, np.arange(len(self._channel_index)))
-        self._reindex = None if identity or not len(self._channel_index) else self._channel_index
+        # the network's channels, wherever they sit among the 52; the others keep the neutral face
+        self._index = np.array([ARKIT_INDEX[c] for c in net.channels], np.int64)
+        self._rest = NEUTRAL[self._index]  # what silence shows
         self._landmarks = _LandmarkDecoder.load() if options.landmarks else None
         self.reset()
 
     @classmethod
     def create_from_options(cls, options: VoiceAnimatorOptions) -> VoiceAnimator:
-        return cls(VoiceNet(options.model_path, threads=options.threads), options)
+        return cls(load_voice_net(options.model_path, threads=options.threads), options)
 
     # -- timing -------------------------------------------------------------------------
     @property
@@ -106,7 +106,7 @@ class VoiceAnimator:
         o = self.options
         self.net.reset()
         self._mel = LogMelStream()
-        self._rate = _RateConverter(o.fps)
+        self._rate = _RateConverter(o.fps, len(self._index))
         if o.smoothing == "savgol":
             self._smoother = SavgolStream(savgol_window(o.fps))
         elif o.smoothing == "live":
@@ -140,7 +140,7 @@ class VoiceAnimator:
         self._finished = True
         self._rate.limit = self._samples_in / SAMPLE_RATE
         pad = np.zeros((self.net.delay + 3) * HOP + WIN, np.float32)
-        frames = self._run(pad)
+        frames = self._run(pad, final=True)
         tail = self._smoother.flush()
         return frames + self._emit(tail)
 
@@ -150,19 +150,17 @@ class VoiceAnimator:
             yield from self.process_audio_block(samples)
         yield from self.finish()
 
-    def _run(self, samples: np.ndarray) -> list[Frame]:
+    def _run(self, samples: np.ndarray, final: bool = False) -> list[Frame]:
         feats = self._mel.push(samples)
-        if len(feats) == 0:
+        if len(feats) == 0 and not final:
             return []
         self._db = np.concatenate([self._db, self._mel.last_db])
-        out = self.net.push(feats)
-        if self._reindex is not None:
-            out = out[:, self._reindex]
+        out = self.net.push(feats, samples, final)
         first = self._net_frames
         self._net_frames += len(out)
         d = self.net.delay
         skip = max(0, d - first)  # outputs for times before 0 are dropped
-        if skip >= len(out):
+        if skip >= len(out) or len(out) == 0:
             return []
         if skip:
             out = out[skip:]
@@ -181,10 +179,11 @@ class VoiceAnimator:
         n, base = len(out), self._db_base
         ks = np.arange(k0, k0 + n)
         lo = np.maximum(ks - 15 - base, 0)
-        hi = np.minimum(ks + self.net.delay + 1 - base, len(self._db))
+        ahead = getattr(self.net, "gate_ahead", self.net.delay)  # the file network may look further
+        hi = np.minimum(ks + ahead + 1 - base, len(self._db))
         loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
         active = loud[np.maximum(hi, lo)] - loud[lo] > 0
-        gated = np.where(active[:, None], out, _REST[None, :])
+        gated = np.where(active[:, None], out, self._rest[None, :])
         cut = max(0, k0 + n - 1 - 16 - base)  # keep what later frames still look back at
         if cut > 0:
             self._db = self._db[cut:]
@@ -206,8 +205,8 @@ class VoiceAnimator:
         del self._times[:n]
         poses = np.empty((n, len(NEUTRAL)), np.float32)
         poses[:] = NEUTRAL
-        poses[:, SPEECH_INDEX] = np.clip(curves, 0.0, 1.0)
-        points = self._landmarks.decode(curves) if self._landmarks is not None else None
+        poses[:, self._index] = np.clip(curves, 0.0, 1.0)
+        points = self._landmarks.decode(poses[:, SPEECH_INDEX]) if self._landmarks is not None else None
         now = time.time()
         seq = self.seq
         if self._idle is None:

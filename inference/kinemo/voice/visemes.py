@@ -23,6 +23,12 @@ SPEECH_CHANNELS: tuple[str, ...] = (
 )
 SPEECH_INDEX = np.array([ARKIT_INDEX[n] for n in SPEECH_CHANNELS], np.int64)
 
+#: Every channel a talking face moves, which a network trained on real faces predicts:
+#: jaw, mouth, cheeks and nose (MediaPipe scores no tongue). The phone rule covers the
+#: SPEECH_CHANNELS subset only.
+VOICE_CHANNELS: tuple[str, ...] = tuple(
+    n for n in ARKIT_INDEX if n.startswith(("jaw", "mouth", "cheek", "noseSneer")))
+
 #: A relaxed face at rest, as MediaPipe's blendshape model scores it (all 52, ARKit order).
 NEUTRAL = np.zeros(NUM_BLENDSHAPES, np.float32)
 for _name, _value in {
