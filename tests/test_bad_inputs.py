@@ -178,7 +178,7 @@ KINEMO_CASES = {
 
 # Fixed in kinemo/voice/audio_io.py (ffmpeg 5+ ends its message with a hint line, so the
 # "matches no streams" test must look at all of stderr); owned by the voice work.
-_XFAIL = {"audio video without sound": "audio_io reads only ffmpeg's last line; fix pending in kinemo/voice"}
+_XFAIL: dict[str, str] = {}  # cases known to fail, with the reason (none at present)
 
 
 def _argv(template: str, ws: Path, ro: Path) -> list[str]:

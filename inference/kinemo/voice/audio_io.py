@@ -79,7 +79,7 @@ class AudioFileSource:
                                 "-t", "0.05", "-f", "null", "-"], capture_output=True, text=True)
         if probe.returncode != 0:
             detail = (probe.stderr.strip().splitlines() or ["unknown format"])[-1]
-            if "matches no streams" in detail:
+            if "matches no streams" in probe.stderr:
                 raise KinemoError(f"{self.path} has no audio track")
             raise KinemoError(f"cannot read {self.path}: not an audio or video file ({detail[:120]})")
         self.rate, self.channels = SAMPLE_RATE, 1
