@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 os.environ.setdefault("KINEMO_MODEL_DIR", str(ROOT.parent / "shared" / "models"))
 
-from kinemo.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from kinemo.motion import MotionOptions, MotionProcessor  # noqa: E402
+from kinemo.face.motion import MotionOptions, MotionProcessor  # noqa: E402
+from kinemo.face.tracker import FaceTracker, FaceTrackerOptions  # noqa: E402
 from kinemo.osc_out import OscSender  # noqa: E402
 from kinemo.pipeline import run_face  # noqa: E402
 from kinemo.sources import VideoSource  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 from kinemo.body.pipeline import ActionPipeline, ActionPipelineOptions
 from kinemo.body.tracker import PoseTracker, PoseTrackerOptions
 from kinemo.body.worker import PoseWorker
-from kinemo.face import FaceTracker, FaceTrackerOptions
+from kinemo.face.tracker import FaceTracker, FaceTrackerOptions
 from kinemo.sources import VideoSource
 
 ROOT = Path(__file__).resolve().parent.parent

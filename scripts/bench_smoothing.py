@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 os.environ.setdefault("KINEMO_MODEL_DIR", str(ROOT.parent / "shared" / "models"))
 
-from kinemo.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from kinemo.protocol import ARKIT_INDEX  # noqa: E402
-from kinemo.smoothing import (  # noqa: E402
+from kinemo.face.smoothing import (  # noqa: E402
     DEFAULT_BETA,
     DEFAULT_MIN_CUTOFF,
     DEFAULT_WINDOW_S,
@@ -32,6 +30,8 @@ from kinemo.smoothing import (  # noqa: E402
     OneEuroOptions,
     zero_phase,
 )
+from kinemo.face.tracker import FaceTracker, FaceTrackerOptions  # noqa: E402
+from kinemo.protocol import ARKIT_INDEX  # noqa: E402
 from kinemo.sources import VideoSource  # noqa: E402
 
 

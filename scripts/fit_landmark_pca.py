@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
-from kinemo.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from kinemo.landmarks import PCA_ASSET, LandmarkPCA, ibug68, nme, to_metric  # noqa: E402
+from kinemo.face.landmarks import PCA_ASSET, LandmarkPCA, ibug68, nme, to_metric  # noqa: E402
+from kinemo.face.tracker import FaceTracker, FaceTrackerOptions  # noqa: E402
 from kinemo.sources import VideoSource  # noqa: E402
 
 

@@ -13,7 +13,7 @@ from pythonosc.osc_packet import OscPacket
 
 from kinemo import protocol
 from kinemo.errors import KinemoError
-from kinemo.expression import classify
+from kinemo.face.expression import classify
 from kinemo.frame import Frame
 from kinemo.sources import CameraSource
 from kinemo.vmc import blend_values, messages, pack

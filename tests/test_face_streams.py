@@ -7,10 +7,10 @@ from conftest import SHARED, require
 from pythonosc.osc_packet import OscPacket
 
 from kinemo import protocol
-from kinemo.expression import action_units, classify
-from kinemo.face import FaceTracker, FaceTrackerOptions, choose_face
+from kinemo.face.expression import action_units, classify
+from kinemo.face.landmarks import MESH_TO_IBUG68, LandmarkPCA, Similarity, ibug68, nme, to_metric
+from kinemo.face.tracker import FaceTracker, FaceTrackerOptions, choose_face
 from kinemo.frame import Frame, encode_compact
-from kinemo.landmarks import MESH_TO_IBUG68, LandmarkPCA, Similarity, ibug68, nme, to_metric
 from kinemo.osc_out import build_bundle
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from kinemo.headpose import gaze_from_blendshapes, head_from_matrix, matrix_from_head
+from kinemo.face.headpose import gaze_from_blendshapes, head_from_matrix, matrix_from_head
 from kinemo.protocol import ARKIT_INDEX
 
 
@@ -12,7 +12,7 @@ def test_matrix_round_trip(ypr):
     out = head_from_matrix(m)
     assert out[:3] == pytest.approx(ypr, abs=1e-4)
     assert out[3:6] == pytest.approx((1.0, -2.0, -35.0))
-    from kinemo.headpose import matrix_from_quaternion
+    from kinemo.face.headpose import matrix_from_quaternion
 
     np.testing.assert_allclose(matrix_from_quaternion(out[6:]), m[:3, :3], atol=1e-5)
 

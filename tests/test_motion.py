@@ -9,13 +9,13 @@ import pytest
 from conftest import run_kinemo
 
 from kinemo import protocol
-from kinemo.calibration import Profile
 from kinemo.control import ControlListener
 from kinemo.errors import KinemoError
+from kinemo.face.calibration import Profile
+from kinemo.face.motion import MotionOptions, MotionProcessor
+from kinemo.face.smoothing import OneEuroFilter, zero_phase
 from kinemo.frame import Frame
-from kinemo.motion import MotionOptions, MotionProcessor
 from kinemo.osc_out import build_packet
-from kinemo.smoothing import OneEuroFilter, zero_phase
 
 JAW = protocol.ARKIT_INDEX["jawOpen"]
 

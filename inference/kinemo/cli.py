@@ -9,9 +9,9 @@ import sys
 from kinemo import __version__, argcheck, models, protocol
 from kinemo.control import DEFAULT_CONTROL_PORT
 from kinemo.errors import KinemoError
+from kinemo.face.motion import DEFAULT_EASE_S, SMOOTHING_MODES
+from kinemo.face.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from kinemo.frame import LANDMARK_MODES
-from kinemo.motion import DEFAULT_EASE_S, SMOOTHING_MODES
-from kinemo.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 
 EPILOG = f"""\
 examples:
@@ -122,12 +122,12 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _track(args: argparse.Namespace, source) -> int:
-    from kinemo.calibration import Profile
-    from kinemo.face import FaceTracker, FaceTrackerOptions
-    from kinemo.motion import MotionOptions, MotionProcessor
+    from kinemo.face.calibration import Profile
+    from kinemo.face.motion import MotionOptions, MotionProcessor
+    from kinemo.face.smoothing import OneEuroOptions
+    from kinemo.face.tracker import FaceTracker, FaceTrackerOptions
     from kinemo.osc_out import OscSender, parse_target
     from kinemo.pipeline import run_face
-    from kinemo.smoothing import OneEuroOptions
     from kinemo.takes import TakeWriter
 
     if args.workers is None:

@@ -10,8 +10,8 @@ import numpy as np
 from kinemo import protocol
 
 if TYPE_CHECKING:
-    from kinemo.expression import Expression
-    from kinemo.landmarks import LandmarkPCA
+    from kinemo.face.expression import Expression
+    from kinemo.face.landmarks import LandmarkPCA
 
 NUM_LANDMARKS = 478
 #: yaw, pitch, roll, x, y, z, then the identity quaternion.
@@ -45,7 +45,7 @@ class Frame:
             sample.action_units = tuple(self.expression.action_units.tolist())
         if self.landmarks is not None and landmarks != "none":
             if landmarks == "68":
-                from kinemo.landmarks import MESH_TO_IBUG68
+                from kinemo.face.landmarks import MESH_TO_IBUG68
 
                 sample.landmarks68 = tuple(self.landmarks[MESH_TO_IBUG68, :2].ravel().tolist())
             elif landmarks == "478":
@@ -57,7 +57,7 @@ class Frame:
 
 def encode_compact(frame: Frame, pca: LandmarkPCA) -> np.ndarray:
     """Pose (scale, quaternion, translation) + PCA coefficients, float32: 28 numbers for 20 components."""
-    from kinemo.landmarks import to_metric
+    from kinemo.face.landmarks import to_metric
 
     w, h = frame.image_size or (1, 1)
     coeffs, pose = pca.encode(to_metric(frame.landmarks, w, h))

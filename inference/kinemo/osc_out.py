@@ -53,7 +53,7 @@ class OscSender:
         self.landmarks = landmarks
         self._pca = None
         if landmarks == "pca":
-            from kinemo.landmarks import LandmarkPCA
+            from kinemo.face.landmarks import LandmarkPCA
 
             self._pca = LandmarkPCA.load()
         try:

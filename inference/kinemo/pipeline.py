@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kinemo.face import FaceTracker
+from kinemo.face.motion import MotionProcessor
+from kinemo.face.tracker import FaceTracker
 from kinemo.frame import Frame
-from kinemo.motion import MotionProcessor
 from kinemo.progress import Progress
 from kinemo.sources import Source
 

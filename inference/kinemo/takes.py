@@ -15,12 +15,12 @@ import numpy as np
 
 from kinemo import argcheck, protocol
 from kinemo.errors import KinemoError
-from kinemo.expression import classify
+from kinemo.face.expression import classify
+from kinemo.face.headpose import matrix_from_head, quaternion_from_matrix
+from kinemo.face.landmarks import MESH_TO_IBUG68
+from kinemo.face.smoothing import zero_phase
 from kinemo.files import atomic_write
 from kinemo.frame import NUM_LANDMARKS, Frame
-from kinemo.headpose import matrix_from_head, quaternion_from_matrix
-from kinemo.landmarks import MESH_TO_IBUG68
-from kinemo.smoothing import zero_phase
 
 TAKE_FORMAT = protocol.TAKE_FORMAT
 TAKE_VERSION = 1

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kinemo.calibration import Profile
-from kinemo.expression import classify
+from kinemo.face.calibration import Profile
+from kinemo.face.expression import classify
+from kinemo.face.headpose import matrix_from_head, quaternion_from_matrix
+from kinemo.face.smoothing import OneEuroFilter, OneEuroOptions
 from kinemo.frame import NEUTRAL_HEAD, Frame
-from kinemo.headpose import matrix_from_head, quaternion_from_matrix
-from kinemo.smoothing import OneEuroFilter, OneEuroOptions
 
 SMOOTHING_MODES = ("none", "live", "offline")
 DEFAULT_EASE_S = 0.5

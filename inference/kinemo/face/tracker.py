@@ -15,8 +15,8 @@ import numpy as np
 
 from kinemo import models, protocol
 from kinemo.errors import KinemoError
+from kinemo.face.headpose import gaze_from_blendshapes, head_from_matrix
 from kinemo.frame import Frame
-from kinemo.headpose import gaze_from_blendshapes, head_from_matrix
 from kinemo.native import quiet_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging off the terminal
