@@ -116,6 +116,27 @@ def augment(x: np.ndarray, rng: np.random.Generator, heavy: bool) -> np.ndarray:
     return np.clip(x, -1.0, 1.0).astype(np.float32)
 
 
+TEACHER: str | None = None  # --teacher: label with the file network's curves instead of the phone rule
+_TEACHER_NET = None
+
+
+def teacher_curves(x: np.ndarray, n: int) -> np.ndarray:
+    """The teacher (file) network's 52-channel curves for ``n`` 10 ms frames of ``x``: distillation labels."""
+    global _TEACHER_NET
+    from kinemo.protocol import ARKIT_INDEX
+    from kinemo.voice.net import load_voice_net
+    from kinemo.voice.visemes import NEUTRAL
+
+    if _TEACHER_NET is None:
+        _TEACHER_NET = load_voice_net(TEACHER)
+    net = _TEACHER_NET
+    net.reset()
+    curves = net.push(np.zeros((n, 1), np.float32), x, final=True)[:n]
+    out = np.repeat(NEUTRAL[None], n, axis=0)
+    out[: len(curves), [ARKIT_INDEX[c] for c in net.channels]] = curves
+    return out
+
+
 def example(audio: np.ndarray, rate: int, phones, rng: np.random.Generator, heavy: bool):
     """Resample with a random speed factor, pad with silence, augment → (features, labels)."""
     speed = float(rng.uniform(0.88, 1.14))
@@ -129,6 +150,9 @@ def example(audio: np.ndarray, rate: int, phones, rng: np.random.Generator, heav
     feats = log_mel(x)
     times = np.arange(len(feats)) / FRAME_RATE
     labels = phone_curves(timed, times)
+    if TEACHER:
+        return (feats.astype(np.float16), labels.astype(np.float16), phone_ids(timed, times),
+                teacher_curves(x, len(feats)).astype(np.float16))
     return feats.astype(np.float16), labels.astype(np.float16), phone_ids(timed, times)
 
 
@@ -154,7 +178,7 @@ def _espeak_job(args):
         if len(u.audio) < u.rate * 0.3 or len(u.phones) < 3:
             continue
         for heavy in (False, True):
-            out.append((*example(u.audio, u.rate, u.phones, rng, heavy), f"espeak:{voice}"))
+            out.append((example(u.audio, u.rate, u.phones, rng, heavy), f"espeak:{voice}"))
     return out
 
 
@@ -168,16 +192,25 @@ def _festival_job(args):
         if len(u.audio) < u.rate * 0.3 or len(u.phones) < 3:
             continue
         for heavy in (False, True):
-            out.append((*example(u.audio, u.rate, u.phones, rng, heavy), f"festival:{voice}"))
+            out.append((example(u.audio, u.rate, u.phones, rng, heavy), f"festival:{voice}"))
     return out
 
 
 def save_shard(path: Path, examples: list) -> int:
-    """Features, the labels made now, and per-frame phone ids (to relabel without re-synthesising)."""
-    lengths = np.array([len(e[0]) for e in examples], np.int64)
-    np.savez(path, features=np.concatenate([e[0] for e in examples]),
-             labels=np.concatenate([e[1] for e in examples]), phones=np.concatenate([e[2] for e in examples]),
-             lengths=lengths, sources=np.array([e[3] for e in examples]))
+    """Features, the labels made now, and per-frame phone ids (to relabel without re-synthesising).
+
+    Each example is ``((features, labels, phone ids[, teacher curves]), source)``; with
+    teacher curves the shard also carries them as ``bs52`` (what training then learns).
+    """
+    lengths = np.array([len(e[0][0]) for e in examples], np.int64)
+    arrays = dict(features=np.concatenate([e[0][0] for e in examples]),
+                  labels=np.concatenate([e[0][1] for e in examples]),
+                  phones=np.concatenate([e[0][2] for e in examples]),
+                  lengths=lengths, sources=np.array([e[1] for e in examples]))
+    if all(len(e[0]) > 3 for e in examples):
+        arrays["bs52"] = np.concatenate([e[0][3] for e in examples])
+        arrays["mask"] = np.ones(int(lengths.sum()), bool)
+    np.savez(path, **arrays)
     return int(lengths.sum())
 
 
@@ -187,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "build/voice/data"), help="folder for the shards")
+    ap.add_argument("--teacher", metavar="ONNX", help="label with this file network's curves (distillation), "
+                    "e.g. inference/kinemo/assets/voice_file.onnx")
     args = ap.parse_args(argv)
+    global TEACHER
+    TEACHER = args.teacher
 
     rng = np.random.default_rng(args.seed)
     prose = prose_sentences()

@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(ROOT / "build/voice/real"), help="shard folder (voice_talking.py)")
     ap.add_argument("--synthetic", metavar="DIR", help="also draw crops from synthetic shards (voice_data.py)")
     ap.add_argument("--synthetic-share", type=float, default=0.2, help="share of crops from --synthetic")
+    ap.add_argument("--other-share", type=float, default=0.0,
+                    help="share of crops from the speakers other than GRID s1 (vox2_*, grid_*): 0 = as in the data")
     ap.add_argument("--steps", type=int, default=3000, help="optimiser steps (about 0.3 CPU-s each at defaults)")
     ap.add_argument("--channels", type=int, default=64, help="hidden width")
     ap.add_argument("--front", choices=("mel", "whisper"), default="mel",
@@ -355,10 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     split = len(feats)
     streams = [(feats, labels, mask)]
     shares = [1.0]
+    if args.other_share > 0:  # the few other speakers drawn more often than their share of the frames
+        other = np.repeat(np.array([str(s).startswith(("vox2_", "grid_")) for s in sources]), lengths)[~is_val]
+        streams = [(feats[~other], labels[~other], mask[~other]), (feats[other], labels[other], mask[other])]
+        shares = [1.0 - args.other_share, args.other_share]
+        print(f"other speakers: {other.mean():.1%} of frames, {args.other_share:.0%} of crops", flush=True)
     if args.synthetic:
         sf, sl, sm, _, _ = load_stream(Path(args.synthetic))
         streams.append((sf, sl, sm))
-        shares = [1.0 - args.synthetic_share, args.synthetic_share]
+        shares = [*(x * (1.0 - args.synthetic_share) for x in shares), args.synthetic_share]
         print(f"synthetic: {len(sf) / 360000:.2f} h, {args.synthetic_share:.0%} of crops", flush=True)
     if args.front == "whisper":
         model = WhisperHead(args.channels, dim=feats.shape[1])
@@ -371,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     model.rest.copy_(torch.from_numpy(np.median(lab, axis=0)))  # start from the real resting face
     scale = torch.from_numpy(np.maximum(lab.std(0), 0.02))
     params = sum(p.numel() for p in model.parameters())
-    print(f"train {split / 360000:.2f} h, val {len(val_f) / 360000:.2f} h; {params} parameters; "
+    per_hour = 3600 * (50.0 if args.front == "whisper" else FRAME_RATE)
+    print(f"train {split / per_hour:.2f} h, val {len(val_f) / per_hour:.2f} h; {params} parameters; "
           f"receptive {model.receptive()} frames, delay {model.delay}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     vstarts = np.arange(0, len(val_f) - args.length, args.length)
@@ -412,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     info = {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step, "parameters": params,
-            "train_hours": round(split / 360000, 2), "data": Path(args.data).name,
+            "train_hours": round(split / per_hour, 2), "data": Path(args.data).name,
             "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed}
     path = (export if mel else export_head)(model, out, info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
