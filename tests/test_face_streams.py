@@ -7,7 +7,7 @@ from conftest import SHARED, require
 from pythonosc.osc_packet import OscPacket
 
 from kinemo import protocol
-from kinemo.face.expression import action_units, classify
+from kinemo.face.expression import action_units, classify, classify_rules
 from kinemo.face.landmarks import MESH_TO_IBUG68, LandmarkPCA, Similarity, ibug68, nme, to_metric
 from kinemo.face.tracker import FaceTracker, FaceTrackerOptions, choose_face
 from kinemo.frame import Frame, encode_compact
@@ -90,15 +90,17 @@ def test_compact_landmarks_fit_200_bytes_and_reconstruct(grid_clips):
 
 def test_smiling_astronaut_reads_happy_and_neutral_grid_faces_do_not(stills, grid_clips):
     frame, _ = stills["astronaut"]
-    expr = classify(frame.blendshapes)
+    expr = classify(frame.blendshapes, frame.landmarks, frame.image_size)
     assert expr.label == "happy" and expr.score("happy") > 0.5
+    assert classify_rules(frame.blendshapes).label == "happy"
     aus = dict(zip(protocol.ACTION_UNITS, action_units(frame.blendshapes), strict=True))
     assert aus[12] > 0.5  # lip-corner puller
     tracker = FaceTracker.create_from_options(FaceTrackerOptions(video=False))
     cap = cv2.VideoCapture(str(grid_clips[1]))
     ok, bgr = cap.read()
     grid = tracker.process_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    assert classify(grid.blendshapes).label == "neutral"
+    assert classify(grid.blendshapes, grid.landmarks, grid.image_size).label == "neutral"
+    assert classify_rules(grid.blendshapes).label == "neutral"
 
 
 def test_rule_set_prototypes():
@@ -108,16 +110,16 @@ def test_rule_set_prototypes():
             v[protocol.ARKIT_INDEX[k]] = x
         return v
 
-    assert classify(bs()).label == "neutral"
+    assert classify_rules(bs()).label == "neutral"
     surprise = bs(browInnerUp=0.9, browOuterUpLeft=0.9, browOuterUpRight=0.9, eyeWideLeft=0.8, eyeWideRight=0.8,
                   jawOpen=0.7)
-    assert classify(surprise).label == "surprise"
+    assert classify_rules(surprise).label == "surprise"
     sad = bs(browInnerUp=0.8, browDownLeft=0.6, browDownRight=0.6, mouthFrownLeft=0.8, mouthFrownRight=0.8)
-    assert classify(sad).label == "sad"
+    assert classify_rules(sad).label == "sad"
     anger = bs(browDownLeft=0.9, browDownRight=0.9, eyeSquintLeft=0.8, eyeSquintRight=0.8, mouthRollLower=0.6,
                mouthRollUpper=0.6, mouthPressLeft=0.7, mouthPressRight=0.7)
-    assert classify(anger).label == "anger"
-    scores = classify(surprise).scores
+    assert classify_rules(anger).label == "anger"
+    scores = classify_rules(surprise).scores
     assert scores.sum() == pytest.approx(1.0) and len(scores) == len(protocol.EMOTIONS)
 
 

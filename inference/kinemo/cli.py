@@ -19,6 +19,7 @@ examples:
   kinemo video clip.mp4 -o take.csv --no-osc  write a Live Link Face CSV only
   kinemo video clip.mp4 --realtime            stream at the clip's own speed (for live preview)
   kinemo webcam --camera 1 -o take.json       track a camera, stream, and save when you press Ctrl-C
+  kinemo image photos/ -o faces.csv           blendshapes, head pose and expression of photos
   kinemo models where                         show which model file would be used
 
 The face model (face_landmarker.task) is looked up via --model, $KINEMO_MODEL_DIR and the
@@ -29,7 +30,7 @@ Wire protocol: docs/protocol.md.
 
 #: Modules that add their own subcommands: each has ``register(subparsers)``, which adds a
 #: parser and sets ``func=handler(args) -> int`` on it. Keeps each feature's CLI beside it.
-COMMAND_MODULES: tuple[str, ...] = ("kinemo.cli_actions", "kinemo.cli_voice")
+COMMAND_MODULES: tuple[str, ...] = ("kinemo.cli_actions", "kinemo.cli_voice", "kinemo.cli_image")
 
 
 def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:

@@ -112,7 +112,10 @@ class TakeWriter:
         }
         if self.zero_phase and n:
             self._smooth(cols)
-        expressions = [classify(b) for b in cols["blendshapes"]]
+        # The motion stage's label (mesh geometry, calibration profile, hysteresis) where the frame has
+        # one; otherwise the blendshape-only head on what is written (e.g. voice takes).
+        expressions = [f.expression if f.expression is not None and not self.zero_phase else classify(b)
+                       for f, b in zip(frames, cols["blendshapes"], strict=True)]
         cols["emotion"] = np.array([protocol.EMOTIONS.index(e.label) for e in expressions], np.int64)
         cols["emotion_scores"] = (np.stack([e.scores for e in expressions]) if n
                                   else np.zeros((0, len(protocol.EMOTIONS)), np.float32))

@@ -1,6 +1,9 @@
-"""Expression: FACS action units and an emotion label, derived from ARKit blendshapes by rule.
+"""Expression: FACS action units (by rule) and an emotion label (learned; the old rules kept).
 
-Two documented steps (see docs/face.md, "Expression"):
+The label and its scores come from :mod:`kinemo.face.expression_model` (a classifier on the
+blendshapes and the pose-normalised mesh geometry, docs/expression-model.md); ``classify``
+returns it. :class:`ExpressionSmoother` adds hysteresis for streams. The rule-based label
+(``classify_rules``) stays as the documented baseline. The rules, in two steps (docs/face.md):
 
 1. Action units. Each AU intensity (0-1) is the blendshape(s) that animate the same
    muscle movement in ARKit's own definitions (e.g. AU12 lip-corner puller =
@@ -95,7 +98,8 @@ def action_units(blendshapes: np.ndarray) -> np.ndarray:
     return _AU_MATRIX @ np.asarray(blendshapes, np.float32)
 
 
-def classify(blendshapes: np.ndarray) -> Expression:
+def classify_rules(blendshapes: np.ndarray) -> Expression:
+    """The v1 label: EMFACS prototypes over the action units (the baseline scripts/expression_eval.py reports)."""
     aus = action_units(blendshapes)
     evidence = np.maximum(0.0, _SUPPORT @ aus - 0.5 * (_CONTRA @ aus))
     scores = dict(zip(_EMOTIONS, evidence.tolist(), strict=True))
@@ -104,3 +108,56 @@ def classify(blendshapes: np.ndarray) -> Expression:
     total = raw.sum()
     scores_out = raw / total if total > 0 else np.eye(len(EMOTIONS), dtype=np.float32)[0]
     return Expression(EMOTIONS[int(np.argmax(scores_out))], scores_out, aus.astype(np.float32))
+
+
+def classify(blendshapes: np.ndarray, landmarks: np.ndarray | None = None,
+             image_size: tuple[int, int] | None = None, *, profile=None) -> Expression:
+    """The learned label. ``landmarks`` (478×3, MediaPipe-normalised) and ``image_size`` add the
+    geometry features; ``profile`` (a calibration Profile already applied to ``blendshapes``)
+    re-centres the performer's resting face on the training set's neutral face."""
+    from kinemo.face.expression_model import default_model, features
+
+    model = default_model()
+    bs = np.asarray(blendshapes, np.float64)
+    aus = action_units(blendshapes).astype(np.float32)
+    if profile is not None:
+        span = np.maximum(1.0 - profile.offsets, 1e-3)
+        bs = np.clip(bs * span / np.maximum(profile.gains, 1e-6) + model.neutral_blendshapes, 0.0, 1.0)
+    scores = model.scores(features(bs, landmarks, image_size)).astype(np.float32)
+    return Expression(EMOTIONS[int(np.argmax(scores))], scores, aus)
+
+
+class ExpressionSmoother:
+    """Hysteresis for a stream: scores are averaged over ``time_constant`` seconds (exponential),
+    and the label changes only when another emotion has led the current one by ``margin`` for
+    ``hold`` seconds. One frame of a wrong label never reaches the avatar; a held expression
+    arrives after about ``hold`` + ``time_constant``. ``reset()`` when the face is lost."""
+
+    def __init__(self, time_constant: float = 0.15, margin: float = 0.1, hold: float = 0.2) -> None:
+        self.time_constant, self.margin, self.hold = time_constant, margin, hold
+        self.reset()
+
+    def reset(self) -> None:
+        self._scores: np.ndarray | None = None
+        self._label: int | None = None
+        self._t = 0.0
+        self._lead_since: float | None = None
+
+    def update(self, expr: Expression, t: float) -> Expression:
+        s = np.asarray(expr.scores, np.float64)
+        if self._scores is None or t <= self._t:
+            self._scores, self._label, self._t, self._lead_since = s.copy(), int(np.argmax(s)), t, None
+        else:
+            a = 1.0 - np.exp(-(t - self._t) / max(self.time_constant, 1e-6))
+            self._scores = self._scores + a * (s - self._scores)
+            self._t = t
+            top = int(np.argmax(self._scores))
+            if top != self._label and self._scores[top] - self._scores[self._label] >= self.margin:
+                if self._lead_since is None:
+                    self._lead_since = t
+                if t - self._lead_since >= self.hold:
+                    self._label, self._lead_since = top, None
+            else:
+                self._lead_since = None
+        scores = (self._scores / self._scores.sum()).astype(np.float32)
+        return Expression(EMOTIONS[self._label], scores, expr.action_units)

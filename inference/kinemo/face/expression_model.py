@@ -64,9 +64,34 @@ def _pca():
     return LandmarkPCA.load()
 
 
-def _point(shape: np.ndarray, idx) -> np.ndarray:
-    idx = idx if isinstance(idx, tuple) else (idx,)
-    return shape[list(idx)].mean(axis=0)
+def _tables():
+    """GEOMETRY as arrays: a (P, 478) averaging matrix for every point used, and per measure the
+    (a, b) point rows of each of its pairs, so one product and a few vector ops measure a face."""
+    groups: list[tuple[int, ...]] = []
+
+    def row(idx) -> int:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        if idx not in groups:
+            groups.append(idx)
+        return groups.index(idx)
+
+    pairs, owner, dy = [], [], []
+    for k, (_, kind, parts) in enumerate(GEOMETRY):
+        for a, b in parts:
+            pairs.append((row(a), row(b)))
+            owner.append(k)
+            dy.append(kind == "dy")
+    avg = np.zeros((len(groups), 478))
+    for r, idx in enumerate(groups):
+        avg[r, list(idx)] = 1.0 / len(idx)
+    owner_m = np.zeros((len(GEOMETRY), len(pairs)))
+    for j, k in enumerate(owner):
+        owner_m[k, j] = 1.0
+    owner_m /= owner_m.sum(axis=1, keepdims=True)
+    return avg, np.array(pairs), np.array(dy), owner_m
+
+
+_AVG, _PAIRS, _DY, _OWNER = _tables()
 
 
 def geometry(landmarks: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
@@ -77,17 +102,11 @@ def geometry(landmarks: np.ndarray, image_size: tuple[int, int] | None) -> np.nd
     pca = _pca()
     shape, _ = align(to_metric(landmarks, w, h), pca.mean)
     iod = float(np.linalg.norm(shape[RIGHT_EYE_OUTER] - shape[LEFT_EYE_OUTER])) or 1.0
-    out = np.empty(len(GEOMETRY) + pca.size, np.float64)
-    for k, (_, kind, parts) in enumerate(GEOMETRY):
-        vals = []
-        for a, b in parts:
-            if kind == "dist":
-                vals.append(np.linalg.norm(_point(shape, a) - _point(shape, b)))
-            else:
-                vals.append(_point(shape, b)[1] - _point(shape, a)[1])
-        out[k] = np.mean(vals) / iod
-    out[len(GEOMETRY):] = (pca.components @ (shape - pca.mean).ravel()) / np.maximum(pca.stddev, 1e-9)
-    return out
+    pts = _AVG @ shape
+    diff = pts[_PAIRS[:, 1]] - pts[_PAIRS[:, 0]]
+    vals = np.where(_DY, diff[:, 1], np.sqrt((diff ** 2).sum(axis=1)))
+    coeffs = (pca.components @ (shape - pca.mean).ravel()) / np.maximum(pca.stddev, 1e-9)
+    return np.concatenate([_OWNER @ vals / iod, coeffs])
 
 
 def features(blendshapes: np.ndarray, landmarks: np.ndarray | None = None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kinemo.face.calibration import Profile
-from kinemo.face.expression import classify
+from kinemo.face.expression import ExpressionSmoother, classify
 from kinemo.face.headpose import matrix_from_head, quaternion_from_matrix
 from kinemo.face.smoothing import OneEuroFilter, OneEuroOptions
 from kinemo.frame import NEUTRAL_HEAD, Frame
@@ -46,6 +46,7 @@ class MotionProcessor:
         self._bs_filter = OneEuroFilter(self.options.one_euro)
         self._head_filter = OneEuroFilter(HEAD_ONE_EURO)
         self._eye_filter = OneEuroFilter(self.options.one_euro)
+        self._expression = ExpressionSmoother()  # hysteresis on the streamed label
         self._last: Frame | None = None  # last frame with a face, after processing
         self._lost_at: float | None = None
         self._calibration: tuple[float, list[Frame], Callable[[Profile], None] | None] | None = None
@@ -96,9 +97,16 @@ class MotionProcessor:
             self._ease(frame)
             if unsmoothed is not None:
                 self._ease(unsmoothed)
+        profile = self.options.profile
         for f in (frame, unsmoothed):
             if f is not None:
-                f.expression = classify(f.blendshapes)
+                lm = f.landmarks if f.present else None
+                f.expression = classify(f.blendshapes, lm, f.image_size, profile=profile)
+        if self.options.smoothing != "none":
+            if frame.present:
+                frame.expression = self._expression.update(frame.expression, frame.time)
+            else:
+                self._expression.reset()
         return frame, unsmoothed if unsmoothed is not None else frame
 
     def _smooth(self, frame: Frame) -> None:

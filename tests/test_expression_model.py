@@ -1,0 +1,115 @@
+"""Expression v2: the learned label, its hysteresis, the neutral profile and `kinemo image`."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SHARED, require, run_kinemo
+
+from kinemo import protocol
+from kinemo.face.calibration import Profile
+from kinemo.face.expression import Expression, ExpressionSmoother, classify
+from kinemo.face.expression_model import ASSET, GEOMETRY_NAMES, ExpressionModel, features
+from kinemo.face.tracker import FaceTracker, FaceTrackerOptions
+
+EXPR = SHARED / "data" / "expressions"
+
+
+@pytest.fixture(scope="module")
+def faces():
+    """Held-out (eval-only) Yale photos of one person: never in the training data."""
+    out = {}
+    with FaceTracker.create_from_options(FaceTrackerOptions(video=False)) as tracker:
+        for kind in ("happy", "normal", "surprised"):
+            bgr = cv2.imread(str(require(EXPR / "images" / f"yale_subject02.{kind}.jpeg")))
+            f = tracker.process_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            assert f.present, kind
+            out[kind] = f
+    return out
+
+
+def test_shipped_weights_load_and_scores_are_calibrated_probabilities():
+    model = ExpressionModel.load(ASSET)
+    rng = np.random.default_rng(0)
+    for head_dim in (52, 52 + len(GEOMETRY_NAMES) + 20):
+        s = model.scores(rng.random((5, head_dim)))
+        assert s.shape == (5, len(protocol.EMOTIONS))
+        assert np.allclose(s.sum(axis=1), 1.0) and np.all(s >= 0)
+    assert classify(np.zeros(52, np.float32)).label == "neutral"  # a face doing nothing
+
+
+def test_learned_label_on_held_out_real_faces(faces):
+    labels = {k: classify(f.blendshapes, f.landmarks, f.image_size) for k, f in faces.items()}
+    assert labels["happy"].label == "happy" and labels["happy"].score("happy") > 0.5
+    assert labels["surprised"].label == "surprise"
+    assert labels["normal"].label != "happy"
+    for e in labels.values():
+        assert e.scores.sum() == pytest.approx(1.0, abs=1e-5) and len(e.action_units) == len(protocol.ACTION_UNITS)
+
+
+def test_geometry_ignores_head_pose_and_face_size(faces):
+    f = faces["happy"]
+    base = features(f.blendshapes, f.landmarks, f.image_size)
+    c, s = np.cos(0.3), np.sin(0.3)
+    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    w, h = f.image_size
+    metric = f.landmarks.astype(np.float64) * [w / h, 1, w / h]
+    moved = (0.6 * metric @ rot.T + [0.1, 0.05, 0]) / [w / h, 1, w / h]
+    assert np.allclose(features(f.blendshapes, moved, f.image_size), base, atol=1e-6)
+
+
+def test_hysteresis_ignores_one_frame_flickers_but_follows_a_held_expression():
+    def expr(label):
+        s = np.full(len(protocol.EMOTIONS), 0.02, np.float32)
+        s[protocol.EMOTIONS.index(label)] = 0.88
+        return Expression(label, s, np.zeros(len(protocol.ACTION_UNITS), np.float32))
+
+    sm = ExpressionSmoother()
+    seq = ["neutral"] * 10 + ["happy"] + ["neutral"] * 10 + ["sad", "neutral"] * 5 + ["happy"] * 25
+    out = [sm.update(expr(lab), i / 30).label for i, lab in enumerate(seq)]
+    assert out[:30] == ["neutral"] * 30  # single-frame and alternating blips never reach the output
+    assert out[-1] == "happy" and out.index("happy") <= 30 + 15  # a held smile arrives within 0.5 s
+    changes = sum(a != b for a, b in zip(out, out[1:], strict=False))
+    assert changes == 1
+
+
+def test_neutral_profile_makes_the_performers_resting_face_neutral(faces):
+    rest = faces["normal"].blendshapes.astype(np.float64)
+    profile = Profile(offsets=np.clip(rest, 0, 0.95))
+    calibrated = profile.apply_blendshapes(rest)
+    e = classify(calibrated, profile=profile)
+    assert e.label == "neutral"
+    smile = profile.apply_blendshapes(faces["happy"].blendshapes)
+    assert classify(smile, profile=profile).label == "happy"
+
+
+def test_kinemo_image_rows_and_skips(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("yale_subject03.happy.jpeg", "yale_subject03.surprised.jpeg"):
+        (folder / name).write_bytes(require(EXPR / "images" / name).read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    cv2.imwrite(str(folder / "wall.png"), np.full((120, 160, 3), 90, np.uint8))
+    out = tmp_path / "faces.json"
+    r = run_kinemo("image", str(folder), "-o", str(out))
+    assert r.returncode == 1, r.stderr  # something was skipped
+    assert "skipped" in r.stderr and "broken.jpg" in r.stderr and "wall.png: no face found" in r.stderr
+    doc = json.loads(out.read_text())
+    rows = {p["file"].rsplit("/", 1)[-1]: p for p in doc["images"]}
+    assert rows["wall.png"]["face"] is False and "broken.jpg" not in rows
+    happy = rows["yale_subject03.happy.jpeg"]
+    assert happy["face"] and happy["expression"] == "happy"
+    assert len(happy["blendshapes"]) == 52 and set(happy["scores"]) == set(protocol.EMOTIONS)
+    assert sum(happy["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+
+    csv_out = tmp_path / "faces.csv"
+    r = run_kinemo("image", str(folder / "yale_subject03.happy.jpeg"), "--output", str(csv_out), "-q")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(csv_out.open()))
+    assert len(rows) == 1 and rows[0]["expression"] == "happy" and float(rows[0]["jawOpen"]) >= 0
+    r = run_kinemo("image", str(folder / "missing.jpg"))
+    assert r.returncode == 2 and "no such file" in r.stderr
