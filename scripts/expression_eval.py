@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import expression_data as data  # noqa: E402
 
-from kinemo.face.expression import classify as rules_classify  # noqa: E402
+from kinemo.face.expression import classify_rules as rules_classify  # noqa: E402
 from kinemo.face.expression_model import default_model, features  # noqa: E402
 
 CLASSES = data.CLASSES
