@@ -18,6 +18,7 @@ examples:
   kinemo video clip.mp4                       stream to the Blender add-on (port {protocol.DEFAULT_PORT})
   kinemo video clip.mp4 -o take.csv --no-osc  write a Live Link Face CSV only
   kinemo video clip.mp4 --realtime            stream at the clip's own speed (for live preview)
+  kinemo video clip.mp4 -o take.json --preview check.mp4   also draw the tracking onto the video
   kinemo webcam --camera 1 -o take.json       track a camera, stream, and save when you press Ctrl-C
   kinemo image photos/ -o faces.csv           blendshapes, head pose and expression of photos
   kinemo models where                         show which model file would be used
@@ -40,6 +41,9 @@ def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
     out.add_argument("--osc", metavar="HOST:PORT", default=f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}",
                      help="where to stream frames (default %(default)s)")
     out.add_argument("--no-osc", action="store_true", help="do not stream; only write --output")
+    out.add_argument("--preview", metavar="OUT.mp4",
+                     help="also write the input video with the tracked mesh, head axes and the strongest "
+                          "blendshapes drawn on it (one video frame per processed frame)")
     out.add_argument("--vmc", metavar="HOST:PORT", nargs="?", const=f"{protocol.DEFAULT_HOST}:{protocol.VMC_PORT}",
                      help="stream the VMC protocol instead, for VSeeFace-style receivers "
                           f"(default port {protocol.VMC_PORT})")
@@ -120,6 +124,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
         argcheck.output_file(args.profile, inputs=inputs, what="profile")
     if args.output:
         argcheck.output_file(args.output, SUFFIXES, inputs=(*inputs, args.profile))
+    if args.preview:
+        from kinemo.preview import SUFFIXES as VIDEO_SUFFIXES
+
+        argcheck.output_file(args.preview, VIDEO_SUFFIXES, inputs=(*inputs, args.profile, args.output),
+                             what="preview")
 
 
 def _track(args: argparse.Namespace, source) -> int:
@@ -149,6 +158,12 @@ def _track(args: argparse.Namespace, source) -> int:
     if args.output:
         writer = TakeWriter(args.output, fps=source.fps, source=source.name, zero_phase=args.smooth == "offline")
         sinks.append(lambda _stream, file: writer.add(file))
+    preview = None
+    if args.preview:
+        from kinemo.preview import PreviewWriter
+
+        preview = PreviewWriter(args.preview, source.fps)
+        sinks.append(lambda _stream, file: preview.add(file))
     motion = MotionProcessor(MotionOptions(
         smoothing=args.smooth, one_euro=OneEuroOptions(min_cutoff=args.min_cutoff, beta=args.beta),
         ease_seconds=args.ease, profile=profile))
@@ -170,12 +185,13 @@ def _track(args: argparse.Namespace, source) -> int:
     trackers = [FaceTracker.create_from_options(FaceTrackerOptions(model_path=args.model, num_faces=args.faces))
                 for _ in range(args.workers)]
     body = _BodyActions(*parse_target(args.osc)) if args.actions else None
+    hooks = [h for h in (body.submit if body else None, preview.picture if preview else None) if h is not None]
     interrupted = False
     stats = None
     try:
         stats = run_face(source, trackers, sinks, motion=motion, realtime=getattr(args, "realtime", False),
                          max_frames=args.max_frames, progress=not args.quiet,
-                         on_frame=body.submit if body else None)
+                         on_frame=(lambda rgb, t, seq: [h(rgb, t, seq) for h in hooks]) if hooks else None)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -189,6 +205,7 @@ def _track(args: argparse.Namespace, source) -> int:
         if control:
             control.close()
     out = writer.close() if writer else None
+    previewed = preview.close() if preview else None
     if motion.calibrating:
         print("kinemo: warning: calibration did not finish (no face seen long enough); profile not saved",
               file=sys.stderr)
@@ -209,6 +226,8 @@ def _track(args: argparse.Namespace, source) -> int:
             msg += f"; streamed to {args.osc}"
         if out:
             msg += f"; wrote {out}"
+        if previewed:
+            msg += f"; preview {previewed} ({preview.count} frames)"
         print(msg, file=sys.stderr)
     return 130 if interrupted and not source.realtime else 0
 

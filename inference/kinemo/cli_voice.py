@@ -22,6 +22,7 @@ examples:
   kinemo audio take.mp4 -o take.json --fps 30  the sound track of a video; JSON with landmarks
   kinemo audio a.wav b.flac c.mp3 -o takes/    several files into a folder (--format csv|json|npz)
   kinemo audio line.wav -o line.npz --blinks   add natural blinks and idle eye/brow motion
+  kinemo audio line.wav -o line.csv --plot line.png   also draw the curves over the waveform
 
 Reads WAV, FLAC, OGG and MP3 at any sample rate and channel count (and anything
 ffmpeg reads, e.g. the audio of .mp4/.mkv/.mpg). Files go through the file engine
@@ -60,6 +61,9 @@ def register(subparsers) -> None:
     a.add_argument("--no-landmarks", action="store_true", help="skip the 478-point landmarks in .json/.npz takes")
     a.add_argument("--engine", choices=("file", "live"), default="file",
                    help="file: Whisper encoder + head, best quality (default); live: the mic's causal network")
+    a.add_argument("--plot", metavar="OUT.png",
+                   help="also draw jawOpen and the most active curves over the waveform (a PNG; a folder "
+                        "when given several files)")
     _add_common(a)
     a.set_defaults(func=run_audio)
 
@@ -179,6 +183,7 @@ def run_audio(args) -> int:
     from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
 
     outputs = _outputs(args)
+    plots = _plot_paths(args)
     target = _osc_target(args)
     sender = None
     if target:
@@ -194,9 +199,9 @@ def run_audio(args) -> int:
         landmarks=wants_landmarks and not args.no_landmarks))
     failed = 0
     try:
-        for path, out in zip(args.paths, outputs, strict=True):
+        for path, out, plot in zip(args.paths, outputs, plots, strict=True):
             try:
-                _animate_file(animator, AudioFileSource(path), out, sender, args)
+                _animate_file(animator, AudioFileSource(path), out, sender, args, plot=plot)
             except KinemoError as e:
                 if len(args.paths) == 1:
                     raise
@@ -210,7 +215,23 @@ def run_audio(args) -> int:
     return 1 if failed else 0
 
 
-def _animate_file(animator, source, out: Path | None, sender, args) -> None:
+def _plot_paths(args) -> list[Path | None]:
+    """``--plot``: one PNG per input (a folder of STEM.png for several), checked before any work."""
+    if not getattr(args, "plot", None):
+        return [None] * len(args.paths)
+    out = Path(args.plot)
+    if out.is_dir() or len(args.paths) > 1:
+        if not out.is_dir():
+            raise KinemoError(f"with several inputs, --plot must be an existing folder: {out}")
+        paths = [out / f"{Path(p).stem}.png" for p in args.paths]
+    else:
+        paths = [out]
+    for p in paths:
+        argcheck.output_file(p, (".png",), inputs=args.paths, what="plot")
+    return paths
+
+
+def _animate_file(animator, source, out: Path | None, sender, args, plot: Path | None = None) -> None:
     from kinemo.progress import Progress
 
     animator.reset()
@@ -219,8 +240,11 @@ def _animate_file(animator, source, out: Path | None, sender, args) -> None:
     bar = Progress(f"animating {source.name}", total, enabled=not args.quiet)
     start = time.perf_counter()
     count = 0
+    curves: list[tuple[float, object]] = []
     try:
         for frame in animator.process_file(source):
+            if plot is not None:
+                curves.append((frame.time, frame.blendshapes.copy()))
             if args.realtime:
                 delay = start + frame.time - time.perf_counter()
                 if delay > 0:
@@ -239,6 +263,10 @@ def _animate_file(animator, source, out: Path | None, sender, args) -> None:
         bar.close()
         source.close()
     written = writer.close() if writer is not None else None
+    if plot is not None:
+        from kinemo.plot_audio import plot_file
+
+        plot_file(plot, source.path, [t for t, _ in curves], [b for _, b in curves])
     if not args.quiet:
         seconds = time.perf_counter() - start
         msg = f"{source.name}: {count} frames at {args.fps} fps in {seconds:.1f} s"
@@ -246,6 +274,8 @@ def _animate_file(animator, source, out: Path | None, sender, args) -> None:
             msg += f"; streamed to {sender.address[0]}:{sender.address[1]}"
         if written:
             msg += f"; wrote {written}"
+        if plot is not None:
+            msg += f"; plot {plot}"
         print(msg, file=sys.stderr)
 
 
