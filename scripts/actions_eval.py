@@ -1,93 +1,239 @@
-"""Evaluate the shipped action classifier (ONNX, onnxruntime) on fresh generated data.
+"""Evaluate action classifiers side by side: generator, UTKinect (real Kinect skeletons), real video.
 
-    python scripts/actions_eval.py                      # → build/actions/confusion.png
+    python scripts/actions_eval.py                      # old (v1) vs shipped → build/actions/eval.json + PNGs
+    python scripts/actions_eval.py --models new=build/actions/v2/actions.onnx
 
-Prints, side by side with the paper's CNN-LSTM (81.2%, Mushtaq & Irtaza):
-  * window accuracy on a held-out split (training ranges, new seed) and on a SHIFTED
-    split (other tempo, size, camera, noise and frame-rate ranges, new seed); "steady"
-    windows lie ≥ 0.6 s inside one segment, "all" also has onsets and transitions;
-  * event metrics on idle → action → idle takes: the share of actions whose first event
-    has the right label, false events in idle-only takes, and the event latency after
-    the motion starts (target ≤ 300 ms);
-  * classifier time per window next to the pose tracker's time per frame (same run).
+Every model named (default: ``old`` = the v1 network from git, ``shipped`` = the one in
+``inference/kinemo/assets``) runs on the same data in the same run:
+
+* **generator** (fresh seeds, never used in training): window accuracy on steady windows of
+  the model's own vocabulary (held-out and SHIFTED ranges), and events over idle → action →
+  idle takes (first event right, false events per idle take, latency);
+* **UTKinect** (dev data, 20 recordings, 10 people; converted by ``kinemo.body.kinect``):
+  every recording is streamed through the classifier and the hysteresis, as ``kinemo
+  actions --pose-file`` would. A positive segment (walk → ``walk``, waveHands → ``wave``,
+  clapHands → ``clap``) is found when an event of its label is decided between its start
+  (−0.3 s) and its end (+0.4 s); latency = decision time − segment start. Every other
+  segment (sitDown, standUp, pickUp, carry, throw, push, pull) is a real negative: each
+  action event decided in it is a false event; wrong-label events in positive segments are
+  counted too. Hysteresis thresholds are also chosen **leave-one-subject-out**: for each
+  person, the on-threshold and hold time that score best on the other nine, applied to them;
+* **crafted** clips (real ML Kit BlazePose bodies animated: squat, hands_up, jump, idle;
+  ``kinemo.body.crafted``): found / wrong events per clip;
+* **real video**: ``dance.mp4`` tracked by our pipeline (continuous dancing, no labels: every
+  event is counted as a false event on a real negative);
+* per-window classifier cost (median of 1000 single-window calls, one thread).
+
+Confusion PNGs: ``build/actions/confusion.png`` (generator steady windows) and
+``build/actions/confusion_utkinect.png`` (UTKinect segment kind × first event label).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
+from kinemo.body import crafted, kinect
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.dataset import make_windows
-from kinemo.body.events import EVENT_START
-from kinemo.body.generator import SHIFTED, TRAIN, VOCABULARY, GeneratorConfig, generate
-from kinemo.body.pipeline import ActionPipeline, ActionPipelineOptions
+from kinemo.body.events import EVENT_START, EventDetector, EventOptions
+from kinemo.body.features import window_at
+from kinemo.body.generator import SHIFTED, TRAIN, GeneratorConfig, generate
+from kinemo.body.posefile import PoseTrack, read_pose_file
 from kinemo.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
-PAPER_ACCURACY = 0.812
+SHARED = ROOT.parent / "shared" / "data"
+OLD_REV = "9a08367"  # last commit with the v1 network (trained on the v1 generator only)
+POSITIVE = {"walk": "walk", "waveHands": "wave", "clapHands": "clap"}
+QUIET = ("idle", "other")
+#: The hysteresis settings leave-one-subject-out chooses from: (on, hold_on).
+GRID = tuple(itertools.product((0.5, 0.6, 0.7, 0.8), (0.05, 0.1, 0.2, 0.3)))
 
 
-def predict(clf: ActionClassifier, x: np.ndarray) -> np.ndarray:
-    return np.concatenate([clf.probabilities(x[i:i + 1024]).argmax(1) for i in range(0, len(x), 1024)])
+def old_model(rev: str = OLD_REV) -> Path:
+    """The v1 network, extracted from git into build/actions/old/ (cached)."""
+    out = ROOT / "build" / "actions" / "old"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("actions.onnx", "actions.json"):
+        if not (out / name).is_file():
+            data = subprocess.run(["git", "show", f"{rev}:inference/kinemo/assets/{name}"], cwd=ROOT,
+                                  check=True, capture_output=True).stdout
+            (out / name).write_bytes(data)
+    return out / "actions.onnx"
 
 
-def confusion(y: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
-    m = np.zeros((n, n), np.int64)
-    np.add.at(m, (y, pred), 1)
-    return m
+def stream_probs(clf: ActionClassifier, track: PoseTrack) -> np.ndarray:
+    """Per-frame probabilities exactly as ActionPipeline.process_pose computes them."""
+    x = np.stack([window_at(track.time[:i + 1], track.landmarks[:i + 1], float(t), track.aspect)
+                  for i, t in enumerate(track.time)])
+    return np.concatenate([clf.probabilities(x[i:i + 512]) for i in range(0, len(x), 512)])
 
 
-def window_eval(clf, name: str, cfg: GeneratorConfig, seed: int, per_class: int) -> tuple[np.ndarray, dict]:
-    bar = Progress(f"generating {name}", per_class * len(VOCABULARY))
-    w = make_windows(np.random.default_rng(seed), VOCABULARY, per_class, 10, cfg, progress=bar, onset_share=0.0)
-    bar.close()
+def stream_events(labels, times, probs, options: EventOptions) -> list:
+    det = EventDetector(tuple(labels), options)
+    starts = []
+    for t, p in zip(times, probs, strict=True):
+        starts += [e for e in det.update(float(t), p) if e.phase == EVENT_START]
+    return starts
+
+
+# --- generator ---------------------------------------------------------------------------------
+
+def window_eval(clf, cfg: GeneratorConfig, seed: int, per_class: int) -> tuple[np.ndarray, dict]:
+    labels = clf.builtin
+    w = make_windows(np.random.default_rng(seed), labels, per_class, 10, cfg, onset_share=0.0)
     keep = w.y >= 0
-    pred = predict(clf, w.x[keep])
+    pred = np.concatenate([clf.probabilities(w.x[keep][i:i + 1024]).argmax(1) for i in range(0, int(keep.sum()), 1024)])
     y, steady = w.y[keep], w.steady[keep]
-    acc_all = float((pred == y).mean())
-    acc_steady = float((pred[steady] == y[steady]).mean())
-    return confusion(y[steady], pred[steady], len(VOCABULARY)), {
-        "steady": acc_steady, "all": acc_all, "n_steady": int(steady.sum()), "n_all": int(keep.sum())}
+    m = np.zeros((len(labels), len(labels)), np.int64)
+    np.add.at(m, (y[steady], pred[steady]), 1)
+    return m, {"steady": float((pred[steady] == y[steady]).mean()), "all": float((pred == y).mean()),
+               "n_steady": int(steady.sum())}
 
 
-def event_eval(clf, cfg: GeneratorConfig, seed: int, per_class: int) -> dict:
-    """Run the real pipeline (hysteresis included) frame by frame over generated takes."""
+def event_eval(clf, cfg: GeneratorConfig, seed: int, per_class: int, options: EventOptions) -> dict:
     rng = np.random.default_rng(seed)
-    latencies: dict[str, list[float]] = {c: [] for c in VOCABULARY[1:]}
-    correct = total = false_idle = idle_takes = 0
-    bar = Progress("event takes", per_class * len(VOCABULARY))
+    labels = clf.builtin
+    lat: dict[str, list[float]] = {c: [] for c in labels if c not in QUIET}
+    correct = total = false_quiet = quiet_takes = 0
     for _ in range(per_class):
-        for label in VOCABULARY:
+        for label in labels:
             script = [("idle", rng.uniform(1.5, 3.0)), (label, rng.uniform(2.5, 4.0)), ("idle", 2.0)]
             seq = generate(rng, script, cfg)
-            pipe = ActionPipeline(clf, None, ActionPipelineOptions())
-            starts = []
-            for i, t in enumerate(seq.time):
-                starts += [e for e in pipe.process_pose(seq.landmarks[i], float(t), aspect=seq.aspect).events
-                           if e.phase == EVENT_START]
+            track = PoseTrack(seq.time, seq.landmarks, np.ones(len(seq.time), bool), seq.fps, seq.size)
+            starts = stream_events(labels, seq.time, stream_probs(clf, track), options)
             onset = seq.segments[1][1]
-            if label == "idle":
-                idle_takes += 1
-                false_idle += len(starts)
+            if label in QUIET:
+                quiet_takes += 1
+                false_quiet += len(starts)
             else:
                 total += 1
                 during = [e for e in starts if e.time >= onset - 0.2]
                 if during and during[0].label == label:
                     correct += 1
-                    latencies[label].append(during[0].time - onset)
-            bar.update()
-    bar.close()
-    lat = np.concatenate([np.array(v) for v in latencies.values()])
-    return {"event_accuracy": correct / max(total, 1), "false_events_per_idle_take": false_idle / max(idle_takes, 1),
-            "latency_median": float(np.median(lat)), "latency_p90": float(np.percentile(lat, 90)),
-            "per_class_latency": {k: float(np.median(v)) if v else float("nan") for k, v in latencies.items()}}
+                    lat[label].append(during[0].time - onset)
+    all_lat = np.concatenate([np.array(v) for v in lat.values()]) if any(lat.values()) else np.array([np.nan])
+    return {"first_event_right": correct / max(total, 1),
+            "false_events_per_quiet_take": false_quiet / max(quiet_takes, 1),
+            "latency_median": float(np.median(all_lat)), "latency_p90": float(np.percentile(all_lat, 90)),
+            "per_label_latency": {k: float(np.median(v)) if v else None for k, v in lat.items()}}
 
 
-def timing(clf: ActionClassifier, video: Path | None) -> tuple[float, float | None]:
+# --- UTKinect --------------------------------------------------------------------------------------
+
+def segment_of(t: float, segments) -> int | None:
+    """Index of the segment an event decided at ``t`` belongs to (its span −0.3 s … +0.4 s)."""
+    for k, (_, a, b) in enumerate(segments):
+        if a <= t < b:
+            return k
+    for k, (_, a, b) in enumerate(segments):
+        if a - 0.3 <= t < b + 0.4:
+            return k
+    return None
+
+
+def score_recording(rec, starts) -> dict:
+    """Per segment: the labels of the events decided in it (first first) and the first decision time."""
+    segs = [[] for _ in rec.segments]
+    for e in starts:
+        k = segment_of(e.time, rec.segments)
+        if k is not None:
+            segs[k].append(e)
+    out = []
+    for (kind, a, b), events in zip(rec.segments, segs, strict=True):
+        want = POSITIVE.get(kind)
+        hit = [e for e in events if e.label == want]
+        out.append({"kind": kind, "subject": rec.subject, "duration": b - a, "labels": [e.label for e in events],
+                    "found": bool(hit) if want else None, "latency": (hit[0].time - a) if hit else None,
+                    "false": len([e for e in events if e.label != want])})
+    return out
+
+
+def summarise(rows: list[dict]) -> dict:
+    pos = [r for r in rows if r["found"] is not None]
+    neg = [r for r in rows if r["found"] is None]
+    lat = [r["latency"] for r in pos if r["latency"] is not None]
+    recall = {POSITIVE[k]: float(np.mean([r["found"] for r in pos if r["kind"] == k])) for k in POSITIVE}
+    per_neg = {}
+    for r in neg:
+        per_neg.setdefault(r["kind"], []).append(r["false"])
+    return {"recall": recall, "recall_all": float(np.mean([r["found"] for r in pos])),
+            "false_per_negative": float(np.mean([r["false"] for r in neg])),
+            "false_per_negative_kind": {k: float(np.mean(v)) for k, v in per_neg.items()},
+            "wrong_in_positives": float(np.mean([r["false"] for r in pos])),
+            "latency_median": float(np.median(lat)) if lat else None,
+            "latency_p90": float(np.percentile(lat, 90)) if lat else None,
+            "positives": len(pos), "negatives": len(neg)}
+
+
+def objective(s: dict) -> float:
+    """What leave-one-subject-out maximises: the worst label's recall, less the false-event rate."""
+    return min(s["recall"].values()) + 0.5 * s["recall_all"] - s["false_per_negative"]
+
+
+def utkinect_eval(clf, recs, probs_by_rec, default: EventOptions) -> tuple[dict, dict, np.ndarray]:
+    labels = clf.labels
+    rows_for = {}
+    for on, hold in GRID:
+        opts = EventOptions(on=on, off=default.off, hold_on=hold, hold_off=default.hold_off)
+        rows_for[(on, hold)] = {r.name: score_recording(r, stream_events(labels, r.time, probs_by_rec[r.name], opts))
+                                for r in recs}
+    key_default = (default.on, default.hold_on)
+    if key_default not in rows_for:
+        rows_for[key_default] = {r.name: score_recording(r, stream_events(labels, r.time, probs_by_rec[r.name],
+                                                                          default)) for r in recs}
+    flat = [row for r in recs for row in rows_for[key_default][r.name]]
+    fixed = summarise(flat)
+    loso_rows, chosen = [], {}
+    for subject in sorted({r.subject for r in recs}):
+        train = [r for r in recs if r.subject != subject]
+        best = max(GRID, key=lambda k: objective(summarise([row for r in train for row in rows_for[k][r.name]])))
+        chosen[subject] = best
+        loso_rows += [row for r in recs if r.subject == subject for row in rows_for[best][r.name]]
+    loso = summarise(loso_rows)
+    loso["chosen"] = {str(s): list(k) for s, k in chosen.items()}
+    kinds = sorted({r["kind"] for r in flat}, key=lambda k: (k not in POSITIVE, k))
+    cols = [c for c in labels if c not in QUIET] + ["none"]
+    m = np.zeros((len(kinds), len(cols)), np.int64)
+    for r in flat:
+        m[kinds.index(r["kind"]), cols.index(r["labels"][0] if r["labels"] else "none")] += 1
+    fixed["confusion"] = {"rows": kinds, "cols": cols, "counts": m.tolist()}
+    return fixed, loso, m
+
+
+# --- crafted clips and real video -------------------------------------------------------------------
+
+def crafted_eval(clf, clips, options: EventOptions) -> dict:
+    out: dict[str, dict] = {}
+    for kind, track, (a, b) in clips:
+        starts = stream_events(clf.labels, track.time, stream_probs(clf, track), options)
+        inside = [e for e in starts if a - 0.3 <= e.time < b + 0.4]
+        d = out.setdefault(kind, {"clips": 0, "found": 0, "wrong": 0, "labels": {}})
+        d["clips"] += 1
+        want = None if kind == "idle" else kind
+        d["found"] += bool(want and any(e.label == want for e in inside))
+        d["wrong"] += len([e for e in starts if e.label != want])
+        for e in starts:
+            d["labels"][e.label] = d["labels"].get(e.label, 0) + 1
+    return out
+
+
+def video_eval(clf, track: PoseTrack, options: EventOptions) -> dict:
+    starts = stream_events(clf.labels, track.time[track.present], stream_probs(clf, PoseTrack(
+        track.time[track.present], track.landmarks[track.present], track.present[track.present], track.fps,
+        track.size)), options)
+    return {"seconds": float(track.time[-1] - track.time[0]), "events": len(starts),
+            "labels": [e.label for e in starts]}
+
+
+def timing(clf: ActionClassifier) -> float:
     x = np.random.default_rng(0).normal(size=(1, 32, clf.meta["features"])).astype(np.float32)
     for _ in range(50):
         clf.process_window(x[0])
@@ -96,77 +242,138 @@ def timing(clf: ActionClassifier, video: Path | None) -> tuple[float, float | No
         t = time.perf_counter()
         clf.process_window(x[0])
         runs.append(time.perf_counter() - t)
-    pose_ms = None
-    if video and video.is_file():
-        from kinemo.body.tracker import PoseTracker
-        from kinemo.sources import VideoSource
-
-        src = VideoSource(video)
-        frames = [(t, rgb) for _, t, rgb in src]
-        src.close()
-        with PoseTracker.create_from_options() as tracker:
-            t0 = time.perf_counter()
-            for t, rgb in frames:
-                tracker.process_video_frame(rgb, int(t * 1000))
-            pose_ms = (time.perf_counter() - t0) / len(frames) * 1000
-    return float(np.median(runs) * 1000), pose_ms
+    return float(np.median(runs) * 1000)
 
 
-def plot(mats: dict[str, np.ndarray], accs: dict[str, float], out: Path) -> None:
+def plot_matrix(ax, m, rows, cols, title):
+    norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if m[i, j]:
+                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("predicted / first event")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+
+
+def save_plots(panels: list[tuple], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(mats), figsize=(6.5 * len(mats), 6))
-    for ax, (name, m) in zip(np.atleast_1d(axes), mats.items(), strict=True):
-        norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(len(m)):
-            for j in range(len(m)):
-                if m[i, j]:
-                    ax.text(j, i, f"{norm[i, j]:.2f}".lstrip("0") if norm[i, j] < 1 else "1",
-                            ha="center", va="center", fontsize=8, color="white" if norm[i, j] > 0.5 else "black")
-        ax.set_xticks(range(len(VOCABULARY)), VOCABULARY, rotation=45, ha="right")
-        ax.set_yticks(range(len(VOCABULARY)), VOCABULARY)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(f"{name}: steady windows, accuracy {accs[name]:.1%}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 6))
+    for ax, (m, rows, cols, title) in zip(np.atleast_1d(axes), panels, strict=True):
+        plot_matrix(ax, m, rows, cols, title)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def fmt(v, pct=False, ms=False) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0%}" if pct else f"{v * 1000:.0f} ms" if ms else f"{v:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, help="actions.onnx to evaluate (default: the shipped one)")
-    ap.add_argument("--seqs-per-class", type=int, default=60)
-    ap.add_argument("--event-takes-per-class", type=int, default=15)
-    ap.add_argument("--png", type=Path, default=ROOT / "build" / "actions" / "confusion.png")
-    ap.add_argument("--video", type=Path, default=ROOT.parent / "shared" / "data" / "pose" / "dance.mp4",
-                    help="clip for the pose-tracker timing baseline")
+    ap.add_argument("--models", nargs="*", help="NAME=PATH.onnx ... (default: old=v1 from git, shipped=assets)")
+    ap.add_argument("--seqs-per-class", type=int, default=30, help="generator takes per label for window accuracy")
+    ap.add_argument("--event-takes-per-class", type=int, default=8)
+    ap.add_argument("--crafted-per-kind", type=int, default=8)
+    ap.add_argument("--utkinect", type=Path, default=SHARED / "actions" / "utkinect")
+    ap.add_argument("--mlkit", type=Path,
+                    default=SHARED / "actions" / "mlkit_fitness_pose" / "fitness_pose_samples.csv")
+    ap.add_argument("--video-pose", type=Path, nargs="*",
+                    default=[ROOT / "build" / "actions" / "real" / "dance_pose.npz"],
+                    help="real videos tracked by our pipeline (kinemo actions --video V --record-pose P.npz)")
+    ap.add_argument("--skip-generator", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "actions")
     args = ap.parse_args(argv)
-    clf = ActionClassifier.create_from_options(ActionClassifierOptions(model_path=args.model))
-    mats, accs = {}, {}
-    print(f"{'split':<10} {'steady acc':>10} {'all acc':>8} {'windows':>8}   paper CNN-LSTM")
-    for name, cfg, seed in (("held-out", TRAIN, 1002), ("shifted", SHIFTED, 1003)):
-        m, r = window_eval(clf, name, cfg, seed, args.seqs_per_class)
-        mats[name], accs[name] = m, r["steady"]
-        print(f"{name:<10} {r['steady']:>10.1%} {r['all']:>8.1%} {r['n_steady']:>8}   {PAPER_ACCURACY:.1%} "
-              f"(ratio {r['steady'] / PAPER_ACCURACY:.2f}x)", flush=True)
-    for name, cfg, seed in (("held-out", TRAIN, 2002), ("shifted", SHIFTED, 2003)):
-        e = event_eval(clf, cfg, seed, args.event_takes_per_class)
-        per = " ".join(f"{k}={v * 1000:.0f}" for k, v in e["per_class_latency"].items())
-        print(f"events {name}: first event right {e['event_accuracy']:.1%}, false events per idle take "
-              f"{e['false_events_per_idle_take']:.2f}, latency median {e['latency_median'] * 1000:.0f} ms, "
-              f"p90 {e['latency_p90'] * 1000:.0f} ms (target <= 300 ms); per class ms: {per}", flush=True)
-    cls_ms, pose_ms = timing(clf, args.video)
-    line = f"classifier {cls_ms:.3f} ms/window (target <= 1 ms)"
-    if pose_ms:
-        line += f" vs pose tracker {pose_ms:.1f} ms/frame: classifier = {cls_ms / pose_ms:.1%} of pose time"
-    print(line)
-    plot(mats, accs, args.png)
-    print(f"wrote {args.png}")
+    models = dict(m.split("=", 1) for m in args.models) if args.models else \
+        {"old": str(old_model()), "shipped": ""}
+    clfs = {name: ActionClassifier.create_from_options(ActionClassifierOptions(model_path=path or None))
+            for name, path in models.items()}
+    options = EventOptions()
+    report: dict[str, dict] = {name: {"labels": list(c.labels)} for name, c in clfs.items()}
+    recs = kinect.read_utkinect(args.utkinect)
+    tracks = {r.name: r.track() for r in recs}
+    poses = crafted.read_mlkit(args.mlkit)
+    crng = np.random.default_rng(4242)
+    clips = [(k, *crafted.crafted_clip(crng, k, poses)) for k in crafted.KINDS for _ in range(args.crafted_per_kind)]
+    videos = {p.stem: read_pose_file(p) for p in args.video_pose if p.is_file()}
+    gen_panels, utk_panels = [], []
+    for name, clf in clfs.items():
+        r = report[name]
+        bar = Progress(f"{name}: UTKinect", len(recs))
+        probs = {}
+        for rec in recs:
+            probs[rec.name] = stream_probs(clf, tracks[rec.name])
+            bar.update()
+        bar.close()
+        r["utkinect"], r["utkinect_loso"], m = utkinect_eval(clf, recs, probs, options)
+        utk_panels.append((m, r["utkinect"]["confusion"]["rows"], r["utkinect"]["confusion"]["cols"],
+                           f"{name}: UTKinect segments (first event)"))
+        r["crafted"] = crafted_eval(clf, clips, options)
+        r["video"] = {k: video_eval(clf, v, options) for k, v in videos.items()}
+        r["ms_per_window"] = timing(clf)
+        if not args.skip_generator:
+            for split, cfg, seed in (("held-out", TRAIN, 1002), ("shifted", SHIFTED, 1003)):
+                m, acc = window_eval(clf, cfg, seed, args.seqs_per_class)
+                r[f"generator_{split}"] = acc
+                if split == "held-out":
+                    gen_panels.append((m, list(clf.labels), list(clf.labels),
+                                       f"{name}: generator steady windows {acc['steady']:.1%}"))
+            r["generator_events"] = event_eval(clf, TRAIN, 2002, args.event_takes_per_class, options)
+        print(f"[{name}] done", flush=True)
+    # --- report ---
+    names = list(clfs)
+    w = 16
+    print("\n" + f"{'':<44}" + "".join(f"{n:>{w}}" for n in names))
+
+    def row(title, get):
+        print(f"{title:<44}" + "".join(f"{get(report[n]):>{w}}" for n in names))
+
+    for lab in POSITIVE.values():
+        row(f"UTKinect recall {lab} (default hysteresis)",
+            lambda r, lab=lab: fmt(r["utkinect"]["recall"][lab], pct=True))
+    row("UTKinect false events / real negative", lambda r: fmt(r["utkinect"]["false_per_negative"]))
+    row("UTKinect wrong events / positive", lambda r: fmt(r["utkinect"]["wrong_in_positives"]))
+    row("UTKinect latency median", lambda r: fmt(r["utkinect"]["latency_median"], ms=True))
+    for lab in POSITIVE.values():
+        row(f"UTKinect LOSO recall {lab}", lambda r, lab=lab: fmt(r["utkinect_loso"]["recall"][lab], pct=True))
+    row("UTKinect LOSO false events / real negative", lambda r: fmt(r["utkinect_loso"]["false_per_negative"]))
+    row("UTKinect LOSO latency median", lambda r: fmt(r["utkinect_loso"]["latency_median"], ms=True))
+    kinds = sorted(report[names[0]]["utkinect"]["false_per_negative_kind"])
+    for k in kinds:
+        row(f"  false events / {k}", lambda r, k=k: fmt(r["utkinect"]["false_per_negative_kind"][k]))
+    for k in crafted.KINDS:
+        row(f"crafted {k}: found / wrong events per clip",
+            lambda r, k=k: f"{r['crafted'][k]['found']}/{r['crafted'][k]['clips']} "
+                           f"{r['crafted'][k]['wrong'] / r['crafted'][k]['clips']:.2f}")
+    for v in videos:
+        row(f"video {v}: false events ({videos[v].time[-1]:.0f} s)", lambda r, v=v: str(r["video"][v]["events"]))
+    if not args.skip_generator:
+        row("generator held-out steady accuracy", lambda r: fmt(r["generator_held-out"]["steady"], pct=True))
+        row("generator shifted steady accuracy", lambda r: fmt(r["generator_shifted"]["steady"], pct=True))
+        row("generator first event right", lambda r: fmt(r["generator_events"]["first_event_right"], pct=True))
+        row("generator false events / quiet take",
+            lambda r: fmt(r["generator_events"]["false_events_per_quiet_take"]))
+        row("generator event latency median", lambda r: fmt(r["generator_events"]["latency_median"], ms=True))
+    row("classifier ms / window", lambda r: f"{r['ms_per_window']:.3f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "eval.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    save_plots(utk_panels, args.out / "confusion_utkinect.png")
+    if gen_panels:
+        save_plots(gen_panels, args.out / "confusion.png")
+    print(f"wrote {args.out / 'eval.json'}, {args.out / 'confusion_utkinect.png'}"
+          + (f", {args.out / 'confusion.png'}" if gen_panels else ""))
     return 0
 
 

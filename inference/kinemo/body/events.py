@@ -1,6 +1,7 @@
 """Hysteresis: per-frame class probabilities → action events that do not flicker.
 
-An action starts once its probability has stayed at or above ``on`` (and on top) for
+Background labels (``idle``, and ``other`` — motion that is none of the actions) never
+become events. An action starts once its probability has stayed at or above ``on`` (and on top) for
 ``hold_on`` seconds; it ends once it has stayed below ``off`` for ``hold_off`` seconds, when
 another action starts, or when the person leaves. The gap between ``on`` and ``off`` and
 the hold times are what stop a label from flickering on noisy frames. The start time
@@ -32,7 +33,11 @@ class EventOptions:
     off: float = 0.35
     hold_on: float = 0.1
     hold_off: float = 0.3
-    background: str = "idle"
+    background: str | tuple[str, ...] = ("idle", "other")  # labels that never become events
+
+
+def _quiet(background: str | tuple[str, ...]) -> frozenset[str]:
+    return frozenset((background,) if isinstance(background, str) else background)
 
 
 class EventDetector:
@@ -47,6 +52,7 @@ class EventDetector:
         self._cand_since = 0.0
         self._cand_probs: list[float] = []
         self._low_since: float | None = None
+        self._quiet = _quiet(self.options.background)
 
     def update(self, time: float, probs: np.ndarray | None) -> list[ActionEvent]:
         """Feed one frame (``probs`` None: nobody in view); returns the events it decided."""
@@ -58,7 +64,7 @@ class EventDetector:
         top = int(np.argmax(probs))
         label, p = self.labels[top], float(probs[top])
         started = False
-        if label != o.background and p >= o.on and label != self.current:
+        if label not in self._quiet and p >= o.on and label != self.current:
             if self._cand != label:
                 self._cand, self._cand_since, self._cand_probs = label, time, []
             self._cand_probs.append(p)
