@@ -1,6 +1,10 @@
 """The demo avatar, built from code: the ARKit head, eyes that gaze can turn, a simple body on an
 armature, and one Action per default body action.
 
+Two heads: ``head="human"`` (default) is the data-made face rig closed into a head
+(human_head.py: MediaPipe's face mesh, 52 shape keys fitted to real tracking, eyes with
+pupils, teeth, tongue); ``head="stylised"`` the older ball head (demo_head.py).
+
 Run headless: ``python rigs/build_avatar.py [OUT.blend]`` (bpy module) or
 ``blender -b -P rigs/build_avatar.py -- [OUT.blend]``.
 
@@ -45,6 +49,19 @@ for _side, _sx in (("L", 1.0), ("R", -1.0)):
     _ex, _ey, _ez = FEATURES["eye"]
     _c = (_sx * _ex, HEAD_CENTRE[1] + _ey + 0.06, HEAD_CENTRE[2] + _ez)
     BONES[f"eye.{_side}"] = (_c, (_c[0], _c[1] - 0.2, _c[2]), "head")
+
+
+def bones(head: str = "human") -> dict:
+    """BONES, with the eye bones at the centres of the chosen head's eyeballs."""
+    if head != "human":
+        return BONES
+    from human_head import eye_centres, to_local
+
+    out = dict(BONES)
+    for side, centre in eye_centres().items():
+        c = tuple(float(a + b) for a, b in zip(HEAD_CENTRE, to_local(centre), strict=True))
+        out[f"eye.{side}"] = (c, (c[0], c[1] - 0.2, c[2]), "head")
+    return out
 
 #: Default body actions: label → {bone: [(frame, (euler x, y, z) degrees or location)]}.
 #: Rotations are in each bone's local space (Y runs along the bone).
@@ -169,18 +186,24 @@ def _limb_between(a, b):
     return (a + b) / 2, (b - a).length
 
 
-def build_avatar(bpy, name: str = "Kinemo") -> dict:
-    """Build everything into the current scene; returns the main objects by role."""
+def build_avatar(bpy, name: str = "Kinemo", head: str = "human") -> dict:
+    """Build everything into the current scene; returns the main objects by role.
+
+    ``head``: "human" (the data-made face rig, default) or "stylised" (the ball head)."""
     import mathutils
+
+    if head not in ("human", "stylised"):
+        raise ValueError(f"head must be 'human' or 'stylised', not {head!r}")
+    layout = bones(head)
 
     arm_data = bpy.data.armatures.new(f"{name}Rig")
     rig = bpy.data.objects.new(f"{name}Rig", arm_data)
     bpy.context.scene.collection.objects.link(rig)
     bpy.context.view_layer.objects.active = rig
     bpy.ops.object.mode_set(mode="EDIT")
-    for bone_name, (head, tail, parent) in BONES.items():
+    for bone_name, (start, tail, parent) in layout.items():
         eb = arm_data.edit_bones.new(bone_name)
-        eb.head, eb.tail = head, tail
+        eb.head, eb.tail = start, tail
         if parent:
             eb.parent = arm_data.edit_bones[parent]
             eb.use_connect = False
@@ -188,12 +211,20 @@ def build_avatar(bpy, name: str = "Kinemo") -> dict:
     for pb in rig.pose.bones:
         pb.rotation_mode = "XYZ"
 
-    head = build_head(bpy, f"{name}Head")
-    head.location = HEAD_CENTRE
-    _parent_to_bone(head, rig, "head")
-    parts = {"head": head, "rig": rig}
+    if head == "human":
+        from human_head import build_human_head, eye_parts
+
+        head_obj = build_human_head(bpy, f"{name}Head")
+    else:
+        head_obj = build_head(bpy, f"{name}Head")
+    head_obj.location = HEAD_CENTRE
+    _parent_to_bone(head_obj, rig, "head")
+    parts = {"head": head_obj, "rig": rig}
     for side in ("L", "R"):
-        c, _, _ = BONES[f"eye.{side}"]
+        c, _, _ = layout[f"eye.{side}"]
+        if head == "human":
+            parts[f"eye.{side}"] = eye_parts(bpy, f"{name}Eye.{side}", c, rig, f"eye.{side}", _parent_to_bone)[0]
+            continue
         eye = _mesh_part(bpy, f"{name}Eye.{side}", "sphere", (EYE_RADIUS,) * 3, c, rig, f"eye.{side}",
                          colour="eye")
         pupil_at = (c[0], c[1] - 0.85 * EYE_RADIUS, c[2])
@@ -201,10 +232,11 @@ def build_avatar(bpy, name: str = "Kinemo") -> dict:
                    colour="pupil")
         parts[f"eye.{side}"] = eye
     _mesh_part(bpy, f"{name}Torso", "cylinder", (0.55, 0.35, 1.5), (0, 0, 2.75), rig, "spine")
-    _mesh_part(bpy, f"{name}Neck", "cylinder", (0.18, 0.18, 0.5), (0, 0, 3.65), rig, "neck", colour="skin")
+    neck = (0.18, 0.18, 0.5) if head == "stylised" else (0.3, 0.27, 0.6)
+    _mesh_part(bpy, f"{name}Neck", "cylinder", neck, (0, 0, 3.65), rig, "neck", colour="skin")
     for bone_name in ("upper_arm.L", "forearm.L", "upper_arm.R", "forearm.R", "thigh.L", "shin.L", "thigh.R",
                       "shin.R"):
-        h, t, _ = BONES[bone_name]
+        h, t, _ = layout[bone_name]
         mid, length = _limb_between(h, t)
         direction = mathutils.Vector(t) - mathutils.Vector(h)
         colour = "trousers" if bone_name.startswith(("thigh", "shin")) else "skin" if "fore" in bone_name else "shirt"

@@ -1,4 +1,4 @@
-"""The demo avatar: every shape key stays in its region, every body action moves the bones it should."""
+"""The demo avatar (stylised head): every shape key stays in its region, every body action moves the bones it should."""
 
 import sys
 
@@ -29,7 +29,7 @@ EXPECTED_BONES = {
 def avatar(blender):
     bpy = blender
     bpy.ops.wm.read_homefile(use_empty=True)
-    parts = build_avatar(bpy)
+    parts = build_avatar(bpy, head="stylised")  # the ball head; the human head: test_face_rig.py
     yield bpy, parts
     bpy.ops.wm.read_homefile(use_empty=True)
 
