@@ -10,7 +10,13 @@ What it does, as a user would:
 3. bakes both with the add-on's own operators onto the head, one after the other on the NLA,
    with the line's sound in the sequencer, and lays a "wave" body action under the speech;
 4. saves out/demo.blend and renders a contact sheet of key frames (Workbench) to
-   out/demo_contact.png.
+   out/demo_contact.png;
+5. renders every frame of the timeline (Workbench) into out/demo.mp4 with sound: the source face
+   clip (then the spoken line's waveform) beside the avatar, and the jawOpen/mouth curves below
+   with a moving playhead; the sound is the clip's own track, then the spoken line.
+
+The avatar's head is the data-made face rig (rigs/human_head.py, docs/face-rig.md).
+Each step prints how long it took.
 """
 
 from __future__ import annotations
@@ -29,8 +35,13 @@ SPEECH_DEFAULT = ROOT / "rigs" / "media" / "hello.flac"
 ADDON = "bl_ext.user_default.kinemo"
 
 
+_T = [time.perf_counter()]
+
+
 def step(msg: str) -> None:
-    print(f"demo: {msg}", flush=True)
+    now = time.perf_counter()
+    print(f"demo: [{now - _T[0]:5.1f} s] {msg}", flush=True)
+    _T[0] = now
 
 
 def kinemo(*args: str) -> None:
@@ -93,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--face", "--input", dest="face", type=Path, help="face video (default: GRID, else bundled)")
     parser.add_argument("--speech", type=Path, default=SPEECH_DEFAULT, help="spoken line (default: %(default)s)")
     parser.add_argument("--output", type=Path, default=ROOT / "out" / "demo.blend", help="default: %(default)s")
-    parser.add_argument("--no-render", action="store_true", help="skip the contact sheet")
+    parser.add_argument("--no-render", action="store_true", help="skip the contact sheet and the video")
+    parser.add_argument("--no-video", action="store_true", help="skip out/demo.mp4")
     args = parser.parse_args(argv)
     clip = args.face or next(p for p in FACE_DEFAULTS if p.exists())
     out = args.output.resolve()
@@ -176,8 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         shots += [(speech_start + 20, body_cam), (speech_end - 5, body_cam)]
         sheet = contact_sheet(bpy, shots, out.with_name("demo_contact.png"))
         step(f"rendered {sheet} (frames {', '.join(str(f) for f, _ in shots)})")
+        if not args.no_video:
+            from demo_video import make_video
+
+            video = make_video(bpy, face_cam, clip, args.speech, speech_start, speech_end,
+                               out.with_name("demo.mp4"), log=step)
+            step(f"wrote {video}")
     bpy.ops.preferences.addon_disable(module=ADDON)
-    step(f"done in {time.perf_counter() - t0:.0f} s")
+    print(f"demo: done in {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
 

@@ -16,7 +16,7 @@ from kinemo import protocol
 from kinemo.takes import LLF_HEADER
 
 
-def test_demo_writes_a_blend_with_both_takes_and_a_contact_sheet(tmp_path, grid_clips):
+def test_demo_writes_a_blend_with_both_takes_a_contact_sheet_and_a_video(tmp_path, grid_clips):
     out = tmp_path / "demo.blend"
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--output", str(out)],
                        capture_output=True, text=True, timeout=900,
@@ -48,6 +48,14 @@ def test_demo_writes_a_blend_with_both_takes_and_a_contact_sheet(tmp_path, grid_
     px = np.array(img.pixels[:]).reshape(640, 1280, 4)
     assert px[..., :3].std() > 0.05, "not a blank render"
     bpy.data.images.remove(img)
+    video = tmp_path / "demo.mp4"  # input beside output, curves with a playhead, and sound, for both takes
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration,width,height",
+                        "-of", "json", str(video)], capture_output=True, text=True, check=True)
+    streams = {s["codec_type"]: s for s in json.loads(r.stdout)["streams"]}
+    assert set(streams) == {"video", "audio"}
+    assert (streams["video"]["width"], streams["video"]["height"]) == (960, 600)
+    assert float(streams["video"]["duration"]) >= (end - 1) / 25 - 0.1  # the whole timeline: both takes
+    assert float(streams["audio"]["duration"]) >= (end - 1) / 25 - 0.2
 
 
 def test_llf_csv_columns_are_read_by_name(tmp_path):
