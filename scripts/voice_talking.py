@@ -84,6 +84,7 @@ def read_audio(video: Path) -> np.ndarray:
 
 
 _ENCODER = None
+TEACHER: str | None = None  # --teacher: label with the file network's curves instead of the video's
 
 
 def features(x: np.ndarray, front: str) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +111,12 @@ def render(audio: np.ndarray, t: np.ndarray, bs: np.ndarray, rng: np.random.Gene
         x = soxr.resample(audio, SAMPLE_RATE * speed, SAMPLE_RATE).astype(np.float32)
         x = augment(x, rng, heavy)
     feats, times = features(x, front)
+    if TEACHER:  # distillation: what the file network hears in this very audio
+        import voice_data
+
+        voice_data.TEACHER = TEACHER
+        return feats.astype(np.float16), voice_data.teacher_curves(x, len(feats)).astype(np.float16), \
+            np.ones(len(feats), bool)
     labels, mask = labels_at(t, bs, times * speed)  # each frame's time in the original clip
     return feats.astype(np.float16), labels.astype(np.float16), mask
 
@@ -164,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hold-out", default="", help="comma-separated clip names to leave out (speaker-held-out check)")
     ap.add_argument("--front", choices=("mel", "whisper"), default="mel",
                     help="features: log-mel at 100 Hz (live network) or Whisper encoder at 50 Hz (files)")
+    ap.add_argument("--teacher", metavar="ONNX", help="label with this file network's curves (distillation for "
+                    "the live network) instead of the MediaPipe labels; mel front-end only")
     ap.add_argument("--join", type=int, default=1, help="GRID sentences joined into one recording (whisper: 3)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N clips (quick runs)")
     ap.add_argument("--workers", type=int, default=2)
@@ -171,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", default=str(ROOT / "build/voice/real"))
     args = ap.parse_args(argv)
+    global TEACHER
+    TEACHER = args.teacher
     held = {h.strip() for h in args.hold_out.split(",") if h.strip()}
     clips = [c for c in trainable_clips() if c[0].stem not in held and c[0].is_file()]
     if args.limit:
