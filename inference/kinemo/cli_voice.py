@@ -26,9 +26,9 @@ examples:
 
 Reads WAV, FLAC, OGG and MP3 at any sample rate and channel count (and anything
 ffmpeg reads, e.g. the audio of .mp4/.mkv/.mpg). Files go through the file engine
-(default): Whisper tiny.en's encoder hears the speech (any voice, any room), and
+(default): Whisper tiny.en's encoder (trained on many thousands of voices) hears the speech, and
 Kinemo's own head, trained on real talking faces, turns it into the face; it looks
-1 s ahead and back. --engine live uses the microphone's causal network instead (90 ms
+1 s ahead and back. --engine live uses the microphone's causal network instead (100 ms
 look-ahead), e.g. to preview exactly what `kinemo mic` would do. docs/voice-model.md
 has both models' numbers.
 Given several files, a bad one is reported and the rest are still processed; the exit
@@ -41,9 +41,9 @@ examples:
   kinemo mic --device 2 -o take.csv            a chosen input; Ctrl-C stops and saves the take
   kinemo mic --list-devices                    show the inputs and their numbers
 
-Latency: the network waits for 80 ms of future audio (+10 ms to interpolate to the
+Latency: the network waits for 90 ms of future audio (+10 ms to interpolate to the
 output rate), plus one sound-card block (--block, 256 samples at 16 kHz = 16 ms) and
-well under 1 ms of compute per frame: about 110 ms from a sound to its frame.
+well under 1 ms of compute per frame: about 120 ms from a sound to its frame.
 """
 
 
