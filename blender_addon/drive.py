@@ -16,6 +16,7 @@ from .actions import ActionBlender
 from .bake import BoneTargets
 
 LIVE_TRACK_PREFIX = "Kinemo live: "
+EXPRESSION_TRACK_PREFIX = "Kinemo live expression: "
 
 
 class MeshWriter:
@@ -107,16 +108,19 @@ def write_bones(arm: bpy.types.Object, bones: BoneTargets, head: np.ndarray, eye
 
 
 class ActionWriter:
-    """Live action blending on per-label NLA tracks, via the strips' animated influence and time."""
+    """Live action blending on per-label NLA tracks, via the strips' animated influence and time.
 
-    def __init__(self, blend_time: float) -> None:
+    Body action events and expression reactions (:mod:`expressions`) both go through it, each
+    with its own writer and track name prefix."""
+
+    def __init__(self, blend_time: float, prefix: str = LIVE_TRACK_PREFIX) -> None:
         self.blender = ActionBlender(blend_time)
         self.fps = 24.0
+        self.prefix = prefix
 
-    @staticmethod
-    def _strip(arm: bpy.types.Object, label: str, action: bpy.types.Action):
+    def _strip(self, arm: bpy.types.ID, label: str, action: bpy.types.Action):
         ad = arm.animation_data or arm.animation_data_create()
-        name = LIVE_TRACK_PREFIX + label
+        name = self.prefix + label
         track = ad.nla_tracks.get(name)
         if track is None:
             track = ad.nla_tracks.new()
@@ -135,29 +139,38 @@ class ActionWriter:
                     fc.keyframe_points.add(1)
         return strip
 
-    def write(self, arm: bpy.types.Object, actions: dict[str, str], events, now: float) -> None:
+    def write(self, arm, actions: dict[str, str], events, now: float,
+              owners: dict[str, bpy.types.ID] | None = None) -> dict[str, tuple[float, float]]:
+        """Feed ``events`` (``/kinemo/body/event`` updates, or (label, phase) pairs) for labels in
+        ``actions`` (label → Action name, "" for none), step the fades, write the strips onto ``arm``
+        (or ``owners[label]``); returns the blender's {label: (weight, seconds since start)}."""
         for ev in events:
-            label, phase = ev.values[0], ev.values[1]
+            label, phase = ev if isinstance(ev, tuple) else (ev.values[0], ev.values[1])
             if label in actions:
                 self.blender.event(label, phase, now)
-        for label, (weight, elapsed) in self.blender.step(now).items():
+        weights = self.blender.step(now)
+        touched = {id(arm): arm} if arm is not None and (self.blender.actions or events) else {}
+        for label, (weight, elapsed) in weights.items():
             action = bpy.data.actions.get(actions.get(label, ""))
-            if action is None:
+            owner = (owners or {}).get(label, arm)
+            if action is None or owner is None:
                 continue
-            strip = self._strip(arm, label, action)
+            strip = self._strip(owner, label, action)
+            touched[id(owner)] = owner
             f0, f1 = action.frame_range
             length = max(1.0, f1 - f0)
             influence = strip.fcurves.find("influence").keyframe_points[0]
             influence.co = (influence.co[0], weight)
             t = strip.fcurves.find("strip_time").keyframe_points[0]
             t.co = (t.co[0], f0 + (elapsed * self.fps) % length)
-        if self.blender.actions or events:
-            arm.update_tag(refresh={"TIME"})
+        for owner in touched.values():
+            owner.update_tag(refresh={"TIME"})
+        return weights
 
     @staticmethod
-    def remove_tracks(arm: bpy.types.Object) -> None:
+    def remove_tracks(arm: bpy.types.ID, prefix: str = LIVE_TRACK_PREFIX) -> None:
         ad = arm.animation_data
         if ad is None:
             return
-        for track in [t for t in ad.nla_tracks if t.name.startswith(LIVE_TRACK_PREFIX)]:
+        for track in [t for t in ad.nla_tracks if t.name.startswith(prefix)]:
             ad.nla_tracks.remove(track)

@@ -21,7 +21,8 @@ import numpy as np
 
 from . import protocol, rig
 from .bake import BoneTargets
-from .drive import ActionWriter, MeshDrivers, write_bones
+from .drive import EXPRESSION_TRACK_PREFIX, ActionWriter, MeshDrivers, write_bones
+from .expressions import ReactionGate
 from .receiver import Receiver
 from .recorder import Recorder
 from .retarget import Retarget, Smoother
@@ -50,6 +51,11 @@ class LiveConfig:
     actions: dict[str, str] = field(default_factory=dict)  # label → Action name
     action_blend: float = 0.25
     on_lost: str = "HOLD"  # or "NEUTRAL"
+    #: expression reactions: label → (Action name or "", [(shape key, value)])
+    expressions: dict[str, tuple[str, list[tuple[str, float]]]] = field(default_factory=dict)
+    expression_threshold: float = 0.5
+    expression_hold: float = 0.5
+    expression_blend: float = 0.3
 
 
 class LiveSession:
@@ -67,6 +73,8 @@ class LiveSession:
         self._smoother = Smoother()
         self._meshes = MeshDrivers()
         self._actions = ActionWriter(0.25)
+        self._gate = ReactionGate(())
+        self._reactions = ActionWriter(0.3, EXPRESSION_TRACK_PREFIX)
         self._root_ref: np.ndarray | None = None
         self._last_tick: float | None = None
 
@@ -100,6 +108,10 @@ class LiveSession:
         self._smoother = Smoother(config.smoothing)
         self._meshes.clear()
         self._actions.blender.blend_time = config.action_blend
+        # Changed in place: a running reaction whose label lost its mapping ends after the hold.
+        self._gate.labels = set(config.expressions)
+        self._gate.threshold, self._gate.hold = config.expression_threshold, config.expression_hold
+        self._reactions.blender.blend_time = config.expression_blend
 
     def stop(self) -> Recorder | None:
         """Stop listening; returns the recording, if one was running."""
@@ -115,7 +127,13 @@ class LiveSession:
         arm = bpy.data.objects.get(self.config.armature) if self.config.armature else None
         if arm is not None and arm.type == "ARMATURE":
             ActionWriter.remove_tracks(arm)
+            ActionWriter.remove_tracks(arm, EXPRESSION_TRACK_PREFIX)
+        for key in self._shape_keys():
+            ActionWriter.remove_tracks(key, EXPRESSION_TRACK_PREFIX)
         self._actions = ActionWriter(self.config.action_blend)
+        self._gate = ReactionGate(self.config.expressions, self.config.expression_threshold,
+                                  self.config.expression_hold)
+        self._reactions = ActionWriter(self.config.expression_blend, EXPRESSION_TRACK_PREFIX)
         return rec
 
     # -- recording ---------------------------------------------------------
@@ -179,6 +197,7 @@ class LiveSession:
             if changed:
                 self.apply_current()
             self._drive_actions(events, now)
+            self._drive_expressions(sample, now)
             if sample is not None:
                 self.last_applied = sample
                 self.applied += 1
@@ -215,6 +234,57 @@ class LiveSession:
         scene = bpy.context.scene
         self._actions.fps = scene.render.fps / scene.render.fps_base
         self._actions.write(arm, cfg.actions, events, now)
+
+    def _shape_keys(self) -> list:
+        out = []
+        for name in self.targets:
+            obj = bpy.data.objects.get(name)
+            if obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None:
+                out.append(obj.data.shape_keys)
+        return out
+
+    def _drive_expressions(self, sample: protocol.FaceSample | None, now: float) -> None:
+        """The expression label → reaction events (threshold, hold) → Actions and shape keys, faded."""
+        cfg = self.config
+        if not cfg.expressions and not self._reactions.blender.actions:
+            return
+        events: list[tuple[str, str]] = []
+        if sample is not None or self.lost(now):
+            label, score = None, 0.0
+            x = sample.expression if sample is not None and sample.present else None
+            if x is not None and str(x[0]) in protocol.EMOTIONS:
+                label = str(x[0])
+                score = float(x[1 + protocol.EMOTIONS.index(label)])
+            events = self._gate.update(label, score, now)
+        arm = bpy.data.objects.get(cfg.armature) if cfg.armature else None
+        arm = arm if arm is not None and arm.type == "ARMATURE" else None
+        keys = self._shape_keys()
+        owners = {}
+        for label, (name, _) in cfg.expressions.items():
+            action = bpy.data.actions.get(name) if name else None
+            if action is not None and is_shape_key_action(action):
+                owners[label] = keys[0] if keys else None
+        scene = bpy.context.scene
+        self._reactions.fps = scene.render.fps / scene.render.fps_base
+        actions = {label: name for label, (name, _) in cfg.expressions.items()}
+        weights = self._reactions.write(arm, actions, events, now, owners)
+        values: dict[str, float] = {}
+        for label, (weight, _elapsed) in weights.items():
+            for key_name, v in cfg.expressions.get(label, ("", []))[1]:
+                values[key_name] = max(values.get(key_name, 0.0), weight * v)
+        for key in keys if values else ():
+            for key_name, v in values.items():
+                kb = key.key_blocks.get(key_name)
+                if kb is not None:
+                    kb.value = v
+
+
+def is_shape_key_action(action) -> bool:
+    """Does ``action`` animate shape keys (a Key's ``key_blocks``) rather than an object or its bones?"""
+    slots = getattr(action, "slots", None)
+    if slots is not None and len(slots):
+        return any(getattr(s, "target_id_type", "") == "KEY" for s in slots)
+    return getattr(action, "id_root", "") == "KEY"
 
 
 SESSION = LiveSession()

@@ -85,7 +85,7 @@ class KINEMO_OT_record_start(bpy.types.Operator):
 def _report_bake(op, result, what: str) -> None:
     names = ", ".join(a.name for a in result.actions) or "nothing"
     op.report({"INFO"}, f"Baked {what}: {result.channels} channels, {result.frames} frames, "
-                        f"{result.strips} action strips → {names}")
+                        f"{result.strips} action strips, {result.reactions} expression reactions → {names}")
 
 
 class KINEMO_OT_record_stop(bpy.types.Operator):
@@ -112,7 +112,9 @@ class KINEMO_OT_record_stop(bpy.types.Operator):
             return {"CANCELLED"}
         t = cols["time"] - cols["time"][0]
         take = Take(rec.name, t, cols["blendshapes"], cols["present"], 0.0, cols["head"], cols["eyes"],
-                    [(lb, s - cols["time"][0], e - cols["time"][0], c) for lb, s, e, c in cols["events"]])
+                    [(lb, s - cols["time"][0], e - cols["time"][0], c) for lb, s, e, c in cols["events"]],
+                    emotion=cols["emotion"] if (cols["emotion"] >= 0).any() else None,
+                    emotion_scores=cols["emotion_scores"])
         result = bake_take(context, take, frame_start=self.frame_start)
         _report_bake(self, result, f"recording '{rec.name}'")
         return {"FINISHED"}

@@ -1,14 +1,15 @@
-"""Mapping operators: fill the channel list, presets, extra target meshes, action labels."""
+"""Mapping operators: fill the channel list, presets, extra target meshes, action labels, expression reactions."""
 
 from __future__ import annotations
 
 import os
 
 import bpy
-from bpy.props import IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import presets, props
+from . import presets, props, protocol
+from .expressions import default_reaction
 from .live import SESSION
 
 
@@ -156,5 +157,97 @@ class KINEMO_OT_action_map_remove(bpy.types.Operator):
         return {"FINISHED"}
 
 
+_EMOTION_ITEMS = [(e, e.capitalize(), f"The '{e}' expression label") for e in protocol.EMOTIONS]
+
+
+def _expression_row(settings, label: str):
+    row = next((m for m in settings.expressions if m.name == label), None)
+    if row is None:
+        row = settings.expressions.add()
+        row.name = label
+        settings.expression_index = len(settings.expressions) - 1
+    return row
+
+
+class KINEMO_OT_expression_map_set(bpy.types.Operator):
+    """Map an expression label to an Action and/or shape keys (the reaction it drives)"""
+
+    bl_idname = "kinemo.expression_map_set"
+    bl_label = "Set Expression Reaction"
+    bl_options = {"REGISTER", "UNDO"}
+
+    label: EnumProperty(name="Label", items=_EMOTION_ITEMS, default="happy")
+    action: StringProperty(name="Action", description="Action name (empty: none)")
+    shape_keys: StringProperty(name="Shape Keys", description="Comma-separated shape keys, optionally key=value")
+    weight: FloatProperty(name="Weight", default=1.0, min=0.0, max=1.0)
+
+    def execute(self, context):
+        settings = context.scene.kinemo
+        action = bpy.data.actions.get(self.action) if self.action else None
+        if self.action and action is None:
+            self.report({"ERROR"}, f"No Action named '{self.action}'")
+            return {"CANCELLED"}
+        row = _expression_row(settings, self.label)
+        row.action, row.shape_keys, row.weight = action, self.shape_keys, self.weight
+        _refresh_live(context)
+        return {"FINISHED"}
+
+
+class KINEMO_OT_expression_map_remove(bpy.types.Operator):
+    """Remove an expression reaction (the selected row, or the given label's)"""
+
+    bl_idname = "kinemo.expression_map_remove"
+    bl_label = "Remove Expression Reaction"
+    bl_options = {"REGISTER", "UNDO"}
+
+    label: StringProperty(name="Label", description="Label whose row to remove (empty: the selected row)")
+
+    def execute(self, context):
+        settings = context.scene.kinemo
+        i = next((k for k, m in enumerate(settings.expressions) if m.name == self.label), -1) if self.label \
+            else settings.expression_index
+        if not 0 <= i < len(settings.expressions):
+            return {"CANCELLED"}
+        settings.expressions.remove(i)
+        settings.expression_index = max(0, min(settings.expression_index, len(settings.expressions) - 1))
+        _refresh_live(context)
+        return {"FINISHED"}
+
+
+class KINEMO_OT_expression_map_defaults(bpy.types.Operator):
+    """Map every expression label to what the avatar offers: a 'react_<label>' Action, else its VRM
+    expression shape key (Joy, Sorrow, Angry, Surprised, Fun, as VRoid or VRM 1.0 name them)"""
+
+    bl_idname = "kinemo.expression_map_defaults"
+    bl_label = "Find Reactions"
+    bl_options = {"REGISTER", "UNDO"}
+
+    overwrite: BoolProperty(name="Overwrite", description="Replace rows that already map something")
+
+    def execute(self, context):
+        settings = context.scene.kinemo
+        actions = [a.name for a in bpy.data.actions]
+        keys: list[str] = []
+        for obj in props.target_meshes(settings):
+            if obj.data.shape_keys is not None:
+                keys += [kb.name for kb in obj.data.shape_keys.key_blocks[1:]]
+        found = 0
+        for label in protocol.EMOTIONS:
+            action, key = default_reaction(label, actions, keys)
+            if not action and not key:
+                continue
+            old = next((m for m in settings.expressions if m.name == label), None)
+            if old is not None and (old.action is not None or old.shape_keys) and not self.overwrite:
+                continue
+            row = _expression_row(settings, label)
+            row.action, row.shape_keys = bpy.data.actions.get(action) if action else None, key
+            found += 1
+        self.report({"INFO"}, f"Mapped {found} expression labels" if found else
+                    "The avatar has no react_<label> Actions or VRM expression shape keys")
+        _refresh_live(context)
+        return {"FINISHED"}
+
+
 CLASSES = (KINEMO_OT_mapping_reset, KINEMO_OT_preset_load, KINEMO_OT_preset_save, KINEMO_OT_target_add,
-           KINEMO_OT_target_remove, KINEMO_OT_action_map_add, KINEMO_OT_action_map_remove)
+           KINEMO_OT_target_remove, KINEMO_OT_action_map_add, KINEMO_OT_action_map_remove,
+           KINEMO_OT_expression_map_set, KINEMO_OT_expression_map_remove, KINEMO_OT_expression_map_defaults)

@@ -70,6 +70,18 @@ class KinemoActionMap(bpy.types.PropertyGroup):
     action: PointerProperty(update=_changed, name="Action", type=bpy.types.Action)
 
 
+class KinemoExpressionMap(bpy.types.PropertyGroup):
+    # ``name`` (inherited) is the expression label (neutral, happy, sad, surprise, anger, fear, disgust).
+    action: PointerProperty(update=_changed, name="Action", type=bpy.types.Action,
+                            description="Action played while the label holds (on the armature, or on the "
+                                        "target's shape keys for a shape-key Action)")
+    shape_keys: StringProperty(update=_changed, name="Shape Keys",
+                               description="Comma-separated shape keys set while the label holds, each "
+                                           "optionally with its own value (Joy, Fcl_MTH_Fun=0.5)")
+    weight: FloatProperty(update=_changed, name="Weight", default=1.0, min=0.0, max=1.0, subtype="FACTOR",
+                          description="Value the shape keys reach")
+
+
 class KinemoSettings(bpy.types.PropertyGroup):
     # targets
     target: PointerProperty(update=_changed, name="Target", type=bpy.types.Object, poll=_is_mesh,
@@ -100,6 +112,20 @@ class KinemoSettings(bpy.types.PropertyGroup):
     action_index: IntProperty()
     action_blend: FloatProperty(update=_changed, name="Action Blend", default=0.25, min=0.0, subtype="TIME_ABSOLUTE",
                                 unit="TIME_ABSOLUTE", description="Seconds to fade an action in and out")
+    # expression reactions
+    use_expressions: BoolProperty(update=_changed, name="Expression Reactions", default=True,
+                                  description="Let the streamed expression label drive the mapped Actions "
+                                              "and shape keys (live and when baking)")
+    expressions: CollectionProperty(type=KinemoExpressionMap)
+    expression_index: IntProperty()
+    expression_threshold: FloatProperty(update=_changed, name="Threshold", default=0.5, min=0.0, max=1.0,
+                                        subtype="FACTOR",
+                                        description="Smallest score of the label that starts its reaction")
+    expression_hold: FloatProperty(update=_changed, name="Hold", default=0.5, min=0.0, subtype="TIME_ABSOLUTE",
+                                   unit="TIME_ABSOLUTE",
+                                   description="Seconds a reaction stays on after its label last qualified")
+    expression_blend: FloatProperty(update=_changed, name="Fade", default=0.3, min=0.0, subtype="TIME_ABSOLUTE",
+                                    unit="TIME_ABSOLUTE", description="Seconds to fade a reaction in and out")
     # connection
     source: EnumProperty(name="Source", items=[
         ("KINEMO", "Kinemo", f"The Kinemo service's own stream (port {protocol.DEFAULT_PORT})"),
@@ -129,7 +155,7 @@ class KinemoSettings(bpy.types.PropertyGroup):
     realtime: BoolProperty(name="Real Time", default=True, description="Stream a video at its own speed")
 
 
-CLASSES = (KinemoPreferences, KinemoTarget, KinemoChannel, KinemoActionMap, KinemoSettings)
+CLASSES = (KinemoPreferences, KinemoTarget, KinemoChannel, KinemoActionMap, KinemoExpressionMap, KinemoSettings)
 
 
 # -- pure views of the settings ----------------------------------------------------------
@@ -209,6 +235,23 @@ def apply_preset(settings, preset: Preset) -> None:
             p.enabled, s.gain, s.offset, s.min, s.max, s.invert, s.mirror)
 
 
+def expression_map(settings) -> dict[str, tuple[str, list[tuple[str, float]]]]:
+    """label → (Action name or "", [(shape key, value)]) for the rows that drive something."""
+    from .expressions import parse_keys
+
+    out = {}
+    if not settings.use_expressions:
+        return out
+    for m in settings.expressions:
+        if m.name not in protocol.EMOTIONS:
+            continue
+        action = m.action.name if m.action is not None else ""
+        keys = parse_keys(m.shape_keys, m.weight)
+        if action or keys:
+            out[m.name] = (action, keys)
+    return out
+
+
 def live_config(settings):
     from .live import LiveConfig
 
@@ -220,7 +263,9 @@ def live_config(settings):
         armature=arm.name if arm is not None else "", bones=bone_targets(settings), axes=axes, eye_axes=eye_axes,
         neck_share=settings.neck_share, root_scale=settings.root_scale,
         actions={m.name: m.action.name for m in settings.actions if m.name and m.action is not None},
-        action_blend=settings.action_blend, on_lost=settings.on_lost)
+        action_blend=settings.action_blend, on_lost=settings.on_lost, expressions=expression_map(settings),
+        expression_threshold=settings.expression_threshold, expression_hold=settings.expression_hold,
+        expression_blend=settings.expression_blend)
 
 
 def allow_list(settings) -> set[str] | None:

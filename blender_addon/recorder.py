@@ -12,11 +12,14 @@ import threading
 
 import numpy as np
 
-from .protocol import EYE_FIELDS, HEAD_FIELDS, NUM_BLENDSHAPES, FaceSample
+from .protocol import EMOTIONS, EYE_FIELDS, HEAD_FIELDS, NUM_BLENDSHAPES, FaceSample
 
 CHUNK = 4096
 _H = len(HEAD_FIELDS)
-_W = 1 + 1 + NUM_BLENDSHAPES + _H + len(EYE_FIELDS)  # time, present, blendshapes, head, eyes
+_E = len(EYE_FIELDS)
+_X = 1 + len(EMOTIONS)  # expression: label index (−1: none), then the scores
+_W = 1 + 1 + NUM_BLENDSHAPES + _H + _E + _X  # time, present, blendshapes, head, eyes, expression
+_LABEL_INDEX = {e: i for i, e in enumerate(EMOTIONS)}
 
 
 class Recorder:
@@ -56,7 +59,14 @@ class Recorder:
             row[2:2 + NUM_BLENDSHAPES] = sample.blendshapes
             head = sample.head[:_H]
             row[2 + NUM_BLENDSHAPES:2 + NUM_BLENDSHAPES + len(head)] = head
-            row[-len(EYE_FIELDS):] = sample.eyes[:len(EYE_FIELDS)]
+            b = 2 + NUM_BLENDSHAPES + _H
+            row[b:b + _E] = sample.eyes[:_E]
+            x = sample.expression
+            if x is not None and len(x) == _X and sample.present:
+                row[b + _E] = _LABEL_INDEX.get(str(x[0]), -1)
+                row[b + _E + 1:] = x[1:]
+            else:
+                row[b + _E], row[b + _E + 1:] = -1.0, 0.0
             self._last_seq = sample.seq
 
     def add_event(self, label: str, start: float, end: float, confidence: float) -> None:
@@ -75,6 +85,7 @@ class Recorder:
                 np.empty((0, _W))
             events = list(self.events)
         b = 2 + NUM_BLENDSHAPES
+        e = b + _H + _E
         return {"time": data[:, 0], "present": data[:, 1] > 0.5, "blendshapes": data[:, 2:b],
-                "head": data[:, b:b + len(HEAD_FIELDS)], "eyes": data[:, b + len(HEAD_FIELDS):],
-                "events": events}
+                "head": data[:, b:b + _H], "eyes": data[:, b + _H:e], "emotion": data[:, e].astype(int),
+                "emotion_scores": np.clip(data[:, e + 1:], 0.0, 1.0), "events": events}

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .protocol import ARKIT_NAMES, EYE_FIELDS, HEAD_FIELDS, LLF_ROTATIONS, NUM_BLENDSHAPES, TAKE_FORMAT, pascal_case
+from .protocol import (
+    ARKIT_NAMES,
+    EMOTIONS,
+    EYE_FIELDS,
+    HEAD_FIELDS,
+    LLF_ROTATIONS,
+    NUM_BLENDSHAPES,
+    TAKE_FORMAT,
+    pascal_case,
+)
 
 STANDARD_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 120.0)
 
@@ -34,9 +43,14 @@ class Take:
     head: np.ndarray | None = None  # (T, 6) yaw, pitch, roll (degrees), x, y, z (cm)
     eyes: np.ndarray | None = None  # (T, 4) left yaw, left pitch, right yaw, right pitch (degrees)
     events: list = field(default_factory=list)  # (label, start s, end s, confidence) action events
+    emotion: np.ndarray | None = None  # (T,) expression label as an EMOTIONS index, −1 none; None: no labels
+    emotion_scores: np.ndarray | None = None  # (T, 7) the label's scores, EMOTIONS order
 
     def __post_init__(self) -> None:
         n = len(self.times)
+        if self.emotion is not None and (len(self.emotion) != n or self.emotion_scores is None
+                                         or np.shape(self.emotion_scores) != (n, len(EMOTIONS))):
+            self.emotion = self.emotion_scores = None
         if self.head is None:
             self.head = np.zeros((n, len(HEAD_FIELDS)))
         if self.eyes is None:
@@ -71,6 +85,8 @@ def _load_json(path: str) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != TAKE_FORMAT:
         raise TakeError(f"{os.path.basename(path)} is not a Kinemo take (format '{TAKE_FORMAT}')")
     doc["meta"] = {"fps": doc.get("fps"), "channels": doc.get("channels")}
+    if isinstance(doc.get("emotion"), list):  # labels as names in JSON, indices in NPZ
+        doc["emotion"] = [EMOTIONS.index(e) if e in EMOTIONS else -1 for e in doc["emotion"]]
     return doc
 
 
@@ -87,7 +103,16 @@ def _from_columns(name: str, cols: dict) -> Take:
     fps = float(meta.get("fps") or _rate_from_times(times))
     head = _optional(cols, "head", len(times), len(HEAD_FIELDS))
     eyes = _optional(cols, "eyes", len(times), len(EYE_FIELDS))
-    return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, present, fps, head, eyes))
+    emotion = scores = None
+    if "emotion" in cols and "emotion_scores" in cols:
+        emotion = np.asarray(cols["emotion"], dtype=np.int64).reshape(-1)
+        scores = _optional(cols, "emotion_scores", len(times), len(EMOTIONS))
+        if scores is not None and np.isfinite(scores).all():
+            emotion = np.where((emotion >= 0) & (emotion < len(EMOTIONS)), emotion, -1)
+        else:
+            emotion = scores = None
+    return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, present, fps, head, eyes,
+                         emotion=emotion, emotion_scores=scores))
 
 
 def _optional(cols: dict, key: str, n: int, width: int) -> np.ndarray | None:

@@ -174,6 +174,53 @@ class KINEMO_PT_armature(_Panel, bpy.types.Panel):
         layout.prop(settings, "action_blend")
 
 
+class KINEMO_UL_expressions(bpy.types.UIList):
+    """One row per expression label: the Action and/or shape keys it drives."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        row = layout.row(align=True)
+        row.label(text=item.name, icon="CHECKMARK" if item.action is not None or item.shape_keys else "X")
+        what = [item.action.name] if item.action is not None else []
+        if item.shape_keys:
+            what.append(item.shape_keys)
+        row.label(text=" + ".join(what) or "— nothing —")
+
+
+class KINEMO_PT_expressions(_Panel, bpy.types.Panel):
+    bl_label = "Expression Reactions"
+    bl_parent_id = "KINEMO_PT_live"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw_header(self, context):
+        self.layout.prop(context.scene.kinemo, "use_expressions", text="")
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.kinemo
+        layout.active = settings.use_expressions
+        row = layout.row(align=True)
+        row.prop(settings, "expression_threshold")
+        row.prop(settings, "expression_hold")
+        layout.prop(settings, "expression_blend")
+        row = layout.row()
+        row.template_list("KINEMO_UL_expressions", "", settings, "expressions", settings, "expression_index",
+                          rows=3)
+        col = row.column(align=True)
+        col.operator("kinemo.expression_map_set", icon="ADD", text="")
+        col.operator("kinemo.expression_map_remove", icon="REMOVE", text="")
+        if 0 <= settings.expression_index < len(settings.expressions):
+            item = settings.expressions[settings.expression_index]
+            layout.prop(item, "name", text="Label")
+            layout.prop(item, "action")
+            layout.prop(item, "shape_keys")
+            layout.prop(item, "weight")
+        layout.operator("kinemo.expression_map_defaults", icon="SHAPEKEY_DATA")
+        if SESSION.running and SESSION.config.expressions:
+            gate = SESSION._gate
+            layout.label(text=f"Reacting: {gate.active}" if gate.active else "No reaction",
+                         icon="PLAY" if gate.active else "PAUSE")
+
+
 class KINEMO_PT_bake(_Panel, bpy.types.Panel):
     bl_label = "Takes and Baking"
     bl_parent_id = "KINEMO_PT_live"
@@ -219,8 +266,8 @@ class KINEMO_PT_jobs(_Panel, bpy.types.Panel):
         layout.operator("kinemo.calibrate", icon="RESTRICT_SELECT_OFF")
 
 
-CLASSES = (KINEMO_UL_channels, KINEMO_PT_live, KINEMO_PT_mapping, KINEMO_PT_armature, KINEMO_PT_bake,
-           KINEMO_PT_jobs)
+CLASSES = (KINEMO_UL_channels, KINEMO_UL_expressions, KINEMO_PT_live, KINEMO_PT_mapping, KINEMO_PT_armature,
+           KINEMO_PT_expressions, KINEMO_PT_bake, KINEMO_PT_jobs)
 
 
 def redraw_while_live() -> float | None:

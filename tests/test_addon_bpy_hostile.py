@@ -268,6 +268,8 @@ def test_every_panel_draws_in_every_state(blender, scene):
     seen += _draw_all(bpy, "idle, channels not set up", problems)
     assert bpy.ops.kinemo.mapping_reset() == {"FINISHED"}
     assert bpy.ops.kinemo.action_map_add(label="wave", action="wave") == {"FINISHED"}
+    assert bpy.ops.kinemo.expression_map_set(label="happy", action="wave", shape_keys="Mouth_Smile_L") == {"FINISHED"}
+    assert bpy.ops.kinemo.expression_map_set(label="sad") == {"FINISHED"}  # a row that maps nothing yet
     s.channel_index, s.action_index, s.host = 3, 0, "127.0.0.1"
     seen += _draw_all(bpy, "idle", problems)
     s.port = free_udp_port()
@@ -298,5 +300,6 @@ def test_every_panel_draws_in_every_state(blender, scene):
     assert not problems, "\n".join(problems)
     for name in ("target", "smoothing", "channels", "gain", "kinemo.live_start", "kinemo.live_stop",
                  "kinemo.record_start", "kinemo.record_stop", "kinemo.job_start", "kinemo.job_stop",
-                 "root_bone", "allow", "reduce_tolerance", "action"):
+                 "root_bone", "allow", "reduce_tolerance", "action", "expressions", "expression_threshold",
+                 "shape_keys", "kinemo.expression_map_defaults"):
         assert name in seen, f"no state drew {name!r}"
