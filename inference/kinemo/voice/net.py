@@ -22,22 +22,27 @@ DEFAULT_MODEL = ASSETS / "voice_net.onnx"  # the live (causal) network: kinemo m
 FILE_MODEL = ASSETS / "voice_file.onnx"  # the file network (Whisper encoder + head): kinemo audio
 
 
+def onnx_session(path: Path, threads: int = 1):
+    """An onnxruntime CPU session on ``threads`` cores; a damaged file is a KinemoError, not a traceback."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = max(1, int(threads))
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own types for a damaged file
+        raise KinemoError(f"could not load voice model {path}: {str(e).splitlines()[0]}") from None
+
+
 class VoiceNet:
     def __init__(self, model_path: str | Path | None = None, *, threads: int = 1) -> None:
         path = Path(model_path) if model_path else DEFAULT_MODEL
         meta_path = path.with_suffix(".json")
         if not path.is_file() or not meta_path.is_file():
             raise KinemoError(f"voice model not found: {path} (and {meta_path.name} beside it)")
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = max(1, int(threads))
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for a damaged file
-            raise KinemoError(f"could not load voice model {path}: {str(e).splitlines()[0]}") from None
+        self._session = onnx_session(path, threads)
         meta = json.loads(meta_path.read_text())
         self.delay = int(meta["delay_frames"])
         self.receptive = int(meta["receptive_frames"])

@@ -100,16 +100,9 @@ class WhisperVoiceNet:
     gate_ahead = 30  # 10 ms frames: the mouth opens up to 300 ms before the first word, so look that far
 
     def __init__(self, path: Path, meta: dict, *, threads: int = 1) -> None:
-        import onnxruntime as ort
+        from kinemo.voice.net import onnx_session
 
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = max(1, int(threads))
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        try:
-            self._head = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for a damaged file
-            raise KinemoError(f"could not load voice model {path}: {str(e).splitlines()[0]}") from None
+        self._head = onnx_session(path, threads)
         self.encoder = WhisperEncoder(threads)
         self.channels: tuple[str, ...] = tuple(meta["channels"])
         self.meta, self.path = meta, path
