@@ -94,13 +94,30 @@ def _tables():
 _AVG, _PAIRS, _DY, _OWNER = _tables()
 
 
+_ONES = np.full(478, 1.0 / 478)
+
+
+def _align(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """:func:`kinemo.face.landmarks.align`'s shape (Kabsch + scale onto the centred, unit-RMS
+    ``reference``) with less per-call overhead: means as products, the 3×3 determinant by hand."""
+    q = points - _ONES @ points
+    qf = q.ravel()
+    scale = float(np.sqrt(qf @ qf / 478)) or 1.0
+    u, _, vt = np.linalg.svd(q.T @ reference)
+    (a, b, c), (d, e, f), (g, h, i) = (u @ vt).tolist()
+    if a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) < 0:
+        u = u * np.array([1.0, 1.0, -1.0])
+    return q @ ((u @ vt) / scale)
+
+
 def geometry(landmarks: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
     """(478, 3) MediaPipe-normalised landmarks → len(GEOMETRY) measures + 20 PCA coefficients (σ units)."""
-    from kinemo.face.landmarks import align, to_metric
-
     w, h = image_size or (1, 1)
     pca = _pca()
-    shape, _ = align(to_metric(landmarks, w, h), pca.mean)
+    pts = np.array(landmarks, dtype=np.float64)  # to_metric: isotropic units of image height
+    pts[:, 0] *= w / h
+    pts[:, 2] *= w / h
+    shape = _align(pts, pca.mean)
     iod = float(np.linalg.norm(shape[RIGHT_EYE_OUTER] - shape[LEFT_EYE_OUTER])) or 1.0
     pts = _AVG @ shape
     diff = pts[_PAIRS[:, 1]] - pts[_PAIRS[:, 0]]
