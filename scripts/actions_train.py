@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kinemo.body.features import FEATURES, RATE, STEPS
+from kinemo.body.generator import QUIET
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "inference" / "kinemo" / "assets"
@@ -33,8 +34,16 @@ SCALE = 16.0
 
 
 class ActionNet(nn.Module):
-    def __init__(self, classes: int, width: int = 96, emb: int = 64) -> None:
+    def __init__(self, classes: int, width: int = 96, emb: int = 64, depth: bool = False) -> None:
         super().__init__()
+        # MediaPipe's z is not geometric on real video (dance.mp4: the nose sits half a body
+        # height in front of the hips; converted Kinect skeletons and the generator put it
+        # near the hips), so by default the network does not look at it: z is zeroed inside
+        # the network, and the exported model carries that with it.
+        mask = torch.ones(FEATURES)
+        if not depth:
+            mask[2::4] = 0.0
+        self.register_buffer("mask", mask)
         self.inp = nn.Sequential(nn.Conv1d(FEATURES, width, 1), nn.BatchNorm1d(width), nn.GELU())
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.Conv1d(width, width, 3, padding=d, dilation=d), nn.BatchNorm1d(width), nn.GELU())
@@ -43,7 +52,7 @@ class ActionNet(nn.Module):
         self.weight = nn.Parameter(torch.randn(classes, emb) * 0.1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.inp(x.transpose(1, 2))
+        h = self.inp((x * self.mask).transpose(1, 2))
         for block in self.blocks:
             h = h + block(h)
         pooled = torch.cat([h.mean(-1), h[..., -6:].mean(-1)], dim=1)  # whole window + its recent end
@@ -73,12 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ASSETS)
+    ap.add_argument("--width", type=int, default=96, help="channels of the temporal convolutions")
+    ap.add_argument("--depth", action="store_true", help="let the network see MediaPipe's z (v1 did)")
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     x, y, _, labels = load(args.data / "train.npz")
     vx, vy, vsteady, _ = load(args.data / "val.npz")
-    model = ActionNet(len(labels))
+    model = ActionNet(len(labels), width=args.width, depth=args.depth)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
     steps = args.epochs * (len(x) // args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.1)
@@ -103,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"epoch {epoch + 1}/{args.epochs}: loss {total / (i + 1):.4f}, val {val:.4f}, "
               f"val steady {val_steady:.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
     export(model, labels, args.out, {"val_accuracy": val, "val_steady_accuracy": val_steady,
-                                     "train_windows": len(x), "epochs": args.epochs})
+                                     "train_windows": len(x), "epochs": args.epochs,
+                                     "width": args.width, "depth": args.depth, "seed": args.seed})
     return 0
 
 
@@ -117,7 +129,8 @@ def export(model: nn.Module, labels: list[str], out: Path, info: dict) -> None:
                       opset_version=17, dynamo=False)
     digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     meta = {"format": "kinemo-actions-model", "version": 1, "labels": labels, "rate": RATE, "steps": STEPS,
-            "features": FEATURES, "scale": SCALE, "sha256": digest, "training": info}
+            "features": FEATURES, "scale": SCALE,
+            "quiet": [q for q in QUIET if q in labels], "sha256": digest, "training": info}
     (out / "actions.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size // 1024} KiB) and actions.json")
 

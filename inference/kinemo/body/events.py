@@ -29,7 +29,7 @@ class ActionEvent:
 
 @dataclass
 class EventOptions:
-    on: float = 0.6
+    on: float = 0.7  # chosen leave-one-subject-out on UTKinect (scripts/actions_eval.py); v1: 0.6
     off: float = 0.35
     hold_on: float = 0.1
     hold_off: float = 0.3

@@ -89,10 +89,13 @@ def fit(classifier, examples: list[PoseTrack], *, seed: int = 0, iterations: int
         for _ in range(AUGMENTED_COPIES):
             pos.append(track_windows(augment(rng, track), stride=STRIDE * 3))
     positives = np.concatenate(pos)
-    vocab = classifier.builtin
+    # A user action is by definition none of the built-in actions, i.e. "other" motion to the
+    # network: negatives come from the actions and idle, never from the "other" class.
+    vocab = tuple(v for v in classifier.builtin if v != "other")
     negatives = [make_windows(np.random.default_rng(seed + 1), vocab, NEGATIVE_TAKES, 8).x]
-    looks_like = np.bincount(classifier.builtin_probabilities(positives).argmax(1), minlength=len(vocab))
-    hard = tuple(vocab[i] for i in np.argsort(-looks_like)[:2] if looks_like[i] > 0.1 * len(positives))
+    looks_like = np.bincount(classifier.builtin_probabilities(positives).argmax(1), minlength=len(classifier.builtin))
+    hard = tuple(classifier.builtin[i] for i in np.argsort(-looks_like)[:2]
+                 if looks_like[i] > 0.1 * len(positives) and classifier.builtin[i] != "other")
     if hard:
         negatives.append(make_windows(np.random.default_rng(seed + 2), hard, HARD_TAKES, 8).x)
     x = np.concatenate([positives, *negatives])

@@ -22,8 +22,12 @@ import numpy as np
 
 from kinemo.body.skeleton import INDEX, NUM_LANDMARKS, mirror
 
-#: The default vocabulary. ``idle`` is the background class: standing, sitting, fidgeting.
-VOCABULARY: tuple[str, ...] = ("idle", "wave", "clap", "hands_up", "jump", "squat", "walk", "bow")
+#: The default vocabulary. ``idle`` is the background class (standing, sitting, fidgeting) and
+#: ``other`` is motion that is none of the actions (throws, punches, pushes, sitting down,
+#: carrying, kicks…); neither ever becomes an event.
+VOCABULARY: tuple[str, ...] = ("idle", "wave", "clap", "hands_up", "jump", "squat", "walk", "bow", "other")
+#: Labels that are never events.
+QUIET: tuple[str, ...] = ("idle", "other")
 #: Motions the generator can make that the shipped model never saw (to test user-trained actions).
 EXTRA_MOTIONS: tuple[str, ...] = ("punch", "kick")
 
@@ -32,7 +36,7 @@ EXTRA_MOTIONS: tuple[str, ...] = ("punch", "kick")
 class GeneratorConfig:
     """Ranges every sequence draws from. ``SHIFTED`` widens them to test generalisation."""
 
-    fps: tuple[float, float] = (14.0, 32.0)
+    fps: tuple[float, float] = (8.0, 32.0)  # real skeleton streams run as slow as 8 FPS (UTKinect)
     height_m: tuple[float, float] = (1.45, 1.95)
     proportion_jitter: float = 0.07  # each bone length × U(1 ± this)
     tempo: tuple[float, float] = (0.8, 1.25)  # × every motion's natural speed
@@ -220,14 +224,36 @@ def idle(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
 
 
 def wave(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Params:
+    """One hand high or beside the head, one hand swept sideways in front, or both hands overhead.
+
+    Real data (UTKinect ``waveHands``, and one-hand waves filmed elsewhere) shows two-handed
+    overhead waves and flat side-to-side waves in front of the face as often as the classic
+    raised hand, so all three are waves.
+    """
     p = _rest(len(t))
-    raise_ = smoothstep(t / (0.35 / s.tempo))
-    high = s.variant < 0.6
-    up = np.array([s.side * rng.uniform(0.15, 0.35), rng.uniform(0.65, 0.85), rng.uniform(0.1, 0.3)]) if high \
-        else np.array([s.side * rng.uniform(0.35, 0.5), rng.uniform(0.25, 0.45), rng.uniform(0.15, 0.35)])
+    raise_ = smoothstep(t / (rng.uniform(0.25, 0.45) / s.tempo))
+    f = rng.uniform(1.3, 3.0) * s.tempo
+    phase0 = rng.uniform(0, 2 * np.pi)
+    swing = s.amp * rng.uniform(0.13, 0.24) * np.sin(2 * np.pi * f * t + phase0)
+    kind = s.variant
+    if kind < 0.3:  # both hands overhead, swaying together (or mirrored)
+        together = rng.random() < 0.6
+        y, spread = rng.uniform(0.6, 0.95), rng.uniform(0.1, 0.45)
+        amp2 = s.amp * rng.uniform(0.15, 0.3) * np.sin(2 * np.pi * f * 0.8 * t + phase0)
+        for side in (1, -1):
+            key = _hand(side)
+            _set(p, key, (side * spread, y, rng.uniform(0.0, 0.3)), raise_)
+            p[key][:, 0] += (amp2 if together else side * amp2) * raise_
+            p[key][:, 1] -= np.abs(amp2) * 0.3 * raise_
+        p["head"][:, 0] = -rng.uniform(0, 0.15) * raise_
+        return p
+    if kind < 0.5:  # flat, side to side in front of the face or chest
+        up = np.array([s.side * rng.uniform(0.0, 0.3), rng.uniform(-0.05, 0.45), rng.uniform(0.35, 0.7)])
+    elif kind < 0.8:  # hand high
+        up = np.array([s.side * rng.uniform(0.15, 0.35), rng.uniform(0.65, 0.85), rng.uniform(0.1, 0.3)])
+    else:  # beside the head
+        up = np.array([s.side * rng.uniform(0.35, 0.5), rng.uniform(0.25, 0.45), rng.uniform(0.15, 0.35)])
     _set(p, _hand(s.side), up, raise_)
-    f = rng.uniform(1.6, 3.0) * s.tempo
-    swing = s.amp * rng.uniform(0.13, 0.22) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
     p[_hand(s.side)][:, 0] += swing * raise_
     p[_hand(s.side)][:, 1] -= np.abs(swing) * 0.25 * raise_  # the hand moves on an arc
     p["head"][:, 2] = s.side * rng.uniform(0, 0.1)
@@ -236,17 +262,26 @@ def wave(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
 
 
 def clap(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Params:
+    """Small quick claps at the chest or overhead, or big slow ones with the arms opening wide.
+
+    UTKinect's ``clapHands`` are mostly the big kind: about 1 Hz, the hands up to two arm
+    lengths apart between claps, at chest height and not far in front.
+    """
     p = _rest(len(t))
     raise_ = smoothstep(t / (0.3 / s.tempo))
-    y = rng.uniform(-0.5, 0.15) if s.variant < 0.85 else rng.uniform(0.5, 0.8)  # chest … above the head
-    z = rng.uniform(0.35, 0.6) if y < 0.4 else rng.uniform(0.1, 0.3)
-    f = rng.uniform(1.5, 3.2) * s.tempo
-    gap = s.amp * rng.uniform(0.22, 0.4) * (0.5 + 0.5 * np.cos(2 * np.pi * f * t))
+    big = s.variant < 0.5
+    y = rng.uniform(-0.5, 0.15) if s.variant < 0.88 else rng.uniform(0.5, 0.8)  # chest … above the head
+    z = (rng.uniform(0.15, 0.6) if big else rng.uniform(0.35, 0.6)) if y < 0.4 else rng.uniform(0.1, 0.3)
+    f = (rng.uniform(0.8, 1.6) if big else rng.uniform(1.5, 3.2)) * s.tempo
+    width = rng.uniform(0.45, 1.0) if big else rng.uniform(0.22, 0.4)
+    gap = s.amp * width * (0.5 + 0.5 * np.cos(2 * np.pi * f * t))
     mid = 0.11 / 0.346  # half shoulder width in arm lengths: where the hands meet
     for side in (1, -1):
         key = _hand(side)
         _set(p, key, (-side * mid, y, z), raise_)
         p[key][:, 0] += side * (gap + 0.04) * raise_
+        if big:  # opening wide swings the hands back a little too
+            p[key][:, 2] -= 0.3 * gap * raise_
     return p
 
 
@@ -389,9 +424,183 @@ def kick(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
     return p
 
 
+# --- other: motion that is none of the actions (the explicit background class) -----------------
+# What real people do between actions and what the real negatives (UTKinect) show firing
+# false events: one-arm gestures (throw, punch, tennis swing, push, pull, reaching, drawing
+# in the air), sitting down / standing up, picking something up, carrying a box, kicks.
+
+
+def _once(t: np.ndarray, start: float, length: float) -> np.ndarray:
+    """0 → 1 → 0 bump over [start, start + length] (a single stroke)."""
+    x = np.clip((t - start) / max(length, 1e-3), 0.0, 1.0)
+    return np.sin(np.pi * x) ** 2
+
+
+def _strokes(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style, length: tuple[float, float]
+             ) -> np.ndarray:
+    """One to three separate strokes at random times: real gestures are rarely rhythmic."""
+    out = np.zeros(len(t))
+    n = int(rng.integers(1, 4))
+    for _ in range(n):
+        ln = rng.uniform(*length) / s.tempo
+        out = np.maximum(out, _once(t, rng.uniform(0.0, max(dur - ln, 0.05)), ln))
+    return out
+
+
+def _one_arm(t, dur, rng, s) -> Params:
+    p = _rest(len(t))
+    key = _hand(s.side)
+    kind = rng.choice(["throw", "throw", "punch", "tennis", "push1", "reach", "reach", "draw", "point"])
+    if kind == "throw":  # wind up overhead behind, then fling forward
+        for _ in range(int(rng.integers(1, 3))):
+            a = rng.uniform(0, max(dur - 1.0, 0.05))
+            back = _once(t, a, 0.6 / s.tempo)
+            fling = _once(t, a + 0.45 / s.tempo, 0.35 / s.tempo)
+            _set(p, key, (s.side * 0.3, rng.uniform(0.4, 0.8), -0.4), back)
+            _set(p, key, (-s.side * 0.1, rng.uniform(-0.2, 0.3), 0.9), fling)
+            p["torso"][:, 2] += s.side * 0.3 * (back - fling)
+    elif kind == "punch":
+        guard = smoothstep(t / 0.3)
+        _set(p, key, (-s.side * 0.05, -0.35, 0.4), guard)
+        _set(p, key, (-s.side * rng.uniform(0.0, 0.25), rng.uniform(-0.2, 0.15), 0.95),
+             _strokes(t, dur, rng, s, (0.25, 0.45)))
+    elif kind == "tennis":  # a swing across the body at waist height, torso turning
+        sw = _strokes(t, dur, rng, s, (0.5, 0.9))
+        _set(p, key, (s.side * 0.7, rng.uniform(-0.5, 0.0), -0.2), smoothstep(t / 0.4) * (1 - sw))
+        _set(p, key, (-s.side * 0.5, rng.uniform(-0.3, 0.3), 0.6), sw)
+        p["torso"][:, 2] += -s.side * 0.4 * sw
+    elif kind == "push1":  # a door: one hand forward and back
+        _set(p, key, (-s.side * 0.05, rng.uniform(-0.4, 0.0), 0.9), _strokes(t, dur, rng, s, (0.6, 1.2)))
+    elif kind == "reach":  # take something from a shelf / point somewhere, slowly
+        target = (s.side * rng.uniform(0.0, 0.8), rng.uniform(-0.3, 0.9), rng.uniform(0.3, 0.9))
+        _set(p, key, target, _strokes(t, dur, rng, s, (1.0, 2.2)))
+    elif kind == "draw":  # drawing a shape in the air: slow, irregular, in front
+        c = np.array([s.side * rng.uniform(0.0, 0.3), rng.uniform(-0.3, 0.3), rng.uniform(0.5, 0.8)])
+        path = _lowpass_noise(rng, t, 3, rng.uniform(0.4, 0.9)) * (0.3, 0.3, 0.05)
+        _set(p, key, c, smoothstep(t / 0.5))
+        p[key] += path * smoothstep(t / 0.5)[:, None]
+    else:  # point and hold
+        _set(p, key, (s.side * rng.uniform(0.2, 0.6), rng.uniform(-0.1, 0.5), rng.uniform(0.5, 0.9)),
+             smoothstep((t - rng.uniform(0, 0.5)) / 0.4))
+    if rng.random() < 0.3:  # the other hand does a little too
+        p[_hand(-s.side)] += _lowpass_noise(rng, t, 3, 0.7) * 0.08
+    return p
+
+
+def _two_arm(t, dur, rng, s) -> Params:
+    p = _rest(len(t))
+    kind = rng.choice(["push", "pull", "pull_high", "lift", "stretch"])
+    stroke = _strokes(t, dur, rng, s, (0.8, 1.6))
+    for side in (1, -1):
+        key = _hand(side)
+        if kind == "push":
+            _set(p, key, (-side * 0.15, -0.45, 0.35), smoothstep(t / 0.4))
+            _set(p, key, (side * 0.05, rng.uniform(-0.3, 0.0), 0.95), stroke)
+        elif kind == "pull":
+            _set(p, key, (-side * 0.1, rng.uniform(-0.3, 0.0), 0.9), smoothstep(t / 0.4) * (1 - stroke))
+            _set(p, key, (-side * 0.2, -0.5, 0.3), stroke)
+        elif kind == "pull_high":  # a rope or a lever: reach up and forward, pull down to the chest
+            _set(p, key, (side * 0.1, rng.uniform(0.3, 0.8), 0.6), smoothstep(t / 0.4) * (1 - stroke))
+            _set(p, key, (-side * 0.15, -0.5, 0.3), stroke)
+        elif kind == "lift":  # raise an object to the chest and put it down
+            _set(p, key, (-side * 0.2, -0.2, 0.5), stroke)
+        else:  # a stretch: arms out to the sides, held, back
+            _set(p, key, (side * 0.95, rng.uniform(-0.1, 0.2), 0.1), stroke)
+    if kind in ("push", "pull"):
+        p["torso"][:, 0] += 0.12 * stroke
+    return p
+
+
+def _sit(t, dur, rng, s) -> Params:
+    """Sit down on a chair, stay seated a while, stand up (or only one of them)."""
+    p = _rest(len(t))
+    down_len, up_len = rng.uniform(0.8, 1.5) / s.tempo, rng.uniform(0.8, 1.5) / s.tempo
+    mode = rng.choice(["down", "up", "both"])
+    if mode == "down":
+        seated = smoothstep((t - rng.uniform(0, 0.5)) / down_len)
+    elif mode == "up":
+        seated = 1 - smoothstep((t - rng.uniform(0.2, max(dur - up_len, 0.3))) / up_len)
+    else:
+        a = rng.uniform(0, 0.5)
+        b = rng.uniform(a + down_len + 0.5, max(dur - up_len, a + down_len + 0.6))
+        seated = smoothstep((t - a) / down_len) * (1 - smoothstep((t - b) / up_len))
+    transit = 4 * seated * (1 - seated)  # bending forward on the way
+    drop, back = rng.uniform(0.2, 0.28), rng.uniform(0.1, 0.2)
+    p["root"][:, 1] = -drop * seated
+    p["root"][:, 2] = -back * seated
+    for side in (1, -1):
+        p[_foot(side)][:, 2] = back * seated * rng.uniform(0.8, 1.1)
+        p[_foot(side)][:, 0] = side * rng.uniform(0.07, 0.13)
+    p["torso"][:, 0] = rng.uniform(0.4, 0.8) * transit + rng.uniform(0.0, 0.15) * seated
+    arms = rng.random()
+    for side in (1, -1):
+        if arms < 0.4:  # hands on the thighs when seated
+            _set(p, _hand(side), (side * 0.05, -0.55, 0.5), seated)
+        elif arms < 0.6:  # pushing off the armrests / knees on the way
+            _set(p, _hand(side), (side * 0.25, -0.7, 0.35), transit)
+    return p
+
+
+def _pick_up(t, dur, rng, s) -> Params:
+    p = _rest(len(t))
+    ln = rng.uniform(1.2, 2.2) / s.tempo
+    bend = _once(t, rng.uniform(0, max(dur - ln, 0.05)), ln)
+    p["torso"][:, 0] = rng.uniform(0.7, 1.3) * bend
+    p["root"][:, 1] = -rng.uniform(0.03, 0.12) * bend
+    p["root"][:, 2] = -0.06 * bend
+    both = rng.random() < 0.5
+    for side in (1, -1):
+        if both or side == s.side:
+            _set(p, _hand(side), (side * 0.1, -0.85, 0.45), bend)
+    return p
+
+
+def _carry(t, dur, rng, s) -> Params:
+    """Walking with a box held in front in both hands."""
+    p = walk(t, dur, rng, s)
+    y, z, w = rng.uniform(-0.65, -0.2), rng.uniform(0.35, 0.65), rng.uniform(0.1, 0.3)
+    for side in (1, -1):
+        key = _hand(side)
+        p[key][:] = (side * w, y, z)
+        p[key] += _lowpass_noise(rng, t, 3, 1.0) * 0.02
+    p["torso"][:, 0] -= rng.uniform(0.0, 0.1)
+    return p
+
+
+def _kick(t, dur, rng, s) -> Params:
+    p = _rest(len(t))
+    up = _strokes(t, dur, rng, s, (0.5, 0.9))
+    key = _foot(s.side)
+    p[key][:, 2] = s.amp * rng.uniform(0.2, 0.4) * up
+    p[key][:, 1] = s.amp * rng.uniform(0.15, 0.3) * up
+    p["torso"][:, 0] = -0.15 * up
+    for side in (1, -1):
+        p[_hand(side)][:, 0] += side * 0.25 * up
+    return p
+
+
+def other(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Params:
+    """None of the actions: one of the motions above, picked by ``style.variant``."""
+    v = s.variant
+    if v < 0.42:
+        p = _one_arm(t, dur, rng, s)
+    elif v < 0.54:
+        p = _two_arm(t, dur, rng, s)
+    elif v < 0.68:
+        p = _sit(t, dur, rng, s)
+    elif v < 0.77:
+        p = _pick_up(t, dur, rng, s)
+    elif v < 0.9:
+        p = _carry(t, dur, rng, s)
+    else:
+        p = _kick(t, dur, rng, s)
+    p["head"] += _lowpass_noise(rng, t, 3, 0.5) * (0.1, 0.3, 0.05)
+    return p
+
+
 MOTIONS: dict[str, Callable[..., Params]] = {
     "idle": idle, "wave": wave, "clap": clap, "hands_up": hands_up, "jump": jump, "squat": squat,
-    "walk": walk, "bow": bow, "punch": punch, "kick": kick,
+    "walk": walk, "bow": bow, "other": other, "punch": punch, "kick": kick,
 }
 
 
@@ -518,6 +727,7 @@ def _timeline(rng: np.random.Generator, cfg: GeneratorConfig, total: float) -> n
     t = np.arange(0.0, total, 1.0 / fps)
     t = t + rng.uniform(-0.15, 0.15, len(t)) / fps * (rng.random() < 0.5)
     t[0] = 0.0
+    t[-1] = min(t[-1], total - 1e-3)  # jitter never pushes the last frame past the script's end
     keep = rng.random(len(t)) >= rng.uniform(*cfg.drop_frame_prob)
     keep[0] = keep[-1] = True
     return np.sort(t[keep])
@@ -621,5 +831,5 @@ def with_config(cfg: GeneratorConfig, **changes) -> GeneratorConfig:
     return replace(cfg, **changes)
 
 
-__all__ = ["VOCABULARY", "EXTRA_MOTIONS", "GeneratorConfig", "TRAIN", "SHIFTED", "PoseSequence", "generate",
+__all__ = ["VOCABULARY", "QUIET", "EXTRA_MOTIONS", "GeneratorConfig", "TRAIN", "SHIFTED", "PoseSequence", "generate",
            "random_script", "with_config"]
