@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "rigs"), str(ROOT / "scripts"), str(ROOT / "inference")]
 
 import face_rig as fr  # noqa: E402
-from face_rig_data import CACHE, HELD_OUT_VOX, held_out_clips  # noqa: E402
+from face_rig_data import CACHE, HELD_OUT_VOX, held_out_clips, track_clip  # noqa: E402
 
 from kinemo.protocol import ARKIT_NAMES  # noqa: E402
 
@@ -53,8 +53,11 @@ def held_out(reference: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     out = {}
     for clip in held_out_clips():
         path = CACHE / "clips" / f"{clip.stem}.npz"
-        if not path.exists():
-            raise SystemExit(f"face_rig_fit: error: {path} missing: run scripts/face_rig_data.py first")
+        if not path.exists():  # a fresh checkout: track the few held-out clips now (seconds each)
+            if not clip.exists():
+                raise SystemExit(f"face_rig_fit: error: held-out clip {clip} missing (../shared beside the checkout?)")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            track_clip(clip, 2 if clip.parent.name == "grid_s1" else 1, path)
         out[clip.stem] = load(path, reference)
     return out
 
