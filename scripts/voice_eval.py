@@ -361,6 +361,7 @@ class Predictor:
         """Raise Unavailable if it cannot run here."""
 
     def predict(self, clip: Clip) -> tuple[np.ndarray, np.ndarray]:
+        """(times, (N, 52) curves) for the clip's sound track; every predictor overrides this."""
         raise NotImplementedError
 
 
@@ -471,6 +472,17 @@ def _pad_to(t: np.ndarray, y: np.ndarray, duration: float, fps: float = LIVELINK
     return t, y
 
 
+def peer_cache(kind: str, clip: Clip) -> tuple[Path, Path, tuple[np.ndarray, np.ndarray] | None]:
+    """(cache base path, result file, the cached (t, y) or None) of a peer's output for ``clip``."""
+    base = PEERS / kind / clip.cache_id
+    done = base.with_suffix(".npz")
+    if done.exists():
+        with np.load(done) as z:
+            return base, done, (z["t"], z["y"])
+    base.parent.mkdir(parents=True, exist_ok=True)
+    return base, done, None
+
+
 def clip_wav(clip: Clip) -> Path:
     path = PEERS / "wav" / f"{clip.cache_id}.wav"
     if not path.exists():
@@ -497,12 +509,9 @@ class RhubarbPredictor(Predictor):
             raise Unavailable("openfacefx not installed (cues → ARKit)")
 
     def predict(self, clip: Clip):
-        base = PEERS / "rhubarb" / clip.cache_id
-        done = base.with_suffix(".npz")
-        if done.exists():
-            with np.load(done) as z:
-                return z["t"], z["y"]
-        base.parent.mkdir(parents=True, exist_ok=True)
+        base, done, cached = peer_cache("rhubarb", clip)
+        if cached is not None:
+            return cached
         cues = base.with_suffix(".tsv")
         if not cues.exists():
             got = subprocess.run([str(self.binary), "-q", "--threads", "1", "-f", "tsv", "-o", str(cues) + ".part",
@@ -556,12 +565,9 @@ class PhonesPredictor(Predictor):
             raise Unavailable(f"{' and '.join(missing)} not installed")
 
     def predict(self, clip: Clip):
-        base = PEERS / "ofx_psphinx" / clip.cache_id
-        done = base.with_suffix(".npz")
-        if done.exists():
-            with np.load(done) as z:
-                return z["t"], z["y"]
-        base.parent.mkdir(parents=True, exist_ok=True)
+        base, done, cached = peer_cache("ofx_psphinx", clip)
+        if cached is not None:
+            return cached
         phones_file = base.with_suffix(".phones.txt")
         if not phones_file.exists():
             phones = recognise_phones(clip.audio)

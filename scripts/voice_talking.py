@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import voice_data  # noqa: E402
 from voice_data import augment  # noqa: E402
 
 from kinemo.protocol import ARKIT_NAMES  # noqa: E402
@@ -84,7 +85,6 @@ def read_audio(video: Path) -> np.ndarray:
 
 
 _ENCODER = None
-TEACHER: str | None = None  # --teacher: label with the file network's curves instead of the video's
 
 
 def features(x: np.ndarray, front: str) -> tuple[np.ndarray, np.ndarray]:
@@ -111,10 +111,7 @@ def render(audio: np.ndarray, t: np.ndarray, bs: np.ndarray, rng: np.random.Gene
         x = soxr.resample(audio, SAMPLE_RATE * speed, SAMPLE_RATE).astype(np.float32)
         x = augment(x, rng, heavy)
     feats, times = features(x, front)
-    if TEACHER:  # distillation: what the file network hears in this very audio
-        import voice_data
-
-        voice_data.TEACHER = TEACHER
+    if voice_data.TEACHER:  # distillation: what the file network hears in this very audio
         return feats.astype(np.float16), voice_data.teacher_curves(x, len(feats)).astype(np.float16), \
             np.ones(len(feats), bool)
     labels, mask = labels_at(t, bs, times * speed)  # each frame's time in the original clip
@@ -180,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", default=str(ROOT / "build/voice/real"))
     args = ap.parse_args(argv)
-    global TEACHER
-    TEACHER = args.teacher
+    voice_data.TEACHER = args.teacher  # inherited by the worker processes (fork)
     held = {h.strip() for h in args.hold_out.split(",") if h.strip()}
     clips = [c for c in trainable_clips() if c[0].stem not in held and c[0].is_file()]
     if args.limit:

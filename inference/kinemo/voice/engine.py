@@ -179,8 +179,7 @@ class VoiceAnimator:
         n, base = len(out), self._db_base
         ks = np.arange(k0, k0 + n)
         lo = np.maximum(ks - 15 - base, 0)
-        ahead = getattr(self.net, "gate_ahead", self.net.delay)  # the file network may look further
-        hi = np.minimum(ks + ahead + 1 - base, len(self._db))
+        hi = np.minimum(ks + self.net.gate_ahead + 1 - base, len(self._db))
         loud = np.concatenate([[0], np.cumsum(self._db >= self.options.gate_db)])
         active = loud[np.maximum(hi, lo)] - loud[lo] > 0
         gated = np.where(active[:, None], out, self._rest[None, :])

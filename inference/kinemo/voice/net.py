@@ -45,6 +45,7 @@ class VoiceNet:
         self._session = onnx_session(path, threads)
         meta = json.loads(meta_path.read_text())
         self.delay = int(meta["delay_frames"])
+        self.gate_ahead = self.delay  # the silence gate looks as far ahead as the network does
         self.receptive = int(meta["receptive_frames"])
         self.channels: tuple[str, ...] = tuple(meta["channels"])
         self._state_shapes = [tuple(shape) for shape in meta["states"]]
