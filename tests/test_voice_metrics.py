@@ -148,3 +148,38 @@ def test_pooled_lag_is_the_shift_that_suits_the_whole_set():
         clips.append((t, np.interp(t, pt, jaw), pt, np.interp(pt - 0.08, pt, jaw)))  # every prediction 80 ms late
     lag, r = vm.pooled_lag(clips)
     assert lag == pytest.approx(80, abs=10) and r > 0.9
+
+
+def test_channel_gains_keep_what_is_predicted_and_silence_noise():
+    """scripts/voice_channel_gain.py: a channel predicted right keeps gain 1, one predicted as
+    noise is held still (gain 0), jawOpen is never scaled, and the chosen gains raise the skill."""
+    import voice_channel_gain as vcg
+
+    t, jaw = speech_like(seed=3)
+    label = face(t, jaw)
+    pred = label.copy()
+    rng = np.random.default_rng(0)
+    noisy = vm.ARKIT_NAMES.index("mouthPressLeft")
+    label[:, noisy] = 0.2 + 0.1 * speech_like(seed=4)[1]
+    pred[:, noisy] = 0.2 + 0.1 * rng.random(len(t))  # unrelated to the label
+    pred[:, vm.JAW_OPEN] = 0.5 * jaw + 0.3 * rng.random(len(t))  # poor, but jaw is kept anyway
+
+    class Fixed:
+        def predict(self, clip):
+            return t, pred
+
+    class Clip:
+        pass
+
+    clip = Clip()
+    clip.t, clip.label, clip.audio = t, label, np.zeros(1)
+    err, base = vcg.clip_errors([clip], Fixed())
+    gains = vcg.choose(err, base)
+    k = {c: i for i, c in enumerate(vm.MOUTH_JAW)}
+    assert gains[k[noisy]] == 0.0
+    assert gains[k[vm.ARKIT_NAMES.index("mouthFunnel")]] == 1.0
+    assert gains[k[vm.JAW_OPEN]] == 1.0
+    before, after = vcg.skill(err, base, np.ones(len(gains)))[0], vcg.skill(err, base, gains)[0]
+    assert after > before
+    direct = vm.centred_skill(vm.resample(t, pred, t), label) * 100
+    assert before == pytest.approx(direct, abs=1e-6)
