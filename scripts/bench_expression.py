@@ -46,7 +46,7 @@ def main() -> None:
     exprs = [classify(*f) for f in frames[:200]]
     for name, fn, items in (
             ("features (mesh geometry + √blendshapes)", lambda f: features(*f), frames),
-            ("classifier (logistic regression, scores)", model.scores, feats),
+            ("classifier (scores)", model.scores, feats),
             ("classify() total (+ action units)", lambda f: classify(*f), frames),
             ("hysteresis (ExpressionSmoother.update)",
              lambda e: smoother.update(e[1], e[0] / 25.0), list(enumerate(exprs * (args.frames // 200))))):

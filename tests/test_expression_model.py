@@ -42,6 +42,37 @@ def test_shipped_weights_load_and_scores_are_calibrated_probabilities():
     assert classify(np.zeros(52, np.float32)).label == "neutral"  # a face doing nothing
 
 
+def _reference_scores(arrays, head, x):
+    """The model written out the long way: standardise, regression and networks, mix, temperature."""
+    def softmax(z):
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    xs = (x - arrays[f"{head}_mean"]) / arrays[f"{head}_scale"]
+    p = softmax(arrays[f"{head}_coef"] @ xs + arrays[f"{head}_intercept"])
+    t = float(arrays[f"{head}_temperature"])
+    if f"{head}_mlp_w1" not in arrays:
+        return softmax(np.log(p) / t)
+    qs = [softmax(w2 @ np.maximum(w1 @ xs + b1, 0) + b2) for w1, b1, w2, b2 in zip(
+        *(arrays[f"{head}_mlp_{k}"] for k in ("w1", "b1", "w2", "b2")), strict=True)]
+    mix = float(arrays[f"{head}_mix"])
+    return softmax(np.log(mix * p + (1 - mix) * np.mean(qs, axis=0)) / t)
+
+
+def test_scores_follow_the_weight_file_for_both_heads_and_the_regression_only_format():
+    with np.load(ASSET) as z:
+        arrays = {k: z[k].astype(np.float64) if z[k].dtype.kind == "f" else z[k] for k in z.files}
+    assert "full_mlp_w1" in arrays and "blendshapes_mlp_w1" in arrays  # v2.1: regression + network
+    rng = np.random.default_rng(1)
+    for head, dim in (("full", 52 + len(GEOMETRY_NAMES) + 20), ("blendshapes", 52)):
+        # a plausible face: each feature a standard deviation or so from the training mean
+        x = arrays[f"{head}_mean"] + arrays[f"{head}_scale"] * rng.standard_normal(dim)
+        assert np.allclose(ExpressionModel(arrays).scores(x), _reference_scores(arrays, head, x), atol=1e-9)
+        # a v2.0 file (the regression alone) still loads and scores the same way
+        lr_only = {k: v for k, v in arrays.items() if "_mlp_" not in k and not k.endswith("_mix")}
+        assert np.allclose(ExpressionModel(lr_only).scores(x), _reference_scores(lr_only, head, x), atol=1e-9)
+
+
 def test_learned_label_on_held_out_real_faces(faces):
     labels = {k: classify(f.blendshapes, f.landmarks, f.image_size) for k, f in faces.items()}
     assert labels["happy"].label == "happy" and labels["happy"].score("happy") > 0.5

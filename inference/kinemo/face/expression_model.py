@@ -10,8 +10,9 @@ Features (no pixels, so it stays sender-side and costs microseconds; docs/expres
   — in units of the inter-ocular distance, plus the 20 landmark-PCA coefficients in standard
   deviations.
 
-The classifier is a multinomial logistic regression (standardised inputs, class-weighted, then
-temperature-scaled on held-out predictions), stored as numpy arrays in
+The classifier is a multinomial logistic regression (standardised inputs, class-weighted),
+optionally averaged with a small ReLU network's probabilities, then temperature-scaled on
+held-out predictions; stored as numpy arrays in
 ``assets/expression.npz`` by ``scripts/expression_train.py``. It has two heads: ``full``
 (blendshapes + geometry) and ``blendshapes`` (for frames that carry no landmarks, e.g. a take
 re-read from its blendshape columns).
@@ -136,8 +137,16 @@ def features(blendshapes: np.ndarray, landmarks: np.ndarray | None = None,
     return np.concatenate([bs, geometry(np.asarray(landmarks), image_size)])
 
 
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 class ExpressionModel:
-    """Multinomial logistic regression heads read from a numpy weight file."""
+    """Classifier heads read from a numpy weight file: a multinomial logistic regression, and
+    optionally a one-hidden-layer ReLU network (one or more seeds) whose probabilities are averaged
+    with the regression's (weight ``{head}_mix`` on the regression), then temperature-scaled."""
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         classes = tuple(str(c) for c in arrays["classes"])
@@ -147,11 +156,34 @@ class ExpressionModel:
             raise ValueError("expression model was trained on another feature version")
         self.heads = {}
         for head in ("full", "blendshapes"):
-            mean, scale = arrays[f"{head}_mean"], arrays[f"{head}_scale"]
-            w = arrays[f"{head}_coef"] / scale[None, :] / float(arrays[f"{head}_temperature"])
-            b = (arrays[f"{head}_intercept"] - arrays[f"{head}_coef"] @ (mean / scale)) / float(
-                arrays[f"{head}_temperature"])
-            self.heads[head] = (w.astype(np.float64), b.astype(np.float64))
+            mean, scale = arrays[f"{head}_mean"].astype(np.float64), arrays[f"{head}_scale"].astype(np.float64)
+            t = float(arrays[f"{head}_temperature"])
+            coef, icpt = arrays[f"{head}_coef"].astype(np.float64), arrays[f"{head}_intercept"].astype(np.float64)
+            w = coef / scale[None, :]
+            b = icpt - coef @ (mean / scale)
+            if f"{head}_mlp_w1" not in arrays:  # the regression alone: temperature folded into it
+                self.heads[head] = (w / t, b / t, None)
+                continue
+            w1 = arrays[f"{head}_mlp_w1"].astype(np.float64)  # (S, H, D) on standardised inputs
+            b1 = arrays[f"{head}_mlp_b1"].astype(np.float64) - w1 @ (mean / scale)
+            w1 = w1 / scale
+            w2, b2 = arrays[f"{head}_mlp_w2"].astype(np.float64), arrays[f"{head}_mlp_b2"].astype(np.float64)
+            n_seeds, k, h = w2.shape
+            mix = float(arrays[f"{head}_mix"])
+            # One product gives the regression's logits and every network's hidden layer; a floor of
+            # -inf (regression) or 0 (ReLU) per column; a second product passes the regression's
+            # logits through and applies every network's output layer. One softmax over the (S + 1)
+            # rows of 7, then the mix weights and the temperature.
+            w_in = np.concatenate([w, w1.reshape(-1, w1.shape[-1])])
+            b_in = np.concatenate([b, b1.reshape(-1)])
+            floor = np.concatenate([np.full(k, -np.inf), np.zeros(n_seeds * h)])
+            w_out = np.zeros(((n_seeds + 1) * k, k + n_seeds * h))
+            w_out[:k, :k] = np.eye(k)
+            for i in range(n_seeds):
+                w_out[(i + 1) * k:(i + 2) * k, k + i * h:k + (i + 1) * h] = w2[i]
+            b_out = np.concatenate([np.zeros(k), b2.reshape(-1)])
+            weights = np.array([mix] + [(1.0 - mix) / n_seeds] * n_seeds)
+            self.heads[head] = (w_in, b_in, (floor, w_out, b_out, n_seeds + 1, weights, 1.0 / t))
         self.neutral_blendshapes = arrays["neutral_blendshapes"].astype(np.float64)
 
     @classmethod
@@ -162,11 +194,14 @@ class ExpressionModel:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Features (…, D) → probabilities (…, 7) in EMOTIONS order; the head follows D."""
         x = np.asarray(x, np.float64)
-        w, b = self.heads["full" if x.shape[-1] > 52 else "blendshapes"]
+        w, b, mlp = self.heads["full" if x.shape[-1] > 52 else "blendshapes"]
         z = x @ w.T + b
-        z -= z.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=-1, keepdims=True)
+        if mlp is None:
+            return _softmax(z)
+        floor, w_out, b_out, rows, weights, inv_t = mlp
+        e = _softmax((np.maximum(z, floor) @ w_out.T + b_out).reshape(*z.shape[:-1], rows, -1))
+        p = (weights @ e + 1e-12) ** inv_t  # = softmax(log(mixed probabilities) / temperature)
+        return p / p.sum(axis=-1, keepdims=True)
 
 
 @lru_cache(maxsize=1)

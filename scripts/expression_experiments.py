@@ -1,0 +1,356 @@
+"""Expression classifier experiments: which features / model / class balance / per-class bias win
+in cross-validation grouped by person on the ``use = train`` rows (the only rows any choice is made on).
+
+  python scripts/expression_experiments.py [--only NAME ...] [--source]
+
+Every variant is scored by 5-fold person-grouped CV (the folds of scripts/expression_train.py);
+per-class logit offsets ("bias") are tuned *inside* each outer fold, on an inner person-grouped CV
+of that fold's training rows, so the person-CV numbers never see the rows they are scored on.
+``--source`` also prints, for information only, the source hold-out (Yale + stock) of a model
+refit on all training rows: it is never used to choose anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import expression_data as data  # noqa: E402
+
+from kinemo.face import expression_model as em  # noqa: E402
+
+K = len(data.CLASSES)
+
+
+def log_softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def macro_f1(y, p, present=None):
+    f1 = []
+    for c in range(K) if present is None else present:
+        tp = np.sum((p == c) & (y == c))
+        prec = tp / max(np.sum(p == c), 1)
+        rec = tp / max(np.sum(y == c), 1)
+        f1.append(0.0 if tp == 0 else 2 * prec * rec / (prec + rec))
+    return float(np.mean(f1))
+
+
+def recalls(y, p):
+    return np.array([np.mean(p[y == c] == c) if np.any(y == c) else np.nan for c in range(K)])
+
+
+def class_weights(y, power):
+    n = np.bincount(y, minlength=K).astype(float)
+    w = (n.sum() / (K * np.maximum(n, 1))) ** power
+    return w[y]
+
+
+# ------------------------------------------------------------------ models
+
+
+def fit_lr(x, y, sw, c):
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = LogisticRegression(C=c, max_iter=3000)
+        m.fit((x - mean) / scale, y, sample_weight=sw)
+    coef = np.zeros((K, x.shape[1]))
+    icpt = np.full(K, -30.0)
+    coef[m.classes_], icpt[m.classes_] = m.coef_, m.intercept_
+    return lambda q: log_softmax(((q - mean) / scale) @ coef.T + icpt)
+
+
+def fit_mlp(x, y, sw, hidden, alpha, seed=0):
+    from sklearn.neural_network import MLPClassifier
+
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=300, random_state=seed,
+                          learning_rate_init=1e-3, batch_size=128)
+        m.fit((x - mean) / scale, y, sample_weight=sw)
+
+    def pred(q):
+        out = np.full((len(q), K), -30.0)
+        out[:, m.classes_] = np.log(np.clip(m.predict_proba((q - mean) / scale), 1e-12, 1))
+        return log_softmax(out)
+    return pred
+
+
+def make_fitter(spec):
+    kind = spec["model"]
+    if kind == "lr":
+        return lambda x, y, sw: fit_lr(x, y, sw, spec["C"])
+    if kind == "mlp":
+        return lambda x, y, sw: fit_mlp(x, y, sw, spec["hidden"], spec["alpha"])
+    if kind == "ens":
+        def f(x, y, sw):
+            a = fit_lr(x, y, sw, spec["C"])
+            bs = [fit_mlp(x, y, sw, spec["hidden"], spec["alpha"], seed=s) for s in range(spec.get("seeds", 1))]
+            return lambda q: log_softmax(np.log(
+                (np.exp(a(q)) * spec.get("w_lr", 0.5)
+                 + sum(np.exp(b(q)) for b in bs) / len(bs) * (1 - spec.get("w_lr", 0.5))) + 1e-12))
+        return f
+    raise ValueError(kind)
+
+
+# ------------------------------------------------------------------ bias
+
+
+BAR = np.array([0.35, 0.35, 0.35, 0.35, 0.35, 0.15, 0.35])
+
+
+BIAS_GRID = np.arange(-2.0, 2.01, 0.1)
+
+
+def tune_bias(z, y, objective="f1", sweeps=3, grid=BIAS_GRID):
+    """Per-class logit offsets (neutral fixed at 0) by coordinate ascent on macro-F1 (or mean recall)."""
+    b = np.zeros(K)
+
+    def score(bb):
+        p = (z + bb).argmax(1)
+        if objective == "f1":
+            return macro_f1(y, p)
+        if objective == "f1bar":  # macro-F1, minus each class's shortfall from the issue's recall bar
+            r = recalls(y, p)
+            return macro_f1(y, p) - float(np.sum(np.maximum(0.0, BAR - r)))
+        return float(np.nanmean(recalls(y, p)))
+    best = score(b)
+    for _ in range(sweeps):
+        for c in range(1, K):
+            for v in grid:
+                bb = b.copy()
+                bb[c] = v
+                s = score(bb)
+                if s > best + 1e-9:
+                    best, b = s, bb
+    return b
+
+
+# ------------------------------------------------------------------ CV
+
+
+class Data:
+    def __init__(self, featfn, aug_kinds=()):
+        d = data.load_photos()
+        self.d = d
+        self.train = np.flatnonzero((d["use"] == "train") & d["present"])
+        self.y = np.array([data.CLASSES.index(s) for s in d["label"][self.train]])
+        self.folds = data.grouped_folds(d["person"][self.train], d["label"][self.train])
+        self.x = np.stack([featfn(d["blendshapes"][i], d["landmarks"][i], tuple(d["size"][i])) for i in self.train])
+        ev = np.flatnonzero(d["use"] == "eval")
+        self.ev_present = d["present"][ev]
+        self.ev_y = np.array([data.CLASSES.index(s) for s in d["label"][ev]])
+        self.ev_x = np.stack([featfn(d["blendshapes"][i], d["landmarks"][i], tuple(d["size"][i]))
+                              if d["present"][i] else np.zeros(self.x.shape[1]) for i in ev])
+        self.ax = np.zeros((0, self.x.shape[1]))
+        self.apos = np.zeros(0, int)
+        if aug_kinds:
+            a = data.load_augmented()
+            pos = {r: k for k, r in enumerate(self.train)}
+            keep = [j for j in range(len(a["row"])) if a["present"][j] and a["aug"][j] in aug_kinds
+                    and int(a["row"][j]) in pos]
+            self.ax = np.stack([featfn(a["blendshapes"][j], a["landmarks"][j], tuple(a["size"][j])) for j in keep])
+            self.apos = np.array([pos[int(a["row"][j])] for j in keep])
+
+    def subset(self, mask):
+        """Training matrices for the rows in mask (positions into self.train) plus their augmentations."""
+        am = mask[self.apos] if len(self.apos) else np.zeros(0, bool)
+        x = np.concatenate([self.x[mask], self.ax[am]])
+        y = np.concatenate([self.y[mask], self.y[self.apos[am]]])
+        return x, y
+
+
+def oof(D, fitter, mask, folds, wpow, drop=None):
+    """Out-of-fold log-probabilities over the rows in mask, folds given per row."""
+    z = np.zeros((len(D.y), K))
+    for f in np.unique(folds[mask]):
+        tr = mask & (folds != f)
+        if drop is not None:
+            tr = tr & ~drop
+        te = mask & (folds == f)
+        x, y = D.subset(tr)
+        z[te] = fitter(x, y, class_weights(y, wpow))(D.x[te])
+    return z
+
+
+def evaluate(D, spec, source=False):
+    fitter = make_fitter(spec)
+    wpow = spec.get("wpow", 1.0)
+    allm = np.ones(len(D.y), bool)
+    drop = None
+
+    def noisy(mask):
+        # label noise: rows (within mask) whose out-of-fold probability of their own label is below
+        # `clean`, from a person-grouped CV over mask only; the 18 fear rows are never dropped
+        z0 = oof(D, fitter, mask, D.folds, wpow)
+        pown = np.exp(z0[np.arange(len(D.y)), D.y])
+        return mask & (pown < spec["clean"]) & (D.y != 5)
+    z = np.zeros((len(D.y), K))
+    biases = []
+    ndrop = []
+    for f in range(5):
+        tr = D.folds != f
+        te = D.folds == f
+        drop = noisy(tr) if spec.get("clean") else None
+        ndrop.append(0 if drop is None else int(drop.sum()))
+        dtr = tr if drop is None else tr & ~drop
+        x, y = D.subset(dtr)
+        zt = fitter(x, y, class_weights(y, wpow))(D.x[te])
+        b = np.zeros(K)
+        if spec.get("bias"):
+            inner = oof(D, fitter, tr, D.folds, wpow, drop)  # 4-fold inner CV, persons kept apart
+            b = tune_bias(inner[tr], D.y[tr], spec["bias"])
+        biases.append(b)
+        z[te] = zt + b
+    p = z.argmax(1)
+    res = {"acc": float(np.mean(p == D.y)), "f1": macro_f1(D.y, p), "rec": recalls(D.y, p),
+           "f1c": " ".join(f"{macro_f1(D.y, p, [c]):.2f}" for c in range(K)),
+           "bias": np.mean(biases, 0), "dropped": int(np.mean(ndrop))}
+    if source:
+        drop = noisy(allm) if spec.get("clean") else None
+        x, y = D.subset(np.ones(len(D.y), bool) if drop is None else ~drop)
+        model = fitter(x, y, class_weights(y, wpow))
+        b = np.zeros(K)
+        if spec.get("bias"):
+            b = tune_bias(oof(D, fitter, allm, D.folds, wpow, drop), D.y, spec["bias"])
+        pe = np.where(D.ev_present, (model(D.ev_x) + b).argmax(1), -1)
+        present = sorted(set(D.ev_y.tolist()))
+        res["src"] = {"acc": float(np.mean(pe == D.ev_y)), "f1": macro_f1(D.ev_y, pe, present),
+                      "rec": recalls(D.ev_y, pe)}
+    return res
+
+
+def fmt(name, r):
+    rec = " ".join(f"{v:.2f}" for v in r["rec"])
+    s = f"{name:34s} person acc {r['acc']:.3f} F1 {r['f1']:.3f} rec [{rec}] f1c [{r['f1c']}]"
+    if r.get("dropped"):
+        s += f" dropped {r['dropped']}"
+    if "src" in r:
+        s += (f" | source acc {r['src']['acc']:.3f} F1 {r['src']['f1']:.3f} rec ["
+              + " ".join("  - " if np.isnan(v) else f"{v:.2f}" for v in r["src"]["rec"]) + "]")
+    return s
+
+
+def base_features(bs, lm, size):
+    return em.features(bs, lm, size)
+
+
+VARIANTS = {
+    "lr": {"model": "lr", "C": 0.01},
+    "lr_c003": {"model": "lr", "C": 0.003},
+    "lr_c001": {"model": "lr", "C": 0.001},
+    "lr_w05": {"model": "lr", "C": 0.01, "wpow": 0.5},
+    "lr_w075": {"model": "lr", "C": 0.01, "wpow": 0.75},
+    "lr_bias": {"model": "lr", "C": 0.01, "bias": "f1"},
+    "lr_bias_rec": {"model": "lr", "C": 0.01, "bias": "recall"},
+    "lr_w05_bias": {"model": "lr", "C": 0.01, "wpow": 0.5, "bias": "f1"},
+    "lr_clean": {"model": "lr", "C": 0.01, "clean": 0.05},
+    "mlp32": {"model": "mlp", "hidden": 32, "alpha": 1.0},
+    "mlp64": {"model": "mlp", "hidden": 64, "alpha": 3.0},
+    "ens": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0},
+    "ens_bias": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "bias": "f1"},
+    "lr_bar": {"model": "lr", "C": 0.01, "bias": "f1bar"},
+    "ens_bar": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "bias": "f1bar"},
+    "ens3": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "seeds": 3},
+    "ens3_64": {"model": "ens", "C": 0.01, "hidden": 64, "alpha": 3.0, "seeds": 3},
+    "ens3_bar": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "seeds": 3, "bias": "f1bar"},
+    "ens_w075": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "wpow": 0.75},
+    "ens_w125": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "wpow": 1.25},
+    "lr_w125": {"model": "lr", "C": 0.01, "wpow": 1.25},
+    "ens_clean": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "clean": 0.05},
+    "ens_lr07": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "w_lr": 0.7},
+}
+
+for _h in (16, 32, 64):
+    for _a in (0.3, 1.0, 3.0):
+        VARIANTS[f"ens_h{_h}_a{_a}"] = {"model": "ens", "C": 0.01, "hidden": _h, "alpha": _a}
+for _m in (0.3, 0.7):
+    VARIANTS[f"ens_mix{_m}"] = {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "w_lr": _m}
+for _t in (0.03, 0.05, 0.1):
+    VARIANTS[f"ens_clean{_t}"] = {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "clean": _t}
+    VARIANTS[f"lr_clean{_t}"] = {"model": "lr", "C": 0.01, "clean": _t}
+VARIANTS["ens_c003"] = {"model": "ens", "C": 0.03, "hidden": 32, "alpha": 1.0}
+VARIANTS["ens_c0003"] = {"model": "ens", "C": 0.003, "hidden": 32, "alpha": 1.0}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--features", default="base", help="base | extra (see expression_model.features)")
+    ap.add_argument("--aug", default="", help="comma-separated AUGMENTS used in training (flip,rot+8,rot-8)")
+    ap.add_argument("--source", action="store_true")
+    ap.add_argument("--seeds", type=int, default=1, help="repeat the person CV over this many fold draws, mean")
+    args = ap.parse_args()
+    featfn = base_features if args.features == "base" else FEATURES[args.features]
+    aug = tuple(a for a in args.aug.split(",") if a)
+    D = Data(featfn, aug)
+    print(f"features {args.features} ({D.x.shape[1]}), aug {aug or 'none'} (+{len(D.ax)} rows)", flush=True)
+    for name, spec in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        t = time.time()
+        runs = []
+        for seed in range(args.seeds):
+            D.folds = data.grouped_folds(D.d["person"][D.train], D.d["label"][D.train], seed=seed)
+            runs.append(evaluate(D, spec, args.source and seed == 0))
+        r = runs[0]
+        if args.seeds > 1:
+            r = dict(r, acc=float(np.mean([q["acc"] for q in runs])), f1=float(np.mean([q["f1"] for q in runs])),
+                     rec=np.mean([q["rec"] for q in runs], 0), f1c=f"sd F1 {np.std([q['f1'] for q in runs]):.3f}")
+        print(fmt(f"{name}[{args.features},{'+'.join(aug) or '-'}]", r) + f"  ({time.time() - t:.0f}s)", flush=True)
+
+
+from kinemo.protocol import ARKIT_INDEX, ARKIT_NAMES  # noqa: E402
+
+_PAIRS = [(ARKIT_INDEX[n], ARKIT_INDEX[n.replace("Left", "Right")]) for n in ARKIT_NAMES
+          if "Left" in n and "eyeLook" not in n]
+
+
+def _m(s, *names):
+    out = []
+    for n in names:
+        if n in ARKIT_INDEX:
+            out.append(s[ARKIT_INDEX[n]])
+        else:
+            out.append(0.5 * (s[ARKIT_INDEX[n + "Left"]] + s[ARKIT_INDEX[n + "Right"]]))
+    return out
+
+
+INTERACTIONS = (("mouthSmile", "cheekSquint"), ("mouthSmile", "eyeSquint"), ("browDown", "noseSneer"),
+                ("browDown", "eyeSquint"), ("noseSneer", "mouthUpperUp"), ("browInnerUp", "mouthFrown"),
+                ("browInnerUp", "browDown"), ("jawOpen", "eyeWide"), ("jawOpen", "browInnerUp"),
+                ("browOuterUp", "eyeWide"), ("mouthPress", "browDown"), ("mouthStretch", "eyeWide"),
+                ("mouthStretch", "browInnerUp"), ("mouthFrown", "mouthShrugLower"), ("noseSneer", "mouthFrown"),
+                ("mouthUpperUp", "mouthLowerDown"), ("mouthRollLower", "browDown"), ("mouthSmile", "jawOpen"))
+
+
+def asym(bs):
+    s = np.sqrt(np.clip(np.asarray(bs, np.float64), 0, 1))
+    return np.array([abs(s[a] - s[b]) for a, b in _PAIRS])
+
+
+def inter(bs):
+    s = np.sqrt(np.clip(np.asarray(bs, np.float64), 0, 1))
+    return np.array([np.prod(_m(s, a, b)) for a, b in INTERACTIONS])
+
+
+FEATURES: dict = {
+    "asym": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), asym(bs)]),
+    "inter": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), inter(bs)]),
+    "extra": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), asym(bs), inter(bs)]),
+    "nopca": lambda bs, lm, sz: em.features(bs, lm, sz)[:68],
+}
+
+if __name__ == "__main__":
+    main()
