@@ -8,10 +8,8 @@ What is cached (``build/expression/``), so training and evaluation never run Med
   ``FaceTracker`` in IMAGE mode (the still path ``kinemo image`` uses): ``path``, ``label``,
   ``set``, ``use``, ``person``, ``present``, ``blendshapes`` (N, 52), ``landmarks`` (N, 478, 3),
   ``head`` (N, 10), ``size`` (N, 2: width, height).
-- ``photos_aug.npz`` (only on demand: ``scripts/expression_experiments.py --aug``): the ``use = train``
-  rows mirrored and rotated ±8° (``AUGMENTS``), each through the same tracker. Tried as training-time
-  augmentation; it did not help in person-grouped CV, so the shipped weights do not use it
-  (docs/expression-model.md).
+- ``photos_aug.npz``: only by ``scripts/expression_experiments.py --aug`` (augmentation that was
+  tried and not kept; the code lives there).
 - ``mead.npz`` + ``mead_frames/CLIP/NNNN.jpg``: the MEAD clips of ``../shared/data/talking/wild``
   (evaluation only) through ``FaceTracker`` in VIDEO mode, every ``MEAD_STEP``-th frame, with
   that frame saved as JPEG so the peers see exactly the frames we classify.
@@ -100,60 +98,6 @@ def extract_photos(force: bool = False) -> Path:
                         blendshapes=bs, landmarks=lm, head=head, size=size)
     print(f"photos: {present.sum()}/{n} with a face → {out}")
     return out
-
-
-#: Training-time augmentations: each transform of a ``use = train`` photo goes through the same
-#: FaceTracker (IMAGE mode), so the features are what our tracker really outputs on such a face.
-AUGMENTS = ("flip", "rot+8", "rot-8")
-
-
-def augment(rgb: np.ndarray, kind: str) -> np.ndarray:
-    import cv2
-
-    if kind == "flip":
-        return rgb[:, ::-1].copy()
-    angle = float(kind[3:])
-    h, w = rgb.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-
-
-def extract_augmented(force: bool = False) -> Path:
-    """``photos_aug.npz``: the ``use = train`` rows under AUGMENTS (``row`` = index into photos.npz,
-    ``aug`` = the transform). Eval rows are never augmented or read."""
-    out = CACHE / "photos_aug.npz"
-    if out.exists() and not force:
-        return out
-    from kinemo.face import FaceTracker, FaceTrackerOptions
-
-    rows = read_labels()
-    idx = [i for i, r in enumerate(rows) if r["use"] == "train"]
-    src, aug, bs, lm, size, present = [], [], [], [], [], []
-    with FaceTracker.create_from_options(FaceTrackerOptions(video=False)) as tracker:
-        for k, i in enumerate(idx):
-            rgb = load_rgb(EXPR / rows[i]["file"])
-            if rgb is None:
-                continue
-            for a in AUGMENTS:
-                f = tracker.process_image(augment(rgb, a))
-                src.append(i)
-                aug.append(a)
-                size.append(f.image_size)
-                present.append(f.present)
-                bs.append(f.blendshapes if f.present else np.zeros(52, np.float32))
-                lm.append(f.landmarks if f.present else np.zeros((478, 3), np.float32))
-            if k % 200 == 0:
-                print(f"augmented {k}/{len(idx)}", flush=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, row=np.array(src), aug=np.array(aug), blendshapes=np.array(bs, np.float32),
-                        landmarks=np.array(lm, np.float32), size=np.array(size, np.int32), present=np.array(present))
-    print(f"augmented: {int(np.sum(present))}/{len(present)} with a face → {out}")
-    return out
-
-
-def load_augmented() -> dict[str, np.ndarray]:
-    with np.load(extract_augmented(), allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
 
 
 def mead_clips() -> list[tuple[Path, str]]:

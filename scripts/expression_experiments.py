@@ -15,15 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import expression_data as data  # noqa: E402
+import expression_train as train  # noqa: E402
 
 from kinemo.face import expression_model as em  # noqa: E402
+from kinemo.protocol import ARKIT_INDEX, ARKIT_NAMES  # noqa: E402
 
 K = len(data.CLASSES)
 
@@ -31,16 +32,6 @@ K = len(data.CLASSES)
 def log_softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-def macro_f1(y, p, present=None):
-    f1 = []
-    for c in range(K) if present is None else present:
-        tp = np.sum((p == c) & (y == c))
-        prec = tp / max(np.sum(p == c), 1)
-        rec = tp / max(np.sum(y == c), 1)
-        f1.append(0.0 if tp == 0 else 2 * prec * rec / (prec + rec))
-    return float(np.mean(f1))
 
 
 def recalls(y, p):
@@ -57,34 +48,16 @@ def class_weights(y, power):
 
 
 def fit_lr(x, y, sw, c):
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = x.mean(0), x.std(0) + 1e-6
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = LogisticRegression(C=c, max_iter=3000)
-        m.fit((x - mean) / scale, y, sample_weight=sw)
-    coef = np.zeros((K, x.shape[1]))
-    icpt = np.full(K, -30.0)
-    coef[m.classes_], icpt[m.classes_] = m.coef_, m.intercept_
+    """expression_train's regression with these row weights, as a function → log-probabilities."""
+    mean, scale, coef, icpt = train.fit(x, y, c, sw)
     return lambda q: log_softmax(((q - mean) / scale) @ coef.T + icpt)
 
 
 def fit_mlp(x, y, sw, hidden, alpha, seed=0):
-    from sklearn.neural_network import MLPClassifier
-
+    """expression_train's network with these row weights, as a function → log-probabilities."""
     mean, scale = x.mean(0), x.std(0) + 1e-6
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=300, random_state=seed,
-                          learning_rate_init=1e-3, batch_size=128)
-        m.fit((x - mean) / scale, y, sample_weight=sw)
-
-    def pred(q):
-        out = np.full((len(q), K), -30.0)
-        out[:, m.classes_] = np.log(np.clip(m.predict_proba((q - mean) / scale), 1e-12, 1))
-        return log_softmax(out)
-    return pred
+    w1, b1, w2, b2 = train.fit_mlp(x, y, mean, scale, hidden, alpha, seed, sw)
+    return lambda q: log_softmax(np.maximum(((q - mean) / scale) @ w1.T + b1, 0) @ w2.T + b2)
 
 
 def make_fitter(spec):
@@ -120,10 +93,10 @@ def tune_bias(z, y, objective="f1", sweeps=3, grid=BIAS_GRID):
     def score(bb):
         p = (z + bb).argmax(1)
         if objective == "f1":
-            return macro_f1(y, p)
+            return train.macro_f1(y, p)
         if objective == "f1bar":  # macro-F1, minus each class's shortfall from the issue's recall bar
             r = recalls(y, p)
-            return macro_f1(y, p) - float(np.sum(np.maximum(0.0, BAR - r)))
+            return train.macro_f1(y, p) - float(np.sum(np.maximum(0.0, BAR - r)))
         return float(np.nanmean(recalls(y, p)))
     best = score(b)
     for _ in range(sweeps):
@@ -156,7 +129,7 @@ class Data:
         self.ax = np.zeros((0, self.x.shape[1]))
         self.apos = np.zeros(0, int)
         if aug_kinds:
-            a = data.load_augmented()
+            a = load_augmented()
             pos = {r: k for k, r in enumerate(self.train)}
             keep = [j for j in range(len(a["row"])) if a["present"][j] and a["aug"][j] in aug_kinds
                     and int(a["row"][j]) in pos]
@@ -214,8 +187,8 @@ def evaluate(D, spec, source=False):
         biases.append(b)
         z[te] = zt + b
     p = z.argmax(1)
-    res = {"acc": float(np.mean(p == D.y)), "f1": macro_f1(D.y, p), "rec": recalls(D.y, p),
-           "f1c": " ".join(f"{macro_f1(D.y, p, [c]):.2f}" for c in range(K)),
+    res = {"acc": float(np.mean(p == D.y)), "f1": train.macro_f1(D.y, p), "rec": recalls(D.y, p),
+           "f1c": " ".join(f"{train.macro_f1(D.y, p, [c]):.2f}" for c in range(K)),
            "bias": np.mean(biases, 0), "dropped": int(np.mean(ndrop))}
     if source:
         drop = noisy(allm) if spec.get("clean") else None
@@ -226,7 +199,7 @@ def evaluate(D, spec, source=False):
             b = tune_bias(oof(D, fitter, allm, D.folds, wpow, drop), D.y, spec["bias"])
         pe = np.where(D.ev_present, (model(D.ev_x) + b).argmax(1), -1)
         present = sorted(set(D.ev_y.tolist()))
-        res["src"] = {"acc": float(np.mean(pe == D.ev_y)), "f1": macro_f1(D.ev_y, pe, present),
+        res["src"] = {"acc": float(np.mean(pe == D.ev_y)), "f1": train.macro_f1(D.ev_y, pe, present),
                       "rec": recalls(D.ev_y, pe)}
     return res
 
@@ -284,34 +257,7 @@ VARIANTS["ens_c003"] = {"model": "ens", "C": 0.03, "hidden": 32, "alpha": 1.0}
 VARIANTS["ens_c0003"] = {"model": "ens", "C": 0.003, "hidden": 32, "alpha": 1.0}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", nargs="*", default=None)
-    ap.add_argument("--features", default="base", help="base | extra (see expression_model.features)")
-    ap.add_argument("--aug", default="", help="comma-separated AUGMENTS used in training (flip,rot+8,rot-8)")
-    ap.add_argument("--source", action="store_true")
-    ap.add_argument("--seeds", type=int, default=1, help="repeat the person CV over this many fold draws, mean")
-    args = ap.parse_args()
-    featfn = base_features if args.features == "base" else FEATURES[args.features]
-    aug = tuple(a for a in args.aug.split(",") if a)
-    D = Data(featfn, aug)
-    print(f"features {args.features} ({D.x.shape[1]}), aug {aug or 'none'} (+{len(D.ax)} rows)", flush=True)
-    for name, spec in VARIANTS.items():
-        if args.only and name not in args.only:
-            continue
-        t = time.time()
-        runs = []
-        for seed in range(args.seeds):
-            D.folds = data.grouped_folds(D.d["person"][D.train], D.d["label"][D.train], seed=seed)
-            runs.append(evaluate(D, spec, args.source and seed == 0))
-        r = runs[0]
-        if args.seeds > 1:
-            r = dict(r, acc=float(np.mean([q["acc"] for q in runs])), f1=float(np.mean([q["f1"] for q in runs])),
-                     rec=np.mean([q["rec"] for q in runs], 0), f1c=f"sd F1 {np.std([q['f1'] for q in runs]):.3f}")
-        print(fmt(f"{name}[{args.features},{'+'.join(aug) or '-'}]", r) + f"  ({time.time() - t:.0f}s)", flush=True)
-
-
-from kinemo.protocol import ARKIT_INDEX, ARKIT_NAMES  # noqa: E402
+# ------------------------------------------------------------------ feature variants
 
 _PAIRS = [(ARKIT_INDEX[n], ARKIT_INDEX[n.replace("Left", "Right")]) for n in ARKIT_NAMES
           if "Left" in n and "eyeLook" not in n]
@@ -351,6 +297,90 @@ FEATURES: dict = {
     "extra": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), asym(bs), inter(bs)]),
     "nopca": lambda bs, lm, sz: em.features(bs, lm, sz)[:68],
 }
+
+
+# ------------------------------------------------------------------ augmentation (tried, not kept)
+
+#: Training-time augmentations: each transform of a ``use = train`` photo goes through the same
+#: FaceTracker (IMAGE mode), so the features are what our tracker really outputs on such a face.
+AUGMENTS = ("flip", "rot+8", "rot-8")
+
+
+def augment(rgb: np.ndarray, kind: str) -> np.ndarray:
+    import cv2
+
+    if kind == "flip":
+        return rgb[:, ::-1].copy()
+    angle = float(kind[3:])
+    h, w = rgb.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def extract_augmented(force: bool = False) -> Path:
+    """``photos_aug.npz``: the ``use = train`` rows under AUGMENTS (``row`` = index into photos.npz,
+    ``aug`` = the transform). Eval rows are never augmented or read."""
+    out = data.CACHE / "photos_aug.npz"
+    if out.exists() and not force:
+        return out
+    from kinemo.face import FaceTracker, FaceTrackerOptions
+
+    rows = data.read_labels()
+    idx = [i for i, r in enumerate(rows) if r["use"] == "train"]
+    src, aug, bs, lm, size, present = [], [], [], [], [], []
+    with FaceTracker.create_from_options(FaceTrackerOptions(video=False)) as tracker:
+        for k, i in enumerate(idx):
+            rgb = data.load_rgb(data.EXPR / rows[i]["file"])
+            if rgb is None:
+                continue
+            for a in AUGMENTS:
+                f = tracker.process_image(augment(rgb, a))
+                src.append(i)
+                aug.append(a)
+                size.append(f.image_size)
+                present.append(f.present)
+                bs.append(f.blendshapes if f.present else np.zeros(52, np.float32))
+                lm.append(f.landmarks if f.present else np.zeros((478, 3), np.float32))
+            if k % 200 == 0:
+                print(f"augmented {k}/{len(idx)}", flush=True)
+    data.CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, row=np.array(src), aug=np.array(aug), blendshapes=np.array(bs, np.float32),
+                        landmarks=np.array(lm, np.float32), size=np.array(size, np.int32), present=np.array(present))
+    print(f"augmented: {int(np.sum(present))}/{len(present)} with a face → {out}")
+    return out
+
+
+def load_augmented() -> dict[str, np.ndarray]:
+    with np.load(extract_augmented(), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--features", default="base", help="base | extra (see expression_model.features)")
+    ap.add_argument("--aug", default="", help="comma-separated AUGMENTS used in training (flip,rot+8,rot-8)")
+    ap.add_argument("--source", action="store_true")
+    ap.add_argument("--seeds", type=int, default=1, help="repeat the person CV over this many fold draws, mean")
+    args = ap.parse_args()
+    featfn = base_features if args.features == "base" else FEATURES[args.features]
+    aug = tuple(a for a in args.aug.split(",") if a)
+    D = Data(featfn, aug)
+    print(f"features {args.features} ({D.x.shape[1]}), aug {aug or 'none'} (+{len(D.ax)} rows)", flush=True)
+    for name, spec in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        t = time.time()
+        runs = []
+        for seed in range(args.seeds):
+            D.folds = data.grouped_folds(D.d["person"][D.train], D.d["label"][D.train], seed=seed)
+            runs.append(evaluate(D, spec, args.source and seed == 0))
+        r = runs[0]
+        if args.seeds > 1:
+            r = dict(r, acc=float(np.mean([q["acc"] for q in runs])), f1=float(np.mean([q["f1"] for q in runs])),
+                     rec=np.mean([q["rec"] for q in runs], 0), f1c=f"sd F1 {np.std([q['f1'] for q in runs]):.3f}")
+        print(fmt(f"{name}[{args.features},{'+'.join(aug) or '-'}]", r) + f"  ({time.time() - t:.0f}s)", flush=True)
+
 
 if __name__ == "__main__":
     main()

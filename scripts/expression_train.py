@@ -41,14 +41,15 @@ def feature_matrix(d: dict[str, np.ndarray], rows: np.ndarray, blendshapes_only:
     return np.stack([features(d["blendshapes"][i], d["landmarks"][i], tuple(d["size"][i])) for i in rows])
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float):
+def fit(x: np.ndarray, y: np.ndarray, c: float, sw: np.ndarray | None = None):
+    """Regression on standardised ``x``: classes weighted by inverse frequency, or rows by ``sw``."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-        m.fit((x - mean) / scale, y)
+        m = LogisticRegression(C=c, class_weight=None if sw is not None else "balanced", max_iter=3000)
+        m.fit((x - mean) / scale, y, sample_weight=sw)
     coef = np.zeros((len(data.CLASSES), x.shape[1]))
     icpt = np.full(len(data.CLASSES), -30.0)
     coef[m.classes_], icpt[m.classes_] = m.coef_, m.intercept_
@@ -56,13 +57,15 @@ def fit(x: np.ndarray, y: np.ndarray, c: float):
 
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, mean: np.ndarray, scale: np.ndarray, hidden: int, alpha: float,
-            seed: int):
+            seed: int, sw: np.ndarray | None = None):
     """One-hidden-layer ReLU network (sklearn MLPClassifier, Adam, L2 ``alpha``) on the same standardised
-    inputs, classes weighted by inverse frequency like the regression. Returns (w1, b1, w2, b2)."""
+    inputs, classes weighted by inverse frequency like the regression (or rows by ``sw``).
+    Returns (w1, b1, w2, b2)."""
     from sklearn.neural_network import MLPClassifier
 
-    n = np.bincount(y, minlength=len(data.CLASSES)).astype(float)
-    sw = (n.sum() / (len(data.CLASSES) * np.maximum(n, 1)))[y]
+    if sw is None:
+        n = np.bincount(y, minlength=len(data.CLASSES)).astype(float)
+        sw = (n.sum() / (len(data.CLASSES) * np.maximum(n, 1)))[y]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=300, random_state=seed,
@@ -83,18 +86,15 @@ def fit_ens(x: np.ndarray, y: np.ndarray, c: float, args) -> dict:
     return out
 
 
-def logits(params, x: np.ndarray) -> np.ndarray:
-    """Log-probabilities before temperature: the regression, or its mix with the networks."""
-    if isinstance(params, dict):
-        mean, scale, coef, icpt = params["lr"]
-        xs = (x - mean) / scale
-        p = softmax(xs @ coef.T + icpt)
-        if not params["mlp"]:
-            return np.log(p + 1e-12)
-        q = np.mean([softmax(np.maximum(xs @ w1.T + b1, 0) @ w2.T + b2) for w1, b1, w2, b2 in params["mlp"]], 0)
-        return np.log(params["mix"] * p + (1 - params["mix"]) * q + 1e-12)
-    mean, scale, coef, icpt = params
-    return ((x - mean) / scale) @ coef.T + icpt
+def logits(params: dict, x: np.ndarray) -> np.ndarray:
+    """Log-probabilities before temperature (``fit_ens``'s params): the regression, or its mix with the networks."""
+    mean, scale, coef, icpt = params["lr"]
+    xs = (x - mean) / scale
+    p = softmax(xs @ coef.T + icpt)
+    if not params["mlp"]:
+        return np.log(p + 1e-12)
+    q = np.mean([softmax(np.maximum(xs @ w1.T + b1, 0) @ w2.T + b2) for w1, b1, w2, b2 in params["mlp"]], 0)
+    return np.log(params["mix"] * p + (1 - params["mix"]) * q + 1e-12)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -103,9 +103,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def macro_f1(y: np.ndarray, p: np.ndarray, k: int = 7) -> float:
+def macro_f1(y: np.ndarray, p: np.ndarray, classes=None) -> float:
+    """Mean F1 over ``classes`` (default: all seven)."""
     f1 = []
-    for c in range(k):
+    for c in range(len(data.CLASSES)) if classes is None else classes:
         tp = np.sum((p == c) & (y == c))
         prec = tp / max(np.sum(p == c), 1)
         rec = tp / max(np.sum(y == c), 1)

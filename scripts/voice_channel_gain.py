@@ -102,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{names[i]:22s} {100 * share[i]:14.1f}% {100 * gain_1[i]:15.1f}% {gains[i]:5.1f}")
 
     sets = {"chosen": (chosen, err, base)}
-    cache = ve.ROOT / "build/voice/grid"
     for s in [s for s in args.report.split(",") if s]:
-        clips = ve.dev_clips(cache) if s == "dev" else ve.wild_clips() if s == "wild" else ve.heldout_clips([s])
+        clips = ve.dev_clips(ve.GRID_CACHE) if s == "dev" else ve.wild_clips() if s == "wild" else ve.heldout_clips([s])
         if s == "dev":
             clips = [c for c in clips if "(s1)" not in c.name]
         sets[s] = (clips, *clip_errors(clips, pred))

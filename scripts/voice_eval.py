@@ -114,6 +114,7 @@ SHARED = ROOT.parent / "shared"
 GRID = SHARED / "data" / "grid"
 TALKING = SHARED / "data" / "talking"
 PEERS = ROOT / "build" / "voice" / "peers"
+GRID_CACHE = ROOT / "build" / "voice" / "grid"  # MediaPipe labels of the dev GRID videos
 SR = 16000
 if (SHARED / "models" / "face_landmarker.task").is_file():  # MediaPipe's face model for the dev labels, offline
     os.environ.setdefault("KINEMO_MODEL_DIR", str(SHARED / "models"))
@@ -984,7 +985,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", default=str(ROOT / "build/voice/eval.png"), help="PNG of jawOpen curves ('' = none)")
     ap.add_argument("--plot-clips", help="comma list of clip names to plot (default: 2 dev + 2 wild)")
     ap.add_argument("--json", default=str(ROOT / "build/voice/eval.json"), help="all numbers as JSON")
-    ap.add_argument("--cache", default=str(ROOT / "build/voice/grid"), help="dev GRID label cache")
+    ap.add_argument("--cache", default=str(GRID_CACHE), help="dev GRID label cache")
     args = ap.parse_args(argv)
 
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
