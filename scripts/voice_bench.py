@@ -80,7 +80,7 @@ def offline(path: Path, write_csv: bool, model: Path = FILE_MODEL) -> tuple[floa
     return time.perf_counter() - t0, time.process_time() - cpu0, count
 
 
-def live(audio: np.ndarray, block: int = 256) -> dict:
+def live(audio: np.ndarray, block: int = 256, model: Path = DEFAULT_MODEL) -> dict:
     """Compute per output frame for sound-card-sized blocks: CPU time and wall clock, side by side.
 
     Every block is timed, including the ones that complete no frame (at 60 fps a 16 ms block
@@ -89,7 +89,7 @@ def live(audio: np.ndarray, block: int = 256) -> dict:
     runs on one) and is what the target is judged on: on a shared machine the wall clock also
     counts the time other processes hold the core. Nothing is discarded as warm-up.
     """
-    animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(model_path=DEFAULT_MODEL, fps=60,
+    animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(model_path=model, fps=60,
                                                                       smoothing="live", threads=1))
     cpu, wall, block_cpu, block_wall = [], [], [], []
     owed_cpu = owed_wall = 0.0  # compute of blocks that completed no frame yet
@@ -114,20 +114,15 @@ def live(audio: np.ndarray, block: int = 256) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--hours", type=float, default=2.0, help="length of the memory test file (0: skip)")
-    ap.add_argument("--live-seconds", type=float, default=120.0, help="speech fed to the live test (looped)")
-    args = ap.parse_args(argv)
-    build = ROOT / "build/voice"
-
-    path = long_file(build / f"bench_{args.minutes:g}min.flac", args.minutes * 60, "PCM_16")
-    dur = args.minutes * 60
-    print(f"offline, {args.minutes:g} min FLAC (real speech), 60 fps, one thread; RTF = seconds per second of audio:")
+def offline_rtf(path: Path, minutes: float, live_model: Path) -> None:
+    """RTF of the file engine (with and without the CSV) and of the live network on one long file."""
+    path = long_file(path, minutes * 60, "PCM_16")
+    dur = minutes * 60
+    print(f"offline, {minutes:g} min FLAC (real speech), 60 fps, one thread; RTF = seconds per second of audio:")
     print(f"  {'':44s}{'ours':>9s}{'target':>9s}{'paper':>9s}{'ours/target':>13s}{'ours/paper':>12s}")
     runs = (("file engine: decode → frames", False, FILE_MODEL), ("file engine + write LLF CSV", True, FILE_MODEL),
-            ("live network on the file + LLF CSV", True, DEFAULT_MODEL))
+            ("live network on the file + LLF CSV", True, live_model))
+    frames = 0
     for label, csv_out, model in runs:
         wall, cpu, frames = offline(path, csv_out, model)
         for kind, sec in (("CPU", cpu), ("wall", wall)):
@@ -136,10 +131,36 @@ def main(argv: list[str] | None = None) -> int:
                   f"{rtf / RTF_TARGET:13.2f}{rtf / 0.07:12.3f}")
     print(f"  ({frames} frames; target: one hour in 72 s on one core; paper: 1D-CNN on a GPU server)")
 
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--hours", type=float, default=2.0, help="length of the memory test file (0: skip)")
+    ap.add_argument("--live-seconds", type=float, default=120.0, help="speech fed to the live test (looped)")
+    ap.add_argument("--live-model", metavar="ONNX", type=Path, default=DEFAULT_MODEL,
+                    help="live network to time (default: the shipped assets/voice_net.onnx)")
+    ap.add_argument("--live-only", action="store_true", help="skip the offline RTF runs (quick model comparisons)")
+    args = ap.parse_args(argv)
+    build = ROOT / "build/voice"
+    if not args.live_model.is_file():
+        print(f"voice_bench: error: no such live model: {args.live_model}", file=sys.stderr)
+        return 2
+    if args.live_only:
+        args.hours = 0
+    else:
+        offline_rtf(build / f"bench_{args.minutes:g}min.flac", args.minutes, args.live_model)
     speech = np.concatenate(list(AudioFileSource(SPEECH).blocks()))
     reps = max(1, int(np.ceil(args.live_seconds * SAMPLE_RATE / len(speech))))
-    lv = live(np.concatenate([speech] * reps))
-    print(f"live, {lv['block']:.0f} ms blocks (256 samples), 60 fps, causal smoothing, one thread; "
+    lv = live(np.concatenate([speech] * reps), model=args.live_model)
+    print(f"live network {rel(args.live_model)}, {lv['block']:.0f} ms blocks (256 samples), 60 fps, "
+          f"causal smoothing, one thread; "
           f"{lv['seconds']:.0f} s of speech, {lv['blocks']} blocks, {lv['frames']} frames, all timed:")
     print(f"  {'compute (ms)':34s}{'p50':>9s}{'p99':>9s}{'max':>9s}{'target':>9s}{'paper':>9s}")
     for key, label in (("cpu", "per frame, CPU time (the target)"), ("wall", "per frame, wall clock"),

@@ -275,7 +275,8 @@ class _StreamingConv(nn.Module):
 
     def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.cat([state, x], dim=2)
-        return self.conv(z), z[:, :, z.shape[2] - self.pad:]
+        # a constant negative start: one Slice node in the graph, not Shape/Gather/Sub arithmetic
+        return self.conv(z), z[:, :, -self.pad:]
 
 
 class StreamingVoiceNet(nn.Module):
@@ -307,6 +308,9 @@ class StreamingVoiceNet(nn.Module):
         return ((n.head(h).transpose(1, 2) + n.rest).clamp(0.0, 1.0), *nxt)
 
 
+STRUCTURE_KEYS = ("delay_frames", "receptive_frames", "channels", "dilations", "hidden", "states")
+
+
 def export(model: VoiceNet, out_dir: Path, info: dict, name: str = "voice_net") -> Path:
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -334,7 +338,8 @@ def load_onnx_weights(model: VoiceNet, path: Path) -> None:
 
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
                for i in onnx.load(str(path)).graph.initializer}
-    model.load_state_dict({k: weights[k] for k in model.state_dict()})
+    # the streaming export wraps the network, so its initializers are named "net.<key>"
+    model.load_state_dict({k: weights[k] if k in weights else weights[f"net.{k}"] for k in model.state_dict()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,10 +381,13 @@ def main(argv: list[str] | None = None) -> int:
                                 for p in args.ensemble], "heads": len(heads)}
         print(f"exported {export_head(EnsembleHead(heads), Path(args.out), info, args.name)}")
         return 0
-    if args.reexport:
-        model = VoiceNet(args.channels, delay=args.delay, dilations=dilations)
+    if args.reexport:  # the graph's own shape (width, delay, dilations) comes from its JSON
+        old = json.loads(Path(args.reexport).with_suffix(".json").read_text())
+        model = VoiceNet(old["hidden"], delay=old["delay_frames"], dilations=tuple(old["dilations"]))
         load_onnx_weights(model, Path(args.reexport))
-        print(f"exported {export(model, Path(args.out), {'reexported_from': Path(args.reexport).name}, args.name)}")
+        info = {k: v for k, v in old.items() if k not in STRUCTURE_KEYS}  # how it was trained stays on record
+        info["reexported_from"] = Path(args.reexport).name
+        print(f"exported {export(model, Path(args.out), info, args.name)}")
         return 0
     rng = np.random.default_rng(args.seed)
 

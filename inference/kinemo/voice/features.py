@@ -43,6 +43,7 @@ def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sr: int = SAMPLE_RA
 _FILTERS = mel_filterbank()
 _WINDOW = np.hanning(WIN + 1)[:WIN].astype(np.float32)
 _WINDOW_ENERGY = float(np.sum(_WINDOW.astype(np.float64) ** 2))
+_WIN_INDEX = np.arange(WIN)[None, :]
 
 
 def _power(windows: np.ndarray) -> np.ndarray:
@@ -84,7 +85,8 @@ class LogMelStream:
             self._buf = buf
             self.last_db = np.zeros(0, np.float32)
             return np.zeros((0, N_MELS), np.float32)
-        windows = np.lib.stride_tricks.sliding_window_view(buf, WIN)[: (n - 1) * HOP + 1: HOP]
+        # plain index arithmetic: sliding_window_view's checks cost more than a live block's FFT
+        windows = buf[np.arange(0, n * HOP, HOP)[:, None] + _WIN_INDEX]
         power = _power(windows)
         self.last_db = _level_db(power)
         self._buf = buf[n * HOP:].copy()
