@@ -2,6 +2,7 @@
 
     python scripts/actions_eval.py                      # old (v1) vs shipped → build/actions/eval.json + PNGs
     python scripts/actions_eval.py --models new=build/actions/v2/actions.onnx
+    python scripts/actions_eval.py --models shipped= --events v2 default   # old and new event settings
 
 Every model named (default: ``old`` = the v1 network from git, ``shipped`` = the one in
 ``inference/kinemo/assets``) runs on the same data in the same run:
@@ -16,13 +17,18 @@ Every model named (default: ``old`` = the v1 network from git, ``shipped`` = the
   (−0.3 s) and its end (+0.4 s); latency = decision time − segment start. Every other
   segment (sitDown, standUp, pickUp, carry, throw, push, pull) is a real negative: each
   action event decided in it is a false event; wrong-label events in positive segments are
-  counted too. Hysteresis thresholds are also chosen **leave-one-subject-out**: for each
-  person, the on-threshold and hold time that score best on the other nine, applied to them;
+  counted too. The event post-processing is also chosen **leave-one-subject-out**: for each
+  person, the setting of a grid (``GRIDS``: on-thresholds, hold times, smoothing…) that scores
+  best on the other nine, applied to them; one LOSO result per grid;
 * **crafted** clips (real ML Kit BlazePose bodies animated: squat, hands_up, jump, idle;
   ``kinemo.body.crafted``): found / wrong events per clip;
 * **real video**: ``dance.mp4`` tracked by our pipeline (continuous dancing, no labels: every
   event is counted as a false event on a real negative);
 * per-window classifier cost (median of 1000 single-window calls, one thread).
+
+Every row that runs the event detector with fixed settings is printed for each ``--events``
+preset (``default`` = ``EventOptions()``, ``v2`` = the v2 defaults: on 0.7 for every label),
+so old and new post-processing sit side by side in one run.
 
 Confusion PNGs: ``build/actions/confusion.png`` (generator steady windows) and
 ``build/actions/confusion_utkinect.png`` (UTKinect segment kind × first event label).
@@ -53,8 +59,46 @@ SHARED = ROOT.parent / "shared" / "data"
 OLD_REV = "9a08367"  # last commit with the v1 network (trained on the v1 generator only)
 POSITIVE = {"walk": "walk", "waveHands": "wave", "clapHands": "clap"}
 QUIET = ("idle", "other")
-#: The hysteresis settings leave-one-subject-out chooses from: (on, hold_on).
-GRID = tuple(itertools.product((0.5, 0.6, 0.7, 0.8), (0.05, 0.1, 0.2, 0.3)))
+HOLDS = (0.05, 0.1, 0.2)
+
+
+def _per_label(**extra) -> list[EventOptions]:
+    """Own on-thresholds for the labels UTKinect has positives of (walk, wave, clap) × hold; the other
+    actions (no real positives here to weigh false events against) keep the default ``on``."""
+    return [EventOptions(hold_on=h, on_for={"walk": wk, "wave": wv, "clap": cl}, **extra)
+            for wk, wv, cl, h in itertools.product((0.6, 0.7, 0.8), (0.5, 0.6, 0.7), (0.4, 0.5, 0.6, 0.7), HOLDS)]
+
+
+#: The event settings leave-one-subject-out chooses from, per grid (each a separate LOSO result).
+#: "hysteresis" is v2's grid: one on-threshold for every label × hold; "clap" adds clap's own
+#: on-threshold to it. The ones after "per-label" extend it.
+ONS_HOLDS = tuple(itertools.product((0.5, 0.6, 0.7, 0.8), (0.05, 0.1, 0.2, 0.3)))
+GRIDS: dict[str, list[EventOptions]] = {
+    "hysteresis": [EventOptions(on=on, hold_on=h, on_for={}) for on, h in ONS_HOLDS],
+    "clap": [EventOptions(on=on, hold_on=h, on_for={"clap": cl}) for (on, h), cl in
+             itertools.product(ONS_HOLDS, (0.4, 0.5, 0.6, 0.7))],
+    "per-label": _per_label(),
+    "+smooth": _per_label() + [o for tau in (0.1, 0.2, 0.3) for o in _per_label(smooth=tau)],
+    "+margin": _per_label() + [o for m in (0.2, 0.4) for o in _per_label(margin=m)],
+    "+walk-hold": _per_label() + [o for wh in (0.3, 0.5) for o in _per_label(hold_on_for={"walk": wh})],
+}
+#: Named event settings for the fixed-setting rows (--events).
+EVENTS = {"default": EventOptions(), "v2": EventOptions(on=0.7, hold_on=0.1, on_for={}),
+          "wave-clap": EventOptions(on=0.7, hold_on=0.1, on_for={"wave": 0.6, "clap": 0.4})}
+
+
+def options_key(o: EventOptions) -> tuple:
+    return (o.on, o.off, o.hold_on, o.hold_off, tuple(sorted(o.on_for.items())),
+            tuple(sorted(o.hold_on_for.items())), o.smooth, o.margin)
+
+
+def describe(o: EventOptions) -> str:
+    """Short text for a setting: what differs from the v2 defaults."""
+    on = {**{k: o.on for k in ("walk", "wave", "clap")}, **o.on_for}
+    out = f"on {o.on:g} (" + " ".join(f"{k} {v:g}" for k, v in on.items()) + f"), hold {o.hold_on:g}"
+    out += "".join(f", hold {k} {v:g}" for k, v in o.hold_on_for.items())
+    out += f", smooth {o.smooth:g}" if o.smooth else ""
+    return out + (f", margin {o.margin:g}" if o.margin else "")
 
 
 def old_model(rev: str = OLD_REV) -> Path:
@@ -183,34 +227,49 @@ def objective(s: dict) -> float:
     return min(s["recall"].values()) + 0.5 * s["recall_all"] - s["false_per_negative"]
 
 
-def utkinect_eval(clf, recs, probs_by_rec, default: EventOptions) -> tuple[dict, dict, np.ndarray]:
+def utkinect_rows(labels, recs, probs_by_rec, options: EventOptions) -> dict[str, list[dict]]:
+    return {r.name: score_recording(r, stream_events(labels, r.time, probs_by_rec[r.name], options)) for r in recs}
+
+
+def utkinect_loso(clf, recs, probs_by_rec, grids: dict[str, list[EventOptions]]) -> dict[str, dict]:
+    """Per grid: for each person the setting that scores best on the other nine, scored on them."""
+    rows_for: dict[tuple, dict] = {}
+    bar = Progress("  event settings", len({options_key(o) for g in grids.values() for o in g}))
+    for grid in grids.values():
+        for o in grid:
+            if options_key(o) not in rows_for:
+                rows_for[options_key(o)] = utkinect_rows(clf.labels, recs, probs_by_rec, o)
+                bar.update()
+    bar.close()
+    out = {}
+    subjects = sorted({r.subject for r in recs})
+    for name, grid in grids.items():
+        loso_rows, chosen = [], {}
+        for subject in subjects:
+            train = [r for r in recs if r.subject != subject]
+            best = max(grid, key=lambda o: objective(summarise(
+                [row for r in train for row in rows_for[options_key(o)][r.name]])))
+            chosen[subject] = describe(best)
+            loso_rows += [row for r in recs if r.subject == subject for row in rows_for[options_key(best)][r.name]]
+        out[name] = summarise(loso_rows)
+        out[name]["chosen"] = {str(s): k for s, k in chosen.items()}
+        out[name]["settings"] = len(grid)
+    return out
+
+
+def utkinect_eval(clf, recs, probs_by_rec, options: EventOptions) -> tuple[dict, np.ndarray]:
+    """Fixed settings on all 20 recordings: summary and the segment kind × first event matrix."""
     labels = clf.labels
-    rows_for = {}
-    for on, hold in GRID:
-        opts = EventOptions(on=on, off=default.off, hold_on=hold, hold_off=default.hold_off)
-        rows_for[(on, hold)] = {r.name: score_recording(r, stream_events(labels, r.time, probs_by_rec[r.name], opts))
-                                for r in recs}
-    key_default = (default.on, default.hold_on)
-    if key_default not in rows_for:
-        rows_for[key_default] = {r.name: score_recording(r, stream_events(labels, r.time, probs_by_rec[r.name],
-                                                                          default)) for r in recs}
-    flat = [row for r in recs for row in rows_for[key_default][r.name]]
+    rows = utkinect_rows(labels, recs, probs_by_rec, options)
+    flat = [row for r in recs for row in rows[r.name]]
     fixed = summarise(flat)
-    loso_rows, chosen = [], {}
-    for subject in sorted({r.subject for r in recs}):
-        train = [r for r in recs if r.subject != subject]
-        best = max(GRID, key=lambda k: objective(summarise([row for r in train for row in rows_for[k][r.name]])))
-        chosen[subject] = best
-        loso_rows += [row for r in recs if r.subject == subject for row in rows_for[best][r.name]]
-    loso = summarise(loso_rows)
-    loso["chosen"] = {str(s): list(k) for s, k in chosen.items()}
     kinds = sorted({r["kind"] for r in flat}, key=lambda k: (k not in POSITIVE, k))
     cols = [c for c in labels if c not in QUIET] + ["none"]
     m = np.zeros((len(kinds), len(cols)), np.int64)
     for r in flat:
         m[kinds.index(r["kind"]), cols.index(r["labels"][0] if r["labels"] else "none")] += 1
     fixed["confusion"] = {"rows": kinds, "cols": cols, "counts": m.tolist()}
-    return fixed, loso, m
+    return fixed, m
 
 
 # --- crafted clips and real video -------------------------------------------------------------------
@@ -289,6 +348,12 @@ def fmt(v, pct=False, ms=False) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="*", help="NAME=PATH.onnx ... (default: old=v1 from git, shipped=assets)")
+    ap.add_argument("--events", nargs="+", choices=list(EVENTS), default=["default"],
+                    help="event settings for the fixed-setting rows, one column each per model "
+                         "(default: EventOptions(); v2: on 0.7 for every label; wave-clap: what the "
+                         "per-label grid chose, wave 0.6, clap 0.4)")
+    ap.add_argument("--grids", nargs="+", choices=list(GRIDS), default=list(GRIDS),
+                    help="event-setting grids to choose from leave-one-subject-out (one LOSO result each)")
     ap.add_argument("--seqs-per-class", type=int, default=30, help="generator takes per label for window accuracy")
     ap.add_argument("--event-takes-per-class", type=int, default=8)
     ap.add_argument("--crafted-per-kind", type=int, default=8)
@@ -305,8 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         {"old": str(old_model()), "shipped": ""}
     clfs = {name: ActionClassifier.create_from_options(ActionClassifierOptions(model_path=path or None))
             for name, path in models.items()}
-    options = EventOptions()
-    report: dict[str, dict] = {name: {"labels": list(c.labels)} for name, c in clfs.items()}
+    grids = {g: GRIDS[g] for g in args.grids}
+    # one column per model × event preset
+    columns = {(f"{name}/{ev}" if len(args.events) > 1 else name): (name, ev) for name in clfs for ev in args.events}
+    report: dict[str, dict] = {col: {"model": name, "events": ev, "event_options": describe(EVENTS[ev]),
+                                     "labels": list(clfs[name].labels)} for col, (name, ev) in columns.items()}
     recs = kinect.read_utkinect(args.utkinect)
     tracks = {r.name: r.track() for r in recs}
     poses = crafted.read_mlkit(args.mlkit)
@@ -315,50 +383,60 @@ def main(argv: list[str] | None = None) -> int:
     videos = {p.stem: read_pose_file(p) for p in args.video_pose if p.is_file()}
     gen_panels, utk_panels = [], []
     for name, clf in clfs.items():
-        r = report[name]
         bar = Progress(f"{name}: UTKinect", len(recs))
         probs = {}
         for rec in recs:
             probs[rec.name] = stream_probs(clf, tracks[rec.name])
             bar.update()
         bar.close()
-        r["utkinect"], r["utkinect_loso"], m = utkinect_eval(clf, recs, probs, options)
-        utk_panels.append((m, r["utkinect"]["confusion"]["rows"], r["utkinect"]["confusion"]["cols"],
-                           f"{name}: UTKinect segments (first event)"))
-        r["crafted"] = crafted_eval(clf, clips, options)
-        r["video"] = {k: video_eval(clf, v, options) for k, v in videos.items()}
-        r["ms_per_window"] = timing(clf)
+        loso = utkinect_loso(clf, recs, probs, grids)
+        ms = timing(clf)
+        shared: dict[str, dict] = {}
         if not args.skip_generator:
             for split, cfg, seed in (("held-out", TRAIN, 1002), ("shifted", SHIFTED, 1003)):
                 m, acc = window_eval(clf, cfg, seed, args.seqs_per_class)
-                r[f"generator_{split}"] = acc
+                shared[f"generator_{split}"] = acc
                 if split == "held-out":
                     gen_panels.append((m, list(clf.labels), list(clf.labels),
                                        f"{name}: generator steady windows {acc['steady']:.1%}"))
-            r["generator_events"] = event_eval(clf, TRAIN, 2002, args.event_takes_per_class, options)
+        for col, (cname, ev) in columns.items():
+            if cname != name:
+                continue
+            r, options = report[col], EVENTS[ev]
+            r.update(shared)
+            r["utkinect_loso"], r["ms_per_window"] = loso, ms
+            r["utkinect"], m = utkinect_eval(clf, recs, probs, options)
+            utk_panels.append((m, r["utkinect"]["confusion"]["rows"], r["utkinect"]["confusion"]["cols"],
+                               f"{col}: UTKinect segments (first event)"))
+            r["crafted"] = crafted_eval(clf, clips, options)
+            r["video"] = {k: video_eval(clf, v, options) for k, v in videos.items()}
+            if not args.skip_generator:
+                r["generator_events"] = event_eval(clf, TRAIN, 2002, args.event_takes_per_class, options)
         print(f"[{name}] done", flush=True)
     # --- report ---
-    names = list(clfs)
-    w = 16
+    names = list(columns)
+    w = max(16, *(len(n) + 2 for n in names))
     print("\n" + f"{'':<44}" + "".join(f"{n:>{w}}" for n in names))
 
     def row(title, get):
         print(f"{title:<44}" + "".join(f"{get(report[n]):>{w}}" for n in names))
 
     for lab in POSITIVE.values():
-        row(f"UTKinect recall {lab} (default hysteresis)",
+        row(f"UTKinect recall {lab} (fixed settings)",
             lambda r, lab=lab: fmt(r["utkinect"]["recall"][lab], pct=True))
     row("UTKinect recall, segments < 1.6 s", lambda r: fmt(r["utkinect"]["recall_shorter_than_window"], pct=True))
     row("UTKinect false events / real negative", lambda r: fmt(r["utkinect"]["false_per_negative"]))
     row("UTKinect wrong events / positive", lambda r: fmt(r["utkinect"]["wrong_in_positives"]))
     row("UTKinect latency median", lambda r: fmt(r["utkinect"]["latency_median"], ms=True))
-    for lab in POSITIVE.values():
-        row(f"UTKinect LOSO recall {lab}", lambda r, lab=lab: fmt(r["utkinect_loso"]["recall"][lab], pct=True))
-    row("UTKinect LOSO false events / real negative", lambda r: fmt(r["utkinect_loso"]["false_per_negative"]))
-    row("UTKinect LOSO latency median", lambda r: fmt(r["utkinect_loso"]["latency_median"], ms=True))
     kinds = sorted(report[names[0]]["utkinect"]["false_per_negative_kind"])
     for k in kinds:
         row(f"  false events / {k}", lambda r, k=k: fmt(r["utkinect"]["false_per_negative_kind"][k]))
+    for g in grids:
+        row(f"UTKinect LOSO [{g}, {len(grids[g])}] w/w/c, false",
+            lambda r, g=g: "{}/{}/{}% {:.2f}".format(
+                *(round(100 * r["utkinect_loso"][g]["recall"][lab]) for lab in POSITIVE.values()),
+                r["utkinect_loso"][g]["false_per_negative"]))
+        row("  LOSO latency median", lambda r, g=g: fmt(r["utkinect_loso"][g]["latency_median"], ms=True))
     for k in crafted.KINDS:
         row(f"crafted {k}: found / wrong events per clip",
             lambda r, k=k: f"{r['crafted'][k]['found']}/{r['crafted'][k]['clips']} "
@@ -375,6 +453,15 @@ def main(argv: list[str] | None = None) -> int:
             lambda r: fmt(r["generator_events"]["false_events_per_quiet_take"]))
         row("generator event latency median", lambda r: fmt(r["generator_events"]["latency_median"], ms=True))
     row("classifier ms / window", lambda r: f"{r['ms_per_window']:.3f}")
+    for name in clfs:
+        col = next(c for c, (n, _) in columns.items() if n == name)
+        for g in grids:
+            chosen = report[col]["utkinect_loso"][g]["chosen"]
+            counts: dict[str, int] = {}
+            for k in chosen.values():
+                counts[k] = counts.get(k, 0) + 1
+            print(f"{name} LOSO [{g}] chose: " + "; ".join(f"{k} ×{n}" for k, n in
+                                                           sorted(counts.items(), key=lambda x: -x[1])))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "eval.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
     save_plots(utk_panels, args.out / "confusion_utkinect.png")

@@ -73,3 +73,72 @@ def test_thresholds_between_on_and_off_do_nothing_new():
     events, det = run([probs("wave", 0.9)] * 5 + [probs("wave", 0.45)] * 30)  # above `off`: keeps going
     assert [e.phase for e in events] == [EVENT_START] and det.current == "wave"
     assert [e.phase for e in det.flush(10.0)] == [EVENT_END]
+
+
+def vec(**p: float) -> np.ndarray:
+    """A probability vector with the given labels' values (the rest shared out evenly)."""
+    rest = [lab for lab in LABELS if lab not in p]
+    return np.array([p.get(lab, (1 - sum(p.values())) / max(len(rest), 1)) for lab in LABELS])
+
+
+def opts(**kw) -> EventOptions:
+    """The v2 hysteresis (one on-threshold for every label), with changes."""
+    return EventOptions(**{"on": 0.7, "hold_on": 0.1, "on_for": {}, **kw})
+
+
+def test_per_label_on_thresholds_are_honoured():
+    frames = [probs("idle", 0.9)] * 5 + [vec(clap=0.5, idle=0.3)] * 10 + [probs("idle", 0.9)] * 10
+    assert run(frames, options=opts())[0] == []  # 0.5 < on = 0.7
+    events, _ = run(frames, options=opts(on_for={"clap": 0.45}))
+    assert [(e.label, e.phase) for e in events] == [("clap", EVENT_START), ("clap", EVENT_END)]
+    waves = [probs("idle", 0.9)] * 5 + [vec(wave=0.5, idle=0.3)] * 10
+    assert run(waves, options=opts(on_for={"clap": 0.45}))[0] == []  # other labels keep `on`
+    assert run(frames, options=opts(on=0.4, on_for={"clap": 0.6}))[0] == []  # a label's own can be higher
+
+
+def test_default_thresholds_are_per_label():
+    o = EventOptions()
+    assert o.on_for.get("clap", o.on) < o.on  # chosen leave-one-subject-out (scripts/actions_eval.py)
+    clap = o.on_for["clap"] + 0.02
+    events, _ = run([vec(clap=clap, idle=(1 - clap) / 3)] * 10)  # on top, below `on`
+    assert [e.label for e in events] == ["clap"]
+    assert EventOptions().on_for is not o.on_for  # no shared mutable default
+
+
+def test_per_label_hold_times_are_honoured():
+    # 0.2 s of wave, then of clap (20 fps): with wave's hold at 0.3 s only the clap starts
+    frames = [probs("idle", 0.9)] * 5 + [probs("wave", 0.9)] * 4 + [probs("idle", 0.9)] * 5 \
+        + [probs("clap", 0.9)] * 4 + [probs("idle", 0.9)] * 10
+    events, _ = run(frames, options=opts())
+    assert [e.label for e in events if e.phase == EVENT_START] == ["wave", "clap"]
+    events, _ = run(frames, options=opts(hold_on_for={"wave": 0.3}))
+    assert [e.label for e in events if e.phase == EVENT_START] == ["clap"]
+
+
+def test_smoothing_stops_a_one_frame_spike_but_keeps_a_real_action():
+    spike = [probs("idle", 0.9)] * 10 + [probs("wave", 0.95)] + [probs("idle", 0.9)] * 10
+    assert [e.label for e in run(spike, options=opts(hold_on=0.0))[0]] == ["wave", "wave"]  # start + end
+    assert run(spike, options=opts(hold_on=0.0, smooth=0.2))[0] == []
+    real = [probs("idle", 0.9)] * 10 + [probs("wave", 0.95)] * 20 + [probs("idle", 0.9)] * 20
+    raw, _ = run(real, options=opts(hold_on=0.0))
+    smooth, _ = run(real, options=opts(hold_on=0.0, smooth=0.2))
+    assert [(e.label, e.phase) for e in smooth] == [("wave", EVENT_START), ("wave", EVENT_END)]
+    assert smooth[0].time > raw[0].time  # the low-pass delays the start a little
+    assert smooth[0].time - raw[0].time < 0.3
+
+
+def test_smoothing_follows_time_not_frames_and_restarts_when_the_person_leaves():
+    det = EventDetector(LABELS, opts(smooth=0.2))
+    det.update(0.0, probs("idle", 1.0))
+    # a long gap between frames lets the filter settle almost fully on the new value
+    assert det._smooth(2.0, probs("wave", 1.0))[LABELS.index("wave")] > 0.99
+    det.update(2.1, None)  # nobody in view: the history is dropped
+    assert np.allclose(det._smooth(2.2, probs("clap", 1.0)), probs("clap", 1.0))
+
+
+def test_margin_asks_the_top_label_to_lead():
+    close = [probs("idle", 0.9)] * 5 + [vec(wave=0.72, clap=0.26, idle=0.02)] * 10
+    clear = [probs("idle", 0.9)] * 5 + [vec(wave=0.72, clap=0.04, idle=0.24)] * 10
+    assert [e.label for e in run(close, options=opts())[0]] == ["wave"]
+    assert run(close, options=opts(margin=0.5))[0] == []
+    assert [e.label for e in run(clear, options=opts(margin=0.4))[0]] == ["wave"]
