@@ -8,6 +8,12 @@ per-class logit offsets ("bias") are tuned *inside* each outer fold, on an inner
 of that fold's training rows, so the person-CV numbers never see the rows they are scored on.
 ``--source`` also prints, for information only, the source hold-out (Yale + stock) of a model
 refit on all training rows: it is never used to choose anything.
+
+``--only prior --source``: the decision prior for macro-F1 (docs/expression-model.md). The shipped
+model (regression + network) with per-class log-offsets b (p'_c ∝ exp(b_c)·p_c, renormalised) found by
+coordinate search on the inner folds' out-of-fold probabilities to maximise macro-F1, then scored on
+the outer fold; printed in the same run with the offsets shrunk by ``shrink`` (0 = the shipped model,
+0.5 = halfway to 0, 1 = fully tuned) — the fits are shared, only the decision differs.
 """
 
 from __future__ import annotations
@@ -170,7 +176,8 @@ def evaluate(D, spec, source=False):
         pown = np.exp(z0[np.arange(len(D.y)), D.y])
         return mask & (pown < spec["clean"]) & (D.y != 5)
     z = np.zeros((len(D.y), K))
-    biases = []
+    bz = np.zeros((len(D.y), K))  # each row's outer fold's offsets
+    biases, gains = [], []
     ndrop = []
     for f in range(5):
         tr = D.folds != f
@@ -184,24 +191,33 @@ def evaluate(D, spec, source=False):
         if spec.get("bias"):
             inner = oof(D, fitter, tr, D.folds, wpow, drop)  # 4-fold inner CV, persons kept apart
             b = tune_bias(inner[tr], D.y[tr], spec["bias"])
+            gains.append(train.macro_f1(D.y[tr], (inner[tr] + b).argmax(1))
+                         - train.macro_f1(D.y[tr], inner[tr].argmax(1)))  # on the rows it was tuned on
         biases.append(b)
-        z[te] = zt + b
-    p = z.argmax(1)
-    res = {"acc": float(np.mean(p == D.y)), "f1": train.macro_f1(D.y, p), "rec": recalls(D.y, p),
-           "f1c": " ".join(f"{train.macro_f1(D.y, p, [c]):.2f}" for c in range(K)),
-           "bias": np.mean(biases, 0), "dropped": int(np.mean(ndrop))}
+        z[te] = zt
+        bz[te] = b
     if source:
         drop = noisy(allm) if spec.get("clean") else None
         x, y = D.subset(np.ones(len(D.y), bool) if drop is None else ~drop)
-        model = fitter(x, y, class_weights(y, wpow))
-        b = np.zeros(K)
+        ze = fitter(x, y, class_weights(y, wpow))(D.ev_x)
+        be = np.zeros(K)
         if spec.get("bias"):
-            b = tune_bias(oof(D, fitter, allm, D.folds, wpow, drop), D.y, spec["bias"])
-        pe = np.where(D.ev_present, (model(D.ev_x) + b).argmax(1), -1)
-        present = sorted(set(D.ev_y.tolist()))
-        res["src"] = {"acc": float(np.mean(pe == D.ev_y)), "f1": train.macro_f1(D.ev_y, pe, present),
-                      "rec": recalls(D.ev_y, pe)}
-    return res
+            be = tune_bias(oof(D, fitter, allm, D.folds, wpow, drop), D.y, spec["bias"])
+    out = []
+    for s in spec.get("shrink", (1.0,)):  # the offsets times s: one decision per shrink, same fits
+        p = (z + s * bz).argmax(1)
+        res = {"acc": float(np.mean(p == D.y)), "f1": train.macro_f1(D.y, p), "rec": recalls(D.y, p),
+               "f1c": " ".join(f"{train.macro_f1(D.y, p, [c]):.2f}" for c in range(K)),
+               "bias": s * np.mean(biases, 0), "dropped": int(np.mean(ndrop))}
+        if "shrink" in spec:
+            res.update(shrink=s, bias_sd=s * np.std(biases, 0), inner_gain=float(np.mean(gains)) if gains else 0.0)
+        if source:
+            pe = np.where(D.ev_present, (ze + s * be).argmax(1), -1)
+            present = sorted(set(D.ev_y.tolist()))
+            res["src"] = {"acc": float(np.mean(pe == D.ev_y)), "f1": train.macro_f1(D.ev_y, pe, present),
+                          "rec": recalls(D.ev_y, pe), "bias": s * be}
+        out.append(res)
+    return out if "shrink" in spec else out[0]
 
 
 def fmt(name, r):
@@ -209,9 +225,14 @@ def fmt(name, r):
     s = f"{name:34s} person acc {r['acc']:.3f} F1 {r['f1']:.3f} rec [{rec}] f1c [{r['f1c']}]"
     if r.get("dropped"):
         s += f" dropped {r['dropped']}"
+    if "shrink" in r:  # mean offsets over the outer folds (± their spread), inner-CV F1 gain of the full offsets
+        s += (" offsets [" + " ".join(f"{v:+.2f}±{e:.2f}" for v, e in zip(r["bias"], r["bias_sd"], strict=True))
+              + f"] inner F1 gain {r['inner_gain']:+.3f}")
     if "src" in r:
         s += (f" | source acc {r['src']['acc']:.3f} F1 {r['src']['f1']:.3f} rec ["
               + " ".join("  - " if np.isnan(v) else f"{v:.2f}" for v in r["src"]["rec"]) + "]")
+        if "shrink" in r:
+            s += " offsets [" + " ".join(f"{v:+.2f}" for v in r["src"]["bias"]) + "]"
     return s
 
 
@@ -255,6 +276,8 @@ for _t in (0.03, 0.05, 0.1):
     VARIANTS[f"lr_clean{_t}"] = {"model": "lr", "C": 0.01, "clean": _t}
 VARIANTS["ens_c003"] = {"model": "ens", "C": 0.03, "hidden": 32, "alpha": 1.0}
 VARIANTS["ens_c0003"] = {"model": "ens", "C": 0.003, "hidden": 32, "alpha": 1.0}
+#: decision prior for macro-F1: the shipped model, its log-offsets by inner person-CV macro-F1, full and halved
+VARIANTS["prior"] = {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "bias": "f1", "shrink": (0.0, 0.5, 1.0)}
 
 
 # ------------------------------------------------------------------ feature variants
@@ -374,12 +397,20 @@ def main():
         runs = []
         for seed in range(args.seeds):
             D.folds = data.grouped_folds(D.d["person"][D.train], D.d["label"][D.train], seed=seed)
-            runs.append(evaluate(D, spec, args.source and seed == 0))
-        r = runs[0]
-        if args.seeds > 1:
-            r = dict(r, acc=float(np.mean([q["acc"] for q in runs])), f1=float(np.mean([q["f1"] for q in runs])),
-                     rec=np.mean([q["rec"] for q in runs], 0), f1c=f"sd F1 {np.std([q['f1'] for q in runs]):.3f}")
-        print(fmt(f"{name}[{args.features},{'+'.join(aug) or '-'}]", r) + f"  ({time.time() - t:.0f}s)", flush=True)
+            res = evaluate(D, spec, args.source and seed == 0)
+            runs.append(res if isinstance(res, list) else [res])
+        for k in range(len(runs[0])):
+            rs = [run[k] for run in runs]
+            r = rs[0]
+            if args.seeds > 1:
+                r = dict(r, acc=float(np.mean([q["acc"] for q in rs])), f1=float(np.mean([q["f1"] for q in rs])),
+                         rec=np.mean([q["rec"] for q in rs], 0), f1c=f"sd F1 {np.std([q['f1'] for q in rs]):.3f}",
+                         bias=np.mean([q["bias"] for q in rs], 0),
+                         bias_sd=np.mean([q.get("bias_sd", 0.0) for q in rs], 0),
+                         inner_gain=float(np.mean([q.get("inner_gain", 0.0) for q in rs])))
+            label = name if "shrink" not in spec else f"{name} shrink {spec['shrink'][k]}"
+            print(fmt(f"{label}[{args.features},{'+'.join(aug) or '-'}]", r) + f"  ({time.time() - t:.0f}s)",
+                  flush=True)
 
 
 if __name__ == "__main__":
