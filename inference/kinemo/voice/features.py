@@ -44,15 +44,19 @@ _FILTERS = mel_filterbank()
 _WINDOW = np.hanning(WIN + 1)[:WIN].astype(np.float32)
 _WINDOW_ENERGY = float(np.sum(_WINDOW.astype(np.float64) ** 2))
 _WIN_INDEX = np.arange(WIN)[None, :]
+_SMALL_INDEX = [np.arange(0, n * HOP, HOP)[:, None] + _WIN_INDEX for n in range(8)]
+
+
+def _window_index(n: int) -> np.ndarray:
+    """Sample indices of ``n`` consecutive frames' windows (the few a live block makes: cached)."""
+    return _SMALL_INDEX[n] if n < len(_SMALL_INDEX) else np.arange(0, n * HOP, HOP)[:, None] + _WIN_INDEX
 
 
 def _power(windows: np.ndarray) -> np.ndarray:
     """(n, WIN) raw sample windows → (n, N_FFT // 2 + 1) power spectra of the Hann-windowed frames."""
-    padded = np.zeros((len(windows), N_FFT), np.float32)
-    np.multiply(windows, _WINDOW, out=padded[:, :WIN])
-    spec = scipy.fft.rfft(padded, axis=1)  # float32 in → complex64 out
+    spec = scipy.fft.rfft(windows * _WINDOW, n=N_FFT, axis=1)  # zero-padded to N_FFT; float32 → complex64
     mag = np.abs(spec)
-    return mag * mag
+    return np.multiply(mag, mag, out=mag)
 
 
 def _level_db(power: np.ndarray) -> np.ndarray:
@@ -86,7 +90,7 @@ class LogMelStream:
             self.last_db = np.zeros(0, np.float32)
             return np.zeros((0, N_MELS), np.float32)
         # plain index arithmetic: sliding_window_view's checks cost more than a live block's FFT
-        windows = buf[np.arange(0, n * HOP, HOP)[:, None] + _WIN_INDEX]
+        windows = buf[_window_index(n)]
         power = _power(windows)
         self.last_db = _level_db(power)
         self._buf = buf[n * HOP:].copy()
