@@ -62,6 +62,25 @@ def test_sound_card_blocks_give_the_offline_result(speech, smoothing, fps):
     assert offline[:, JAW].std() > 0.02  # it actually moves with the speech
 
 
+def test_a_block_that_completes_no_frame_runs_no_network(speech):
+    """Live blocks that emit nothing leave their feature frames for the next block's network call."""
+    animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(fps=60, smoothing="live"))
+    offline, _ = run_blocks(animator, speech, [len(speech)])
+    animator.reset()
+    calls, push = [], animator.net.push
+    animator.net.push = lambda *a, **k: calls.append(len(a[0])) or push(*a, **k)
+    frames, emitted = [], []
+    for i in range(0, len(speech), 256):
+        out = animator.process_audio_block(speech[i:i + 256])
+        emitted.append(len(out))
+        frames += out
+    frames += animator.finish()
+    assert emitted.count(0) > 0
+    assert len(calls) <= len(emitted) - emitted.count(0) + 1  # + the call in finish()
+    assert max(calls) >= 3  # deferred frames ride along with the next block's
+    np.testing.assert_allclose(np.stack([f.blendshapes for f in frames]), offline, atol=1e-4)
+
+
 def test_future_audio_beyond_the_lookahead_changes_nothing(speech):
     """Frames up to t may not depend on audio after t + look-ahead (the live latency claim)."""
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(fps=60, smoothing="live"))

@@ -22,7 +22,7 @@ import numpy as np
 
 from kinemo.frame import Frame
 from kinemo.protocol import ARKIT_INDEX
-from kinemo.voice.features import FRAME_RATE, HOP, SAMPLE_RATE, WIN, LogMelStream
+from kinemo.voice.features import FRAME_RATE, HOP, N_MELS, SAMPLE_RATE, WIN, LogMelStream
 from kinemo.voice.idle import IdleMotion
 from kinemo.voice.net import VoiceNet, load_voice_net
 from kinemo.voice.smoothing import OnePole, Passthrough, SavgolStream, savgol_window
@@ -138,6 +138,10 @@ class VoiceAnimator:
         self._db = np.zeros(0, np.float32)  # level of feature frames, from index _db_base
         self._db_base = 0
         self._net_frames = 0  # network outputs produced so far
+        # a network fed feature frames alone (not the file network, which reads the samples) may be
+        # fed late: frames of a block that completes no output frame wait for the next block
+        self._deferrable = isinstance(self.net, VoiceNet)
+        self._pending = np.zeros((0, N_MELS), np.float32)
         self._samples_in = 0
         self._times: list[float] = []  # times of smoothed-but-unemitted frames (the smoother's lag)
         self._loud: list[float] = []
@@ -173,6 +177,15 @@ class VoiceAnimator:
         if len(feats) == 0 and not final:
             return []
         self._db = np.concatenate([self._db, self._mel.last_db])
+        if self._deferrable:
+            if len(self._pending):
+                feats = np.concatenate([self._pending, feats])
+            if not final and not self._would_emit(len(feats)):
+                # no output frame can leave this block: run these frames with the next block's, in
+                # one network call (the same curves; a live block that emits nothing costs little)
+                self._pending = feats
+                return []
+            self._pending = feats[:0]
         out = self.net.push(feats, samples, final)
         first = self._net_frames
         self._net_frames += len(out)
@@ -191,6 +204,13 @@ class VoiceAnimator:
         if self._idle is not None:
             self._loud.extend(self._loudness(np.array(times)).tolist())
         return self._emit(self._smoother.push(curves))
+
+    def _would_emit(self, n: int) -> bool:
+        """Whether ``n`` more network frames would let the rate converter emit an output frame."""
+        labels = self._net_frames + n - self.net.delay  # label frames known after them
+        if labels <= 0:
+            return False
+        return math.floor((labels - 1) * self.options.fps / FRAME_RATE + 1e-9) + 1 > self._rate.next_out
 
     def _gate(self, out: np.ndarray, k0: int) -> np.ndarray:
         """Close the mouth where the audio around a moment (−150 ms … +look-ahead) is silent."""
