@@ -231,9 +231,12 @@ def utkinect_rows(labels, recs, probs_by_rec, options: EventOptions) -> dict[str
     return {r.name: score_recording(r, stream_events(labels, r.time, probs_by_rec[r.name], options)) for r in recs}
 
 
-def utkinect_loso(clf, recs, probs_by_rec, grids: dict[str, list[EventOptions]]) -> dict[str, dict]:
-    """Per grid: for each person the setting that scores best on the other nine, scored on them."""
-    rows_for: dict[tuple, dict] = {}
+def utkinect_loso(clf, recs, probs_by_rec, grids: dict[str, list[EventOptions]],
+                  rows_for: dict[tuple, dict]) -> dict[str, dict]:
+    """Per grid: for each person the setting that scores best on the other nine, scored on them.
+
+    ``rows_for`` caches each setting's scored rows (by ``options_key``) for ``utkinect_eval``.
+    """
     bar = Progress("  event settings", len({options_key(o) for g in grids.values() for o in g}))
     for grid in grids.values():
         for o in grid:
@@ -257,10 +260,14 @@ def utkinect_loso(clf, recs, probs_by_rec, grids: dict[str, list[EventOptions]])
     return out
 
 
-def utkinect_eval(clf, recs, probs_by_rec, options: EventOptions) -> tuple[dict, np.ndarray]:
+def utkinect_eval(clf, recs, probs_by_rec, options: EventOptions,
+                  rows_for: dict[tuple, dict]) -> tuple[dict, np.ndarray]:
     """Fixed settings on all 20 recordings: summary and the segment kind × first event matrix."""
     labels = clf.labels
-    rows = utkinect_rows(labels, recs, probs_by_rec, options)
+    key = options_key(options)
+    if key not in rows_for:  # a setting no grid scored already
+        rows_for[key] = utkinect_rows(labels, recs, probs_by_rec, options)
+    rows = rows_for[key]
     flat = [row for r in recs for row in rows[r.name]]
     fixed = summarise(flat)
     kinds = sorted({r["kind"] for r in flat}, key=lambda k: (k not in POSITIVE, k))
@@ -389,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
             probs[rec.name] = stream_probs(clf, tracks[rec.name])
             bar.update()
         bar.close()
-        loso = utkinect_loso(clf, recs, probs, grids)
+        scored: dict[tuple, dict] = {}  # event setting → scored rows, for this model
+        loso = utkinect_loso(clf, recs, probs, grids, scored)
         ms = timing(clf)
         shared: dict[str, dict] = {}
         if not args.skip_generator:
@@ -405,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             r, options = report[col], EVENTS[ev]
             r.update(shared)
             r["utkinect_loso"], r["ms_per_window"] = loso, ms
-            r["utkinect"], m = utkinect_eval(clf, recs, probs, options)
+            r["utkinect"], m = utkinect_eval(clf, recs, probs, options, scored)
             utk_panels.append((m, r["utkinect"]["confusion"]["rows"], r["utkinect"]["confusion"]["cols"],
                                f"{col}: UTKinect segments (first event)"))
             r["crafted"] = crafted_eval(clf, clips, options)

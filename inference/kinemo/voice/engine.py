@@ -55,12 +55,16 @@ class _RateConverter:
         self._base = 0
         self.limit: float | None = None  # media duration: no output frame at or after it
 
+    def ready_until(self, sources: int) -> int:
+        """Output frames (from 0) that ``sources`` 100 Hz frames are enough for (before any limit)."""
+        return math.floor((sources - 1) * self.fps / FRAME_RATE + 1e-9) + 1 if sources > 0 else 0
+
     def push(self, frames: np.ndarray) -> tuple[np.ndarray, list[float]]:
         """New 100 Hz frames → (output frames at ``fps``, their times in seconds)."""
         if len(frames):
             self._buf = np.concatenate([self._buf, frames]) if len(self._buf) else frames
         last = self._base + len(self._buf) - 1  # last source index available
-        end = math.floor(last * self.fps / FRAME_RATE + 1e-9) + 1 if last >= 0 else 0
+        end = self.ready_until(last + 1)
         if self.limit is not None:
             end = min(end, math.ceil(self.limit * self.fps - 1e-9))
         start = self.next_out
@@ -82,7 +86,6 @@ class _RateConverter:
             self._buf = self._buf[drop:]
             self._base += drop
         return out.astype(np.float32, copy=False), times
-
 
     def _few(self, start: int, count: int, last: int) -> tuple[np.ndarray, list[float]]:
         """``push``'s interpolation for a handful of frames, in plain Python arithmetic."""
@@ -106,6 +109,9 @@ class VoiceAnimator:
         self._index = np.array([ARKIT_INDEX[c] for c in net.channels], np.int64)
         self._rest = NEUTRAL[self._index]  # what silence shows
         self._landmarks = _LandmarkDecoder.load() if options.landmarks else None
+        # a network fed feature frames alone (not the file network, which reads the samples) may be
+        # fed late: frames of a block that completes no output frame wait for the next block
+        self._deferrable = isinstance(net, VoiceNet)
         self.reset()
 
     @classmethod
@@ -138,10 +144,7 @@ class VoiceAnimator:
         self._db = np.zeros(0, np.float32)  # level of feature frames, from index _db_base
         self._db_base = 0
         self._net_frames = 0  # network outputs produced so far
-        # a network fed feature frames alone (not the file network, which reads the samples) may be
-        # fed late: frames of a block that completes no output frame wait for the next block
-        self._deferrable = isinstance(self.net, VoiceNet)
-        self._pending = np.zeros((0, N_MELS), np.float32)
+        self._pending = np.zeros((0, N_MELS), np.float32)  # feature frames deferred to the next block
         self._samples_in = 0
         self._times: list[float] = []  # times of smoothed-but-unemitted frames (the smoother's lag)
         self._loud: list[float] = []
@@ -208,9 +211,7 @@ class VoiceAnimator:
     def _would_emit(self, n: int) -> bool:
         """Whether ``n`` more network frames would let the rate converter emit an output frame."""
         labels = self._net_frames + n - self.net.delay  # label frames known after them
-        if labels <= 0:
-            return False
-        return math.floor((labels - 1) * self.options.fps / FRAME_RATE + 1e-9) + 1 > self._rate.next_out
+        return self._rate.ready_until(labels) > self._rate.next_out
 
     def _gate(self, out: np.ndarray, k0: int) -> np.ndarray:
         """Close the mouth where the audio around a moment (−150 ms … +look-ahead) is silent."""
