@@ -99,9 +99,9 @@ class WhisperHead(nn.Module):
     """
 
     def __init__(self, channels: int = 128, n_out: int = len(VOICE_CHANNELS), dim: int = 384,
-                 dilations: tuple[int, ...] = (1, 2, 4, 8)) -> None:
+                 dilations: tuple[int, ...] = (1, 2, 4, 8), cmvn: bool = False) -> None:
         super().__init__()
-        self.delay, self.dilations = 0, tuple(dilations)
+        self.delay, self.dilations, self.cmvn = 0, tuple(dilations), cmvn
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
         self.register_buffer("rest", torch.from_numpy(NEUTRAL[CHANNEL_INDEX].copy()))
@@ -116,7 +116,10 @@ class WhisperHead(nn.Module):
         return 1 + sum(4 * d for d in self.dilations)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = self.in_drop(((feats - self.mean) / self.std).transpose(1, 2))
+        x = ((feats - self.mean) / self.std).transpose(1, 2)
+        if self.cmvn:  # per-window mean removal: what is constant over a window (voice, channel) drops out
+            x = x - x.mean(dim=2, keepdim=True)
+        x = self.in_drop(x)
         h = torch.relu(self.inp(x))
         for b in self.blocks:
             h = torch.relu(h + self.drop(b["mix"](torch.relu(b["conv"](h)))))
@@ -360,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--length", type=int, default=300, help="frames per training crop")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--exclude", default="", help="comma-separated recordings (sources) to leave out: held-out folds")
+    ap.add_argument("--cmvn", action="store_true",
+                    help="file head: remove each window's mean of the encoder features (experiment)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
     ap.add_argument("--name", default="voice_net", help="file name of the exported model (NAME.onnx + NAME.json)")
@@ -374,11 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.ensemble:
         heads = []
         for path in args.ensemble:
-            head = WhisperHead(args.channels)
+            head = WhisperHead(args.channels, cmvn=args.cmvn)
             load_onnx_weights(head, Path(path))
             heads.append(head)
         info = {"ensemble_of": [json.loads(Path(p).with_suffix(".json").read_text()).get("seed", 0)
-                                for p in args.ensemble], "heads": len(heads)}
+                                for p in args.ensemble], "heads": len(heads), **({"cmvn": True} if args.cmvn else {})}
         print(f"exported {export_head(EnsembleHead(heads), Path(args.out), info, args.name)}")
         return 0
     if args.reexport:  # the graph's own shape (width, delay, dilations) comes from its JSON
@@ -392,6 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
 
     feats, labels, mask, lengths, sources = load_stream(Path(args.data))
+    if args.exclude:  # speaker-held-out folds: leave these recordings out of training and validation
+        gone = {x.strip() for x in args.exclude.split(",") if x.strip()}
+        keep_rec = np.array([str(s) not in gone for s in sources])
+        keep = np.repeat(keep_rec, lengths)
+        feats, labels, mask = feats[keep], labels[keep], mask[keep]
+        lengths, sources = lengths[keep_rec], sources[keep_rec]
+        print(f"excluded {len(gone)} recordings ({(~keep_rec).sum()} renderings)", flush=True)
     is_val = split_examples(lengths, sources)
     val_f, val_l, val_m = feats[is_val], labels[is_val], mask[is_val]
     feats, labels, mask = feats[~is_val], labels[~is_val], mask[~is_val]
@@ -409,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         shares = [*(x * (1.0 - args.synthetic_share) for x in shares), args.synthetic_share]
         print(f"synthetic: {len(sf) / 360000:.2f} h, {args.synthetic_share:.0%} of crops", flush=True)
     if args.front == "whisper":
-        model = WhisperHead(args.channels, dim=feats.shape[1])
+        model = WhisperHead(args.channels, dim=feats.shape[1], cmvn=args.cmvn)
     else:
         model = VoiceNet(args.channels, delay=args.delay, dilations=dilations)
     sample = streams[0][0][:: max(1, split // 200000)].astype(np.float32)
@@ -462,7 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     info = {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step, "parameters": params,
             "train_hours": round(split / per_hour, 2), "data": Path(args.data).name,
-            "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed}
+            "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed,
+            **({"cmvn": True} if args.cmvn else {})}
     path = (export if mel else export_head)(model, out, info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
