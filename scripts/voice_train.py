@@ -99,7 +99,7 @@ class WhisperHead(nn.Module):
     """
 
     def __init__(self, channels: int = 128, n_out: int = len(VOICE_CHANNELS), dim: int = 384,
-                 dilations: tuple[int, ...] = (1, 2, 4, 8), cmvn: bool = False) -> None:
+                 dilations: tuple[int, ...] = (1, 2, 4, 8), cmvn: bool = False, in_drop: float = 0.2) -> None:
         super().__init__()
         self.delay, self.dilations, self.cmvn = 0, tuple(dilations), cmvn
         self.register_buffer("mean", torch.zeros(dim))
@@ -110,7 +110,7 @@ class WhisperHead(nn.Module):
                                                    "mix": nn.Conv1d(channels, channels, 1)}) for d in self.dilations)
         self.head = nn.Conv1d(channels, n_out, 1)
         self.drop = nn.Dropout(0.1)
-        self.in_drop = nn.Dropout(0.2)
+        self.in_drop = nn.Dropout(in_drop)
 
     def receptive(self) -> int:
         return 1 + sum(4 * d for d in self.dilations)
@@ -364,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--exclude", default="", help="comma-separated recordings (sources) to leave out: held-out folds")
+    ap.add_argument("--in-drop", type=float, default=0.2, help="file head: dropout on its input features")
     ap.add_argument("--cmvn", action="store_true",
                     help="file head: remove each window's mean of the encoder features (experiment)")
     ap.add_argument("--seed", type=int, default=0)
@@ -422,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         shares = [*(x * (1.0 - args.synthetic_share) for x in shares), args.synthetic_share]
         print(f"synthetic: {len(sf) / 360000:.2f} h, {args.synthetic_share:.0%} of crops", flush=True)
     if args.front == "whisper":
-        model = WhisperHead(args.channels, dim=feats.shape[1], cmvn=args.cmvn)
+        model = WhisperHead(args.channels, dim=feats.shape[1], cmvn=args.cmvn, in_drop=args.in_drop)
     else:
         model = VoiceNet(args.channels, delay=args.delay, dilations=dilations)
     sample = streams[0][0][:: max(1, split // 200000)].astype(np.float32)
@@ -476,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     info = {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step, "parameters": params,
             "train_hours": round(split / per_hour, 2), "data": Path(args.data).name,
             "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed,
-            **({"cmvn": True} if args.cmvn else {})}
+            **({"cmvn": True} if args.cmvn else {}), **({"in_drop": args.in_drop} if args.in_drop != 0.2 else {})}
     path = (export if mel else export_head)(model, out, info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
