@@ -1,0 +1,38 @@
+"""The speaker folds of scripts/voice_folds.py: which clips are held out, and how folds are summed up."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from conftest import ROOT, SHARED, require
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import voice_folds as vf  # noqa: E402
+
+
+def test_folds_are_the_trainable_speakers_besides_s1_each_held_out_once():
+    with open(require(SHARED / "data/talking/manifest.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    others = {Path(r["clip"]).stem for r in rows if r["use"] == "train" and not r["clip"].startswith("grid_s1/")}
+    held = [c for fold in vf.FOLDS for c in fold]
+    assert len(held) == len(set(held))  # no speaker in two folds
+    assert set(held) == others  # every trainable speaker besides s1, and nothing eval-only
+    assert vf.FOLDS[0] == ("vox2_00015", "vox2_00473", "vox2_741400163")  # the model card's standard hold-out
+
+
+def test_scores_pool_every_clip_of_every_fold(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(vf, "OUT", tmp_path)
+    for k, (jaw, mouth) in enumerate(((0.6, 0.2), (0.0, 0.1))):
+        out = tmp_path / f"r_f{k + 1}"
+        out.mkdir()
+        clips = {f"clip{k}{i}": {"model": {"r_jaw": jaw, "r_mouth": mouth, "skill": -1.0}} for i in range(3)}
+        # a clip the sync check would drop still counts: every recipe is scored on the same clips
+        (out / "eval.json").write_text(json.dumps({"sets": {"heldout": {"clips": clips, "dropped": ["clip00"]}}}))
+    rows = vf.scores("r")
+    assert len(rows) == 6
+    assert abs(sum(r[1] for r in rows) / 6 - 0.3) < 1e-9
+    vf.report(["r", "missing"])
+    out = capsys.readouterr().out
+    assert "0.300" in out and "0.150" in out
+    assert "no folds evaluated" in out
