@@ -366,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exclude", default="", help="comma-separated recordings (sources) to leave out: held-out folds")
     ap.add_argument("--in-drop", type=float, default=0.2, help="file head: dropout on its input features")
     ap.add_argument("--cmvn", action="store_true",
-                    help="file head: remove each window's mean of the encoder features (experiment)")
+                    help="file head: remove each window's mean of the encoder features (experiment; "
+                         "--ensemble reads it from each head's JSON)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
     ap.add_argument("--name", default="voice_net", help="file name of the exported model (NAME.onnx + NAME.json)")
@@ -379,13 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     dilations = tuple(int(d) for d in args.dilations.split(","))
     if args.ensemble:
-        heads = []
-        for path in args.ensemble:
-            head = WhisperHead(args.channels, cmvn=args.cmvn)
+        heads, metas = [], [json.loads(Path(p).with_suffix(".json").read_text()) for p in args.ensemble]
+        for path, meta in zip(args.ensemble, metas, strict=True):
+            head = WhisperHead(args.channels, cmvn=meta.get("cmvn", False))  # as each head was trained
             load_onnx_weights(head, Path(path))
             heads.append(head)
-        info = {"ensemble_of": [json.loads(Path(p).with_suffix(".json").read_text()).get("seed", 0)
-                                for p in args.ensemble], "heads": len(heads), **({"cmvn": True} if args.cmvn else {})}
+        if len({h.cmvn for h in heads}) > 1:
+            raise SystemExit("--ensemble: the heads differ in --cmvn; average heads of one recipe")
+        info = {"ensemble_of": [m.get("seed", 0) for m in metas], "heads": len(heads), "cmvn": heads[0].cmvn}
         print(f"exported {export_head(EnsembleHead(heads), Path(args.out), info, args.name)}")
         return 0
     if args.reexport:  # the graph's own shape (width, delay, dilations) comes from its JSON
@@ -402,10 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.exclude:  # speaker-held-out folds: leave these recordings out of training and validation
         gone = {x.strip() for x in args.exclude.split(",") if x.strip()}
         keep_rec = np.array([str(s) not in gone for s in sources])
+        found = {str(s) for s in sources} & gone
         keep = np.repeat(keep_rec, lengths)
         feats, labels, mask = feats[keep], labels[keep], mask[keep]
         lengths, sources = lengths[keep_rec], sources[keep_rec]
-        print(f"excluded {len(gone)} recordings ({(~keep_rec).sum()} renderings)", flush=True)
+        print(f"excluded {len(found)} of {len(gone)} named recordings ({(~keep_rec).sum()} renderings)", flush=True)
     is_val = split_examples(lengths, sources)
     val_f, val_l, val_m = feats[is_val], labels[is_val], mask[is_val]
     feats, labels, mask = feats[~is_val], labels[~is_val], mask[~is_val]
@@ -477,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     info = {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step, "parameters": params,
             "train_hours": round(split / per_hour, 2), "data": Path(args.data).name,
             "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed,
-            **({"cmvn": True} if args.cmvn else {}), **({"in_drop": args.in_drop} if args.in_drop != 0.2 else {})}
+            **({"cmvn": args.cmvn, "in_drop": args.in_drop} if args.front == "whisper" else {})}
     path = (export if mel else export_head)(model, out, info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
