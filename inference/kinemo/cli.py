@@ -12,6 +12,7 @@ from kinemo.errors import KinemoError
 from kinemo.face.motion import DEFAULT_EASE_S, SMOOTHING_MODES
 from kinemo.face.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from kinemo.frame import LANDMARK_MODES
+from kinemo.native import own_stderr
 
 EPILOG = f"""\
 examples:
@@ -274,6 +275,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    own_stderr()  # our messages must not vanish while a reader thread silences native logs
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
