@@ -3,6 +3,7 @@
   nice .venv/bin/python scripts/voice_folds.py --name plain --seed 0
   nice .venv/bin/python scripts/voice_folds.py --name cmvn --seed 0 -- --cmvn     # flags after -- go to voice_train.py
   nice .venv/bin/python scripts/voice_folds.py --report plain cmvn                # the table again, no training
+  nice .venv/bin/python scripts/voice_folds.py --name mix --combine plain plain1 ridge03 -- --jaw-weights 1,1,2
 
 Why: the model card's selection rule asks how a candidate does on speakers held out of
 training, and the standard hold-out is three VoxCeleb2 clips: one head's jaw r on them
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", nargs="+", metavar="NAME", help="only print the table for these recipes")
     ap.add_argument("--rescore", nargs="+", metavar="NAME",
                     help="evaluate these recipes' trained folds again, then print")
+    ap.add_argument("--combine", nargs="+", metavar="RECIPE",
+                    help="with --name NEW: no training; each fold of NEW is the ensemble of these recipes' heads "
+                         "for that fold (voice_train.py --ensemble; flags after -- go to it, e.g. "
+                         "--jaw-weights), scored like a trained fold")
     args = ap.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     if args.rescore:
         for name in args.rescore:
@@ -117,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.name:
         ap.error("--name is needed to train (or --report NAME ... to print)")
+    if args.combine:
+        for k in (int(x) - 1 for x in args.folds.split(",")):
+            out = OUT / f"{args.name}_f{k + 1}"
+            members = [OUT / f"{m}_f{k + 1}" / "voice_file.onnx" for m in args.combine]
+            if missing := [str(m) for m in members if not m.is_file()]:
+                raise SystemExit(f"fold {k + 1}: not trained: {', '.join(missing)}")
+            cmd = [sys.executable, str(ROOT / "scripts/voice_train.py"), "--front", "whisper", "--channels", "128",
+                   "--ensemble", *map(str, members), "--name", "voice_file", "--out", str(out), *extra]
+            if subprocess.run(cmd, capture_output=True).returncode:
+                raise SystemExit(f"combining fold {k + 1} failed: {' '.join(cmd)}")
+            score_fold(out, k)
+        report([*args.combine, args.name])
+        return 0
     if not any(args.data.glob("shard_*.npz")):
         raise SystemExit(f"no training data in {args.data}: run scripts/voice_talking.py --front whisper "
                          f"--copies 4 --hold-out bbaf2n --out {args.data}")

@@ -32,6 +32,8 @@ from torch import nn  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
+from voice_ridge import RIDGE_TAPS, fit_ridge  # noqa: E402  (scripts/, beside this file)
+
 from kinemo.protocol import ARKIT_INDEX  # noqa: E402
 from kinemo.voice.features import FRAME_RATE, N_MELS, SILENCE_FRAME  # noqa: E402
 from kinemo.voice.visemes import (  # noqa: E402
@@ -128,27 +130,69 @@ class WhisperHead(nn.Module):
 
 
 class EnsembleHead(nn.Module):
-    """The mean of several heads trained with different seeds: one graph, one encoder pass.
+    """A weighted mean of several file heads: one graph, one encoder pass.
 
-    The runs differ much more on unseen speakers than on the training speaker (held-out
-    jaw r 0.05–0.40 across seeds and data variants); averaging them is the cheap way to
-    keep what they agree on.
+    The network runs differ much more on unseen speakers than on the training speaker
+    (held-out jaw r 0.05–0.40 across seeds and data variants); averaging them is the cheap
+    way to keep what they agree on. ``weights`` (heads × channels, default equal) lets a
+    channel lean on the head that carries it best, e.g. jawOpen on the linear RidgeHead.
     """
 
-    def __init__(self, heads: list[WhisperHead]) -> None:
+    def __init__(self, heads: list[nn.Module], weights: np.ndarray | None = None) -> None:
         super().__init__()
         self.heads = nn.ModuleList(heads)
         first = heads[0]
-        self.delay, self.dilations, self.inp = first.delay, first.dilations, first.inp
+        self.delay, self.dilations, self.inp, self.cmvn = first.delay, first.dilations, first.inp, first.cmvn
+        n_out = len(VOICE_CHANNELS)
+        w = np.ones((len(heads), n_out)) if weights is None else np.asarray(weights, np.float64)
+        w = w / w.sum(axis=0, keepdims=True)
+        self.register_buffer("mix", torch.from_numpy(w.astype(np.float32))[:, None, None, :])
 
     def receptive(self) -> int:
-        return self.heads[0].receptive()
+        return max(h.receptive() for h in self.heads)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        return torch.stack([h(feats) for h in self.heads]).mean(dim=0)
+        return (torch.stack([h(feats) for h in self.heads]) * self.mix).sum(dim=0)
 
 
-def export_head(model: WhisperHead | EnsembleHead, out_dir: Path, info: dict, name: str) -> Path:
+class RidgeHead(nn.Module):
+    """(1, T, 384) Whisper features → (1, T, channels) curves: one linear map of the frames at ``taps``.
+
+    The closed-form ridge fit (``fit_ridge``) of what the nonlinear head learns by gradient
+    descent. With one speaker dominating the data, the nonlinear head learns that speaker;
+    the linear map, strongly regularised, keeps to what the encoder says about the sound,
+    and carries to other voices and rooms much better (see docs/voice-model.md).
+    The edges repeat the first and last frame, as the fit's context did.
+    """
+
+    def __init__(self, n_out: int = len(VOICE_CHANNELS), dim: int = 384, taps: tuple[int, ...] = RIDGE_TAPS) -> None:
+        super().__init__()
+        self.delay, self.dilations, self.cmvn, self.taps = 0, (), False, tuple(taps)
+        self.reach = max(abs(t) for t in taps)
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+        self.inp = nn.Conv1d(dim, n_out, 2 * self.reach + 1)
+
+    def receptive(self) -> int:
+        return 2 * self.reach + 1
+
+    def set_weights(self, w: np.ndarray, bias: np.ndarray) -> None:
+        """``w``: (len(taps) · dim, n_out) on standardised features, taps outermost; ``bias``: (n_out,)."""
+        dim, n_out = self.mean.numel(), self.inp.out_channels
+        k = np.zeros((n_out, dim, 2 * self.reach + 1), np.float32)
+        for i, t in enumerate(self.taps):
+            k[:, :, t + self.reach] = w[i * dim:(i + 1) * dim].T
+        with torch.no_grad():
+            self.inp.weight.copy_(torch.from_numpy(k))
+            self.inp.bias.copy_(torch.from_numpy(bias.astype(np.float32)))
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = ((feats - self.mean) / self.std).transpose(1, 2)
+        x = nn.functional.pad(x, (self.reach, self.reach), mode="replicate")
+        return self.inp(x).transpose(1, 2).clamp(0.0, 1.0)
+
+
+def export_head(model: WhisperHead | EnsembleHead | RidgeHead, out_dir: Path, info: dict, name: str) -> Path:
     """A plain (stateless) graph: the file path runs it once per encoder window."""
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -341,8 +385,22 @@ def load_onnx_weights(model: VoiceNet, path: Path) -> None:
 
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
                for i in onnx.load(str(path)).graph.initializer}
-    # the streaming export wraps the network, so its initializers are named "net.<key>"
-    model.load_state_dict({k: weights[k] if k in weights else weights[f"net.{k}"] for k in model.state_dict()})
+    # the streaming export wraps the network, so its initializers are named "net.<key>"; the
+    # exporter keeps one copy of buffers that are equal in every head ("heads.0.mean" serves
+    # "heads.1.mean"); ensembles exported before they had weights have no "mix": equal weights
+    import re
+
+    state = model.state_dict()
+
+    def find(k: str) -> torch.Tensor:
+        for name in (k, f"net.{k}", re.sub(r"heads\.\d+\.", "heads.0.", k), f"heads.0.{k}"):  # inp: head 0's
+            if name in weights:
+                return weights[name]
+        if k.endswith("mix"):
+            return state[k]
+        raise KeyError(f"{path.name} has no weights for {k}")
+
+    model.load_state_dict({k: find(k) for k in state})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,13 +426,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cmvn", action="store_true",
                     help="file head: remove each window's mean of the encoder features (experiment; "
                          "--ensemble reads it from each head's JSON)")
+    ap.add_argument("--ridge", type=float, metavar="LAMBDA",
+                    help="file head: fit the linear head (RidgeHead) in closed form with this penalty per frame "
+                         "instead of training the network (seconds, no steps)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
     ap.add_argument("--name", default="voice_net", help="file name of the exported model (NAME.onnx + NAME.json)")
     ap.add_argument("--checkpoints", metavar="DIR", help="also export a snapshot every 500 steps here")
     ap.add_argument("--reexport", metavar="ONNX", help="only re-export the weights of an exported graph, no training")
     ap.add_argument("--ensemble", metavar="ONNX", nargs="+",
-                    help="only export the mean of these trained file heads (--front whisper), no training")
+                    help="only export the mean of these trained file heads (--front whisper; networks and "
+                         "--ridge heads), no training")
+    ap.add_argument("--head-weights", metavar="W1,W2,...", help="--ensemble: one weight per head (default equal)")
+    ap.add_argument("--jaw-weights", metavar="W1,W2,...", help="--ensemble: jawOpen's own weights per head")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -382,13 +446,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.ensemble:
         heads, metas = [], [json.loads(Path(p).with_suffix(".json").read_text()) for p in args.ensemble]
         for path, meta in zip(args.ensemble, metas, strict=True):
-            head = WhisperHead(args.channels, cmvn=meta.get("cmvn", False))  # as each head was trained
+            if "ridge" in meta:
+                head = RidgeHead(taps=tuple(meta["taps"]))
+            elif meta.get("heads", 1) > 1:  # an exported ensemble (e.g. the shipped heads) as one member
+                head = EnsembleHead([WhisperHead(args.channels, cmvn=meta.get("cmvn", False))
+                                     for _ in range(meta["heads"])])
+            else:
+                head = WhisperHead(args.channels, cmvn=meta.get("cmvn", False))  # as each head was trained
             load_onnx_weights(head, Path(path))
             heads.append(head)
         if len({h.cmvn for h in heads}) > 1:
             raise SystemExit("--ensemble: the heads differ in --cmvn; average heads of one recipe")
-        info = {"ensemble_of": [m.get("seed", 0) for m in metas], "heads": len(heads), "cmvn": heads[0].cmvn}
-        print(f"exported {export_head(EnsembleHead(heads), Path(args.out), info, args.name)}")
+        weights = np.ones((len(heads), len(VOICE_CHANNELS)))
+        if args.head_weights:
+            weights[:] = np.array([float(x) for x in args.head_weights.split(",")])[:, None]
+        if args.jaw_weights:
+            weights[:, VOICE_CHANNELS.index("jawOpen")] = [float(x) for x in args.jaw_weights.split(",")]
+        if weights.shape[0] != len(heads) or (weights.sum(axis=0) <= 0).any():
+            raise SystemExit("--head-weights/--jaw-weights: one non-negative weight per head, not all zero")
+        info = {"ensemble_of": [m.get("seed", 0) if "ridge" not in m else f"ridge {m['ridge']:g}" for m in metas],
+                "heads": len(heads), "cmvn": heads[0].cmvn}
+        if args.head_weights or args.jaw_weights:
+            info["head_weights"] = weights[:, 0].tolist()
+            info["jaw_weights"] = weights[:, VOICE_CHANNELS.index("jawOpen")].tolist()
+        print(f"exported {export_head(EnsembleHead(heads, weights), Path(args.out), info, args.name)}")
         return 0
     if args.reexport:  # the graph's own shape (width, delay, dilations) comes from its JSON
         old = json.loads(Path(args.reexport).with_suffix(".json").read_text())
@@ -410,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         lengths, sources = lengths[keep_rec], sources[keep_rec]
         print(f"excluded {len(found)} of {len(gone)} named recordings ({(~keep_rec).sum()} renderings)", flush=True)
     is_val = split_examples(lengths, sources)
+    if args.ridge is not None:
+        return train_ridge(args, feats, labels, mask, lengths, is_val)
     val_f, val_l, val_m = feats[is_val], labels[is_val], mask[is_val]
     feats, labels, mask = feats[~is_val], labels[~is_val], mask[~is_val]
     split = len(feats)
@@ -482,6 +565,38 @@ def main(argv: list[str] | None = None) -> int:
             "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed,
             **({"cmvn": args.cmvn, "in_drop": args.in_drop} if args.front == "whisper" else {})}
     path = (export if mel else export_head)(model, out, info, args.name)
+    print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+def train_ridge(args, feats, labels, mask, lengths, is_val) -> int:
+    """``--ridge``: fit RidgeHead on the training recordings, report validation jawOpen r, export."""
+    t0 = time.perf_counter()
+    rec_val = np.add.reduceat(is_val, np.cumsum(lengths) - lengths) > 0
+    keep = ~is_val
+    mean, std, w, bias = fit_ridge(feats[keep], labels[keep], mask[keep], lengths[~rec_val], args.ridge)
+    head = RidgeHead(dim=feats.shape[1])
+    with torch.no_grad():
+        head.mean.copy_(torch.from_numpy(mean))
+        head.std.copy_(torch.from_numpy(std))
+    head.set_weights(w, bias)
+    jaw = VOICE_CHANNELS.index("jawOpen")
+    rs, start = [], 0
+    vf, vl, vm = feats[is_val], labels[is_val], mask[is_val]
+    with torch.no_grad():
+        for n in lengths[rec_val]:
+            p = head(torch.from_numpy(vf[start:start + n].astype(np.float32))[None])[0].numpy()
+            m = vm[start:start + n]
+            if m.sum() > 10 and vl[start:start + n][m, jaw].std() > 0:
+                rs.append(np.corrcoef(p[m, jaw], vl[start:start + n][m, jaw].astype(np.float32))[0, 1])
+            start += n
+    minutes = (time.perf_counter() - t0) / 60
+    print(f"ridge lambda {args.ridge:g}: {int(mask[keep].sum())} frames, {minutes:.1f} min; "
+          f"val jawOpen r {np.nanmean(rs):.3f} (mean of {len(rs)} recordings)", flush=True)
+    info = {"ridge": args.ridge, "taps": list(RIDGE_TAPS), "train_minutes": round(minutes, 1),
+            "train_hours": round(int(keep.sum()) / (3600 * 50.0), 2), "data": Path(args.data).name,
+            "parameters": int(sum(p.numel() for p in head.parameters())), "cmvn": False}
+    path = export_head(head, Path(args.out), info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 
