@@ -51,6 +51,6 @@ def test_penalty_shrinks_towards_the_mean_curve():
               ).astype(np.float32)
     mask = np.ones(len(rows), bool)
     norms = [np.linalg.norm(fit_ridge(feats, labels, mask, lengths, lam)[2]) for lam in (1e-4, 0.1, 10.0, 1e4)]
-    assert all(a > b for a, b in zip(norms, norms[1:]))
+    assert all(a > b for a, b in zip(norms[:-1], norms[1:], strict=True))
     _, _, w, bias = fit_ridge(feats, labels, mask, lengths, 1e6)
     assert np.linalg.norm(w) < 1e-3 and np.allclose(bias, labels.mean(0), atol=1e-4)
