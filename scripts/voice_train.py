@@ -142,7 +142,8 @@ class EnsembleHead(nn.Module):
         super().__init__()
         self.heads = nn.ModuleList(heads)
         first = heads[0]
-        self.delay, self.dilations, self.inp, self.cmvn = first.delay, first.dilations, first.inp, first.cmvn
+        self.delay, self.dilations, self.cmvn, self.dim = first.delay, first.dilations, first.cmvn, _dim(first)
+        self.hidden = max(_hidden(h) for h in heads)
         n_out = len(VOICE_CHANNELS)
         w = np.ones((len(heads), n_out)) if weights is None else np.asarray(weights, np.float64)
         w = w / w.sum(axis=0, keepdims=True)
@@ -158,38 +159,49 @@ class EnsembleHead(nn.Module):
 class RidgeHead(nn.Module):
     """(1, T, 384) Whisper features → (1, T, channels) curves: one linear map of the frames at ``taps``.
 
-    The closed-form ridge fit (``fit_ridge``) of what the nonlinear head learns by gradient
-    descent. With one speaker dominating the data, the nonlinear head learns that speaker;
-    the linear map, strongly regularised, keeps to what the encoder says about the sound,
-    and carries to other voices and rooms much better (see docs/voice-model.md).
-    The edges repeat the first and last frame, as the fit's context did.
+    The closed-form ridge fit (``voice_ridge.fit_ridge``) in place of a network head. With
+    one speaker dominating the data, the network heads learn that speaker; the linear map,
+    strongly regularised, keeps to what the encoder says about the sound and carries to
+    other voices and rooms much better (docs/voice-model.md). Past either end of the input
+    the first and last frame repeat, as in the fit's context.
     """
 
     def __init__(self, n_out: int = len(VOICE_CHANNELS), dim: int = 384, taps: tuple[int, ...] = RIDGE_TAPS) -> None:
         super().__init__()
-        self.delay, self.dilations, self.cmvn, self.taps = 0, (), False, tuple(taps)
+        self.delay, self.dilations, self.cmvn, self.taps, self.dim = 0, (), False, tuple(taps), dim
         self.reach = max(abs(t) for t in taps)
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
-        self.inp = nn.Conv1d(dim, n_out, 2 * self.reach + 1)
+        self.weight = nn.Parameter(torch.zeros(len(taps) * dim, n_out))
+        self.bias = nn.Parameter(torch.zeros(n_out))
 
     def receptive(self) -> int:
         return 2 * self.reach + 1
 
     def set_weights(self, w: np.ndarray, bias: np.ndarray) -> None:
         """``w``: (len(taps) · dim, n_out) on standardised features, taps outermost; ``bias``: (n_out,)."""
-        dim, n_out = self.mean.numel(), self.inp.out_channels
-        k = np.zeros((n_out, dim, 2 * self.reach + 1), np.float32)
-        for i, t in enumerate(self.taps):
-            k[:, :, t + self.reach] = w[i * dim:(i + 1) * dim].T
         with torch.no_grad():
-            self.inp.weight.copy_(torch.from_numpy(k))
-            self.inp.bias.copy_(torch.from_numpy(bias.astype(np.float32)))
+            self.weight.copy_(torch.from_numpy(np.asarray(w, np.float32)))
+            self.bias.copy_(torch.from_numpy(np.asarray(bias, np.float32)))
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = ((feats - self.mean) / self.std).transpose(1, 2)
-        x = nn.functional.pad(x, (self.reach, self.reach), mode="replicate")
-        return self.inp(x).transpose(1, 2).clamp(0.0, 1.0)
+        x = (feats - self.mean) / self.std
+        n, r = x.shape[1], self.reach
+        x = torch.cat([x[:, :1].expand(-1, r, -1), x, x[:, -1:].expand(-1, r, -1)], dim=1)
+        ctx = torch.cat([x[:, r + t: r + t + n] for t in self.taps], dim=2)
+        return (ctx @ self.weight + self.bias).clamp(0.0, 1.0)
+
+
+def _dim(model: nn.Module) -> int:
+    """Features per frame a file head reads."""
+    return model.dim if isinstance(model, (RidgeHead, EnsembleHead)) else model.inp.in_channels
+
+
+def _hidden(model: nn.Module) -> int:
+    """Width of a head's hidden layers (0: the linear head has none)."""
+    if isinstance(model, RidgeHead):
+        return 0
+    return model.hidden if isinstance(model, EnsembleHead) else model.inp.out_channels
 
 
 def export_head(model: WhisperHead | EnsembleHead | RidgeHead, out_dir: Path, info: dict, name: str) -> Path:
@@ -198,13 +210,13 @@ def export_head(model: WhisperHead | EnsembleHead | RidgeHead, out_dir: Path, in
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{name}.onnx"
     with torch.no_grad():
-        torch.onnx.export(model, (torch.zeros(1, 100, model.inp.in_channels),), str(onnx_path),
+        torch.onnx.export(model, (torch.zeros(1, 100, _dim(model)),), str(onnx_path),
                           input_names=["features"], output_names=["curves"],
                           dynamic_axes={"features": {1: "frames"}, "curves": {1: "frames"}}, opset_version=17,
                           dynamo=False)
     meta = {"front": "whisper", "rate": 50.0, "delay_frames": 0, "receptive_frames": model.receptive(),
             "channels": list(VOICE_CHANNELS), "dilations": list(model.dilations),
-            "hidden": model.inp.out_channels, "states": [], **info}
+            "hidden": _hidden(model), "states": [], **info}
     (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
     return onnx_path
 
@@ -429,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ridge", type=float, metavar="LAMBDA",
                     help="file head: fit the linear head (RidgeHead) in closed form with this penalty per frame "
                          "instead of training the network (seconds, no steps)")
+    ap.add_argument("--ridge-taps", metavar="T1,T2,...", default=",".join(map(str, RIDGE_TAPS)),
+                    help="--ridge: the 20 ms frames around each output frame the linear head reads")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
     ap.add_argument("--name", default="voice_net", help="file name of the exported model (NAME.onnx + NAME.json)")
@@ -464,7 +478,12 @@ def main(argv: list[str] | None = None) -> int:
             weights[:, VOICE_CHANNELS.index("jawOpen")] = [float(x) for x in args.jaw_weights.split(",")]
         if weights.shape[0] != len(heads) or (weights.sum(axis=0) <= 0).any():
             raise SystemExit("--head-weights/--jaw-weights: one non-negative weight per head, not all zero")
-        info = {"ensemble_of": [m.get("seed", 0) if "ridge" not in m else f"ridge {m['ridge']:g}" for m in metas],
+        def member(m: dict):  # what each member is, for the record: a seed, a ridge fit, or an ensemble
+            if "ridge" in m:
+                return {"ridge": m["ridge"], "taps": m["taps"]}
+            return {"ensemble_of": m["ensemble_of"]} if "ensemble_of" in m else m.get("seed", 0)
+
+        info = {"ensemble_of": [member(m) for m in metas],
                 "heads": len(heads), "cmvn": heads[0].cmvn}
         if args.head_weights or args.jaw_weights:
             info["head_weights"] = weights[:, 0].tolist()
@@ -574,8 +593,9 @@ def train_ridge(args, feats, labels, mask, lengths, is_val) -> int:
     t0 = time.perf_counter()
     rec_val = np.add.reduceat(is_val, np.cumsum(lengths) - lengths) > 0
     keep = ~is_val
-    mean, std, w, bias = fit_ridge(feats[keep], labels[keep], mask[keep], lengths[~rec_val], args.ridge)
-    head = RidgeHead(dim=feats.shape[1])
+    taps = tuple(int(t) for t in args.ridge_taps.split(","))
+    mean, std, w, bias = fit_ridge(feats[keep], labels[keep], mask[keep], lengths[~rec_val], args.ridge, taps)
+    head = RidgeHead(dim=feats.shape[1], taps=taps)
     with torch.no_grad():
         head.mean.copy_(torch.from_numpy(mean))
         head.std.copy_(torch.from_numpy(std))
@@ -593,7 +613,7 @@ def train_ridge(args, feats, labels, mask, lengths, is_val) -> int:
     minutes = (time.perf_counter() - t0) / 60
     print(f"ridge lambda {args.ridge:g}: {int(mask[keep].sum())} frames, {minutes:.1f} min; "
           f"val jawOpen r {np.nanmean(rs):.3f} (mean of {len(rs)} recordings)", flush=True)
-    info = {"ridge": args.ridge, "taps": list(RIDGE_TAPS), "train_minutes": round(minutes, 1),
+    info = {"ridge": args.ridge, "taps": list(taps), "train_minutes": round(minutes, 1),
             "train_hours": round(int(keep.sum()) / (3600 * 50.0), 2), "data": Path(args.data).name,
             "parameters": int(sum(p.numel() for p in head.parameters())), "cmvn": False}
     path = export_head(head, Path(args.out), info, args.name)
