@@ -32,15 +32,62 @@ def context(feats: np.ndarray, rows: np.ndarray, lengths: np.ndarray, taps: tupl
     return np.concatenate(parts, axis=1)
 
 
+def match_spread(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, is_ref: np.ndarray,
+                 limit: float = 3.0) -> np.ndarray:
+    """Labels with each recording's motion scaled to the reference speaker's typical spread.
+
+    Faces differ in how far they move: VoxCeleb2's small, compressed interview faces show a
+    third of GRID s1's jaw motion. Unscaled, a fit that gives those speakers weight learns
+    to move less. Each recording keeps its own mean (its resting pose); its deviations
+    from it are multiplied, per channel, by the median spread of the reference recordings
+    (``is_ref``, one flag per recording) over its own, within [1/limit, limit].
+    """
+    out = labels.astype(np.float32).copy()
+    starts = np.cumsum(lengths) - lengths
+    spread = np.full((len(lengths), labels.shape[1]), np.nan)
+    for k, (a, n) in enumerate(zip(starts, lengths, strict=True)):
+        m = mask[a:a + n]
+        if m.sum() > 10:
+            spread[k] = out[a:a + n][m].std(0)
+    ref = np.nanmedian(spread[is_ref], 0)
+    for k, (a, n) in enumerate(zip(starts, lengths, strict=True)):
+        m = mask[a:a + n]
+        if m.any():
+            gain = np.clip(ref / np.maximum(np.nan_to_num(spread[k], nan=1.0), 1e-6), 1 / limit, limit)
+            mu = out[a:a + n][m].mean(0)
+            out[a:a + n] = (out[a:a + n] - mu) * gain + mu
+    return out
+
+
+def full_motion(feats: np.ndarray, labels: np.ndarray, rows: np.ndarray, lengths: np.ndarray, mean: np.ndarray,
+                std: np.ndarray, w: np.ndarray, bias: np.ndarray, taps: tuple[int, ...] = RIDGE_TAPS,
+                sample: int = 50000) -> tuple[np.ndarray, np.ndarray]:
+    """The fit rescaled so its curves move as far as the labels of ``rows`` do (per channel).
+
+    Regression shrinks towards the mean by the fit's correlation: the least-squares jaw
+    moves about 0.85 as far as a real face. Animators want the whole motion, so the
+    weights are scaled about the prediction's mean on those frames (the main speaker's
+    training frames) until its spread equals the labels'. Returns (weights, bias).
+    """
+    r = rows[:: max(1, len(rows) // sample)]
+    pred = context(feats, r, lengths, taps, mean, std) @ w + bias
+    mu = pred.mean(0)
+    gain = labels[r].astype(np.float64).std(0) / np.maximum(pred.std(0), 1e-9)
+    return w * gain, bias * gain + (1 - gain) * mu
+
+
 def fit_ridge(feats: np.ndarray, labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, lam: float,
-              taps: tuple[int, ...] = RIDGE_TAPS, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                               np.ndarray]:
+              taps: tuple[int, ...] = RIDGE_TAPS, chunk: int = 8192, weights: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Ridge regression from the standardised features at ``taps`` (within each recording) to the labels.
 
-    ``lam`` is per frame (the penalty is ``lam`` × the number of labelled frames), so it
-    means the same whatever the amount of data. Returns (mean, std, weights, bias).
+    ``lam`` is per frame (the penalty is ``lam`` × the summed frame weight, i.e. the number
+    of labelled frames when unweighted), so it means the same whatever the amount of data.
+    ``weights`` (one per frame, optional) lets a few speakers count as much as one that
+    fills most of the data. Returns (mean, std, weights, bias).
     """
     rows = np.flatnonzero(mask)
+    wt = np.ones(len(feats), np.float32) if weights is None else np.asarray(weights, np.float32)
     sample = feats[rows[:: max(1, len(rows) // 200000)]].astype(np.float32)
     mean, std = sample.mean(0), sample.std(0) + 1e-3
     size = len(taps) * feats.shape[1] + 1  # the last column is the constant: an unpenalised bias
@@ -50,11 +97,12 @@ def fit_ridge(feats: np.ndarray, labels: np.ndarray, mask: np.ndarray, lengths: 
     for k, a in enumerate(range(0, len(rows), chunk)):
         r = rows[a:a + chunk]
         x = np.concatenate([context(feats, r, lengths, taps, mean, std), np.ones((len(r), 1), np.float32)], axis=1)
-        gram += x.T @ x
-        xty += x.T @ labels[r].astype(np.float32)
+        xw = x * wt[r, None]
+        gram += xw.T @ x
+        xty += xw.T @ labels[r].astype(np.float32)
         if k % bar_every == 0:
             print(f"  ridge: {min(a + chunk, len(rows))}/{len(rows)} frames", flush=True)
-    penalty = np.full(size, lam * len(rows))
+    penalty = np.full(size, lam * float(wt[rows].sum()))
     penalty[-1] = 0.0
     gram[np.diag_indices_from(gram)] += penalty
     w = np.linalg.solve(gram, xty)

@@ -32,7 +32,7 @@ from torch import nn  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
-from voice_ridge import RIDGE_TAPS, fit_ridge  # noqa: E402  (scripts/, beside this file)
+from voice_ridge import RIDGE_TAPS, fit_ridge, full_motion, match_spread  # noqa: E402  (scripts/, beside this file)
 
 from kinemo.protocol import ARKIT_INDEX  # noqa: E402
 from kinemo.voice.features import FRAME_RATE, N_MELS, SILENCE_FRAME  # noqa: E402
@@ -443,6 +443,15 @@ def main(argv: list[str] | None = None) -> int:
                          "instead of training the network (seconds, no steps)")
     ap.add_argument("--ridge-taps", metavar="T1,T2,...", default=",".join(map(str, RIDGE_TAPS)),
                     help="--ridge: the 20 ms frames around each output frame the linear head reads")
+    ap.add_argument("--ridge-other-share", type=float, default=0.0, metavar="SHARE",
+                    help="--ridge: weight frames so the speakers other than GRID s1 carry this share of the fit "
+                         "(0 = as in the data, where s1 fills about 97%%)")
+    ap.add_argument("--ridge-match-spread", action="store_true",
+                    help="--ridge: scale each recording's label motion to s1's typical spread first (each keeps "
+                         "its own resting pose), so small faces do not teach the fit to move less")
+    ap.add_argument("--ridge-full-motion", action="store_true",
+                    help="--ridge: rescale the fitted curves to move as far as s1's labels on its training frames "
+                         "(undoes the regression's shrinkage)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "inference/kinemo/assets"))
     ap.add_argument("--name", default="voice_net", help="file name of the exported model (NAME.onnx + NAME.json)")
@@ -480,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--head-weights/--jaw-weights: one non-negative weight per head, not all zero")
         def member(m: dict):  # what each member is, for the record: a seed, a ridge fit, or an ensemble
             if "ridge" in m:
-                return {"ridge": m["ridge"], "taps": m["taps"]}
+                return {k: m[k] for k in ("ridge", "taps", "other_share", "match_spread", "full_motion") if k in m}
             return {"ensemble_of": m["ensemble_of"]} if "ensemble_of" in m else m.get("seed", 0)
 
         info = {"ensemble_of": [member(m) for m in metas],
@@ -511,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"excluded {len(found)} of {len(gone)} named recordings ({(~keep_rec).sum()} renderings)", flush=True)
     is_val = split_examples(lengths, sources)
     if args.ridge is not None:
-        return train_ridge(args, feats, labels, mask, lengths, is_val)
+        return train_ridge(args, feats, labels, mask, lengths, is_val, sources)
     val_f, val_l, val_m = feats[is_val], labels[is_val], mask[is_val]
     feats, labels, mask = feats[~is_val], labels[~is_val], mask[~is_val]
     split = len(feats)
@@ -588,13 +597,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def train_ridge(args, feats, labels, mask, lengths, is_val) -> int:
+def speaker_weights(sources: np.ndarray, lengths: np.ndarray, mask: np.ndarray, other_share: float) -> np.ndarray:
+    """Per-frame weights under which the speakers other than GRID s1 (``vox2_*``, ``grid_*``)
+    carry ``other_share`` of the labelled frames' total weight (1 everywhere when 0)."""
+    other = np.repeat(np.array([str(s).startswith(("vox2_", "grid_")) for s in sources]), lengths)
+    wt = np.ones(len(other), np.float32)
+    n_other, n_s1 = int((mask & other).sum()), int((mask & ~other).sum())
+    if other_share > 0 and n_other and n_s1:
+        wt[other] = other_share / (1 - other_share) * n_s1 / n_other
+    return wt
+
+
+def train_ridge(args, feats, labels, mask, lengths, is_val, sources) -> int:
     """``--ridge``: fit RidgeHead on the training recordings, report validation jawOpen r, export."""
     t0 = time.perf_counter()
     rec_val = np.add.reduceat(is_val, np.cumsum(lengths) - lengths) > 0
     keep = ~is_val
     taps = tuple(int(t) for t in args.ridge_taps.split(","))
-    mean, std, w, bias = fit_ridge(feats[keep], labels[keep], mask[keep], lengths[~rec_val], args.ridge, taps)
+    tf, tl, tm, tlen, tsrc = feats[keep], labels[keep], mask[keep], lengths[~rec_val], sources[~rec_val]
+    wt = speaker_weights(tsrc, tlen, tm, args.ridge_other_share)
+    if args.ridge_other_share > 0:
+        print(f"ridge: other speakers weighted {wt.max():.1f}x, {args.ridge_other_share:.0%} of the fit", flush=True)
+    is_s1 = np.array([not str(x).startswith(("vox2_", "grid_")) for x in tsrc])
+    fit_labels = match_spread(tl, tm, tlen, is_s1) if args.ridge_match_spread else tl
+    mean, std, w, bias = fit_ridge(tf, fit_labels, tm, tlen, args.ridge, taps, weights=wt)
+    if args.ridge_full_motion:
+        s1_rows = np.flatnonzero(tm & np.repeat(is_s1, tlen))
+        w, bias = full_motion(tf, tl, s1_rows, tlen, mean, std, w, bias, taps)
     head = RidgeHead(dim=feats.shape[1], taps=taps)
     with torch.no_grad():
         head.mean.copy_(torch.from_numpy(mean))
@@ -613,7 +642,9 @@ def train_ridge(args, feats, labels, mask, lengths, is_val) -> int:
     minutes = (time.perf_counter() - t0) / 60
     print(f"ridge lambda {args.ridge:g}: {int(mask[keep].sum())} frames, {minutes:.1f} min; "
           f"val jawOpen r {np.nanmean(rs):.3f} (mean of {len(rs)} recordings)", flush=True)
-    info = {"ridge": args.ridge, "taps": list(taps), "train_minutes": round(minutes, 1),
+    info = {"ridge": args.ridge, "taps": list(taps), "other_share": args.ridge_other_share,
+            "match_spread": args.ridge_match_spread, "full_motion": args.ridge_full_motion,
+            "train_minutes": round(minutes, 1),
             "train_hours": round(int(keep.sum()) / (3600 * 50.0), 2), "data": Path(args.data).name,
             "parameters": int(sum(p.numel() for p in head.parameters())), "cmvn": False}
     path = export_head(head, Path(args.out), info, args.name)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from voice_ridge import RIDGE_TAPS, context, fit_ridge  # noqa: E402
+from voice_ridge import RIDGE_TAPS, context, fit_ridge, full_motion, match_spread  # noqa: E402
 
 
 def _data(seed: int = 0, dim: int = 6, outs: int = 3):
@@ -54,3 +54,66 @@ def test_penalty_shrinks_towards_the_mean_curve():
     assert all(a > b for a, b in zip(norms[:-1], norms[1:], strict=True))
     _, _, w, bias = fit_ridge(feats, labels, mask, lengths, 1e6)
     assert np.linalg.norm(w) < 1e-3 and np.allclose(bias, labels.mean(0), atol=1e-4)
+
+
+def test_frame_weights_count_like_repeated_recordings():
+    """Weight 3 on a recording fits what three copies of it would (λ per unit of weight)."""
+    feats, lengths, truth = _data(3)
+    rows = np.arange(lengths.sum())
+    rng = np.random.default_rng(4)
+    labels = (context(feats, rows, lengths) @ truth + rng.normal(size=(len(rows), truth.shape[1])) * 0.2
+              ).astype(np.float32)
+    mask = np.ones(len(rows), bool)
+    weights = np.ones(len(rows), np.float32)
+    second = slice(int(lengths[0]), int(lengths[:2].sum()))
+    weights[second] = 3.0
+    _, _, w, bias = fit_ridge(feats, labels, mask, lengths, 0.5, weights=weights)
+    # the same data with the second recording three times over (standardisation from the original frames)
+    order = [0, 1, 1, 1, 2, 3]
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    f3 = np.concatenate([feats[starts[k]:starts[k + 1]] for k in order])
+    l3 = np.concatenate([labels[starts[k]:starts[k + 1]] for k in order])
+    mean, std, _, _ = fit_ridge(feats, labels, mask, lengths, 0.5)
+    x3 = np.concatenate([context(f3, np.arange(len(f3)), lengths[order], RIDGE_TAPS, mean, std),
+                         np.ones((len(f3), 1), np.float32)], axis=1).astype(np.float64)
+    gram = x3.T @ x3
+    gram[np.diag_indices_from(gram)] += np.r_[np.full(x3.shape[1] - 1, 0.5 * len(f3)), 0.0]
+    ref = np.linalg.solve(gram, x3.T @ l3)
+    assert np.allclose(w, ref[:-1], atol=1e-4) and np.allclose(bias, ref[-1], atol=1e-4)
+    plain = fit_ridge(feats, labels, mask, lengths, 0.5)[2]
+    assert not np.allclose(plain, w, atol=1e-3)  # the weights did change the fit
+
+
+def test_match_spread_scales_motion_and_keeps_each_resting_pose():
+    rng = np.random.default_rng(5)
+    lengths = np.array([200, 200, 200, 150])
+    wave = [np.sin(np.arange(n) / 7.0)[:, None] * [1.0, 0.5] for n in lengths]
+    spreads, rests = [0.2, 0.2, 0.2, 0.08], [0.1, 0.12, 0.08, 0.3]  # the last: a small face, resting open
+    labels = np.concatenate([w * s + r for w, s, r in zip(wave, spreads, rests, strict=True)]).astype(np.float32)
+    labels += rng.normal(size=labels.shape).astype(np.float32) * 1e-4
+    mask = np.ones(len(labels), bool)
+    mask[lengths[:3].sum() + 10:lengths[:3].sum() + 20] = False
+    out = match_spread(labels, mask, lengths, np.array([True, True, True, False]))
+    small = slice(int(lengths[:3].sum()), None)
+    assert np.allclose(out[small][mask[small]].std(0), labels[:200].std(0), rtol=0.02)  # moved like the others
+    assert np.allclose(out[small][mask[small]].mean(0), labels[small][mask[small]].mean(0), atol=1e-4)  # rest kept
+    assert np.allclose(out[:600], labels[:600], atol=1e-3)  # reference recordings barely change
+    huge = match_spread(labels, mask, lengths, np.array([True, True, True, False]), limit=2.0)
+    assert np.allclose(huge[small][mask[small]].std(0) / labels[small][mask[small]].std(0), 2.0, rtol=0.01)
+
+
+def test_full_motion_undoes_the_shrinkage_and_keeps_the_mean():
+    feats, lengths, truth = _data(6)
+    rows = np.arange(lengths.sum())
+    rng = np.random.default_rng(7)
+    clean = context(feats, rows, lengths) @ truth
+    labels = (clean + rng.normal(size=clean.shape) * clean.std(0) + 0.2).astype(np.float32)  # r ≈ 0.7
+    mask = np.ones(len(rows), bool)
+    mean, std, w, bias = fit_ridge(feats, labels, mask, lengths, 0.01)
+    before = context(feats, rows, lengths, RIDGE_TAPS, mean, std) @ w + bias
+    assert (before.std(0) < 0.85 * labels.std(0)).all()  # least squares moves less than the labels
+    w2, b2 = full_motion(feats, labels, rows, lengths, mean, std, w, bias, sample=len(rows))
+    after = context(feats, rows, lengths, RIDGE_TAPS, mean, std) @ w2 + b2
+    assert np.allclose(after.std(0), labels.std(0), rtol=1e-3)
+    assert np.allclose(after.mean(0), before.mean(0), atol=1e-4)
+    assert np.allclose([np.corrcoef(a, b)[0, 1] for a, b in zip(after.T, before.T, strict=True)], 1.0)
