@@ -257,6 +257,11 @@ def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             np.concatenate(sources))
 
 
+def other_speakers(sources: np.ndarray) -> np.ndarray:
+    """Per recording: is it one of the few speakers besides GRID s1 (``vox2_*``, ``grid_*``)?"""
+    return np.array([str(x).startswith(("vox2_", "grid_")) for x in sources], bool)
+
+
 def split_examples(lengths: np.ndarray, sources: np.ndarray, share: float = 0.05, seed: int = 0) -> np.ndarray:
     """Per-frame validation flags: every rendering of a random ``share`` of the recordings.
 
@@ -264,7 +269,7 @@ def split_examples(lengths: np.ndarray, sources: np.ndarray, share: float = 0.05
     from the largest corpus, so the few other speakers all stay in training.
     """
     names = np.unique(sources)  # a joined recording is named "a+b+c"
-    big = [n for n in names if not str(n).startswith(("vox2_", "grid_"))] or list(names)
+    big = list(names[~other_speakers(names)]) or list(names)
     rng = np.random.default_rng(seed)
     val = set(rng.choice(big, max(1, int(len(big) * share)), replace=False).tolist())
     return np.repeat(np.array([s in val for s in sources]), lengths)
@@ -527,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     streams = [(feats, labels, mask)]
     shares = [1.0]
     if args.other_share > 0:  # the few other speakers drawn more often than their share of the frames
-        other = np.repeat(np.array([str(s).startswith(("vox2_", "grid_")) for s in sources]), lengths)[~is_val]
+        other = np.repeat(other_speakers(sources), lengths)[~is_val]
         streams = [(feats[~other], labels[~other], mask[~other]), (feats[other], labels[other], mask[other])]
         shares = [1.0 - args.other_share, args.other_share]
         print(f"other speakers: {other.mean():.1%} of frames, {args.other_share:.0%} of crops", flush=True)
@@ -600,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
 def speaker_weights(sources: np.ndarray, lengths: np.ndarray, mask: np.ndarray, other_share: float) -> np.ndarray:
     """Per-frame weights under which the speakers other than GRID s1 (``vox2_*``, ``grid_*``)
     carry ``other_share`` of the labelled frames' total weight (1 everywhere when 0)."""
-    other = np.repeat(np.array([str(s).startswith(("vox2_", "grid_")) for s in sources]), lengths)
+    other = np.repeat(other_speakers(sources), lengths)
     wt = np.ones(len(other), np.float32)
     n_other, n_s1 = int((mask & other).sum()), int((mask & ~other).sum())
     if other_share > 0 and n_other and n_s1:
@@ -618,7 +623,7 @@ def train_ridge(args, feats, labels, mask, lengths, is_val, sources) -> int:
     wt = speaker_weights(tsrc, tlen, tm, args.ridge_other_share)
     if args.ridge_other_share > 0:
         print(f"ridge: other speakers weighted {wt.max():.1f}x, {args.ridge_other_share:.0%} of the fit", flush=True)
-    is_s1 = np.array([not str(x).startswith(("vox2_", "grid_")) for x in tsrc])
+    is_s1 = ~other_speakers(tsrc)
     fit_labels = match_spread(tl, tm, tlen, is_s1) if args.ridge_match_spread else tl
     mean, std, w, bias = fit_ridge(tf, fit_labels, tm, tlen, args.ridge, taps, weights=wt)
     if args.ridge_full_motion:
