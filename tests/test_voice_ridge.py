@@ -19,6 +19,15 @@ def _data(seed: int = 0, dim: int = 6, outs: int = 3):
     return feats, lengths, truth
 
 
+def _noisy(seed: int, noise: float):
+    """A tapped linear map of random features plus label noise: (feats, lengths, rows, labels, mask)."""
+    feats, lengths, truth = _data(seed)
+    rows = np.arange(lengths.sum())
+    clean = context(feats, rows, lengths) @ truth
+    labels = (clean + np.random.default_rng(seed + 100).normal(size=clean.shape) * noise).astype(np.float32)
+    return feats, lengths, rows, labels, np.ones(len(rows), bool)
+
+
 def test_context_stays_inside_each_recording():
     feats, lengths, _ = _data()
     start = int(lengths[0])  # first frame of the second recording
@@ -44,12 +53,7 @@ def test_fit_recovers_a_tapped_linear_map():
 
 
 def test_penalty_shrinks_towards_the_mean_curve():
-    feats, lengths, truth = _data(1)
-    rows = np.arange(lengths.sum())
-    rng = np.random.default_rng(2)
-    labels = (context(feats, rows, lengths) @ truth + rng.normal(size=(len(rows), truth.shape[1])) * 0.05
-              ).astype(np.float32)
-    mask = np.ones(len(rows), bool)
+    feats, lengths, rows, labels, mask = _noisy(1, 0.05)
     norms = [np.linalg.norm(fit_ridge(feats, labels, mask, lengths, lam)[2]) for lam in (1e-4, 0.1, 10.0, 1e4)]
     assert all(a > b for a, b in zip(norms[:-1], norms[1:], strict=True))
     _, _, w, bias = fit_ridge(feats, labels, mask, lengths, 1e6)
@@ -58,12 +62,7 @@ def test_penalty_shrinks_towards_the_mean_curve():
 
 def test_frame_weights_count_like_repeated_recordings():
     """Weight 3 on a recording fits what three copies of it would (λ per unit of weight)."""
-    feats, lengths, truth = _data(3)
-    rows = np.arange(lengths.sum())
-    rng = np.random.default_rng(4)
-    labels = (context(feats, rows, lengths) @ truth + rng.normal(size=(len(rows), truth.shape[1])) * 0.2
-              ).astype(np.float32)
-    mask = np.ones(len(rows), bool)
+    feats, lengths, rows, labels, mask = _noisy(3, 0.2)
     weights = np.ones(len(rows), np.float32)
     second = slice(int(lengths[0]), int(lengths[:2].sum()))
     weights[second] = 3.0
