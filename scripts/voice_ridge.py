@@ -32,8 +32,16 @@ def context(feats: np.ndarray, rows: np.ndarray, lengths: np.ndarray, taps: tupl
     return np.concatenate(parts, axis=1)
 
 
+def other_share_weight(n_main: float, n_other: float, share: float) -> float:
+    """The weight of each frame of the other speakers under which they carry ``share`` of the
+    fit against ``n_main`` frames of weight 1 (1.0 when ``share`` is 0 or a side is empty)."""
+    if share <= 0 or not n_other or not n_main:
+        return 1.0
+    return share / (1 - share) * n_main / n_other
+
+
 def match_spread(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, is_ref: np.ndarray,
-                 limit: float = 3.0) -> np.ndarray:
+                 limit: float = 3.0, keep_rest: bool = True) -> np.ndarray:
     """Labels with each recording's motion scaled to the reference speaker's typical spread.
 
     Faces differ in how far they move: VoxCeleb2's small, compressed interview faces show a
@@ -41,6 +49,7 @@ def match_spread(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, is_r
     to move less. Each recording keeps its own mean (its resting pose); its deviations
     from it are multiplied, per channel, by the median spread of the reference recordings
     (``is_ref``, one flag per recording) over its own, within [1/limit, limit].
+    ``keep_rest=False`` also removes each recording's mean (``limit=1``: centring alone).
     """
     out = labels.astype(np.float32).copy()
     starts = np.cumsum(lengths) - lengths
@@ -55,7 +64,7 @@ def match_spread(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, is_r
         if m.any():
             gain = np.clip(ref / np.maximum(np.nan_to_num(spread[k], nan=1.0), 1e-6), 1 / limit, limit)
             mu = out[a:a + n][m].mean(0)
-            out[a:a + n] = (out[a:a + n] - mu) * gain + mu
+            out[a:a + n] = (out[a:a + n] - mu) * gain + (mu if keep_rest else 0.0)
     return out
 
 
@@ -76,6 +85,43 @@ def full_motion(feats: np.ndarray, labels: np.ndarray, rows: np.ndarray, lengths
     return w * gain, bias * gain + (1 - gain) * mu
 
 
+def standardiser(feats: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of the features over (a sample of) the labelled frames."""
+    rows = np.flatnonzero(mask)
+    sample = feats[rows[:: max(1, len(rows) // 200000)]].astype(np.float32)
+    return sample.mean(0), sample.std(0) + 1e-3
+
+
+def normal_sums(feats: np.ndarray, targets: list[np.ndarray], rows: np.ndarray, lengths: np.ndarray,
+                taps: tuple[int, ...], mean: np.ndarray, std: np.ndarray, weights: np.ndarray | None = None,
+                chunk: int = 8192, progress: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
+    """XᵀWX and XᵀWY for each of ``targets`` over ``rows`` (X: standardised features at ``taps``
+    plus a constant column). Sums add up, so fits over unions of speakers reuse them."""
+    wt = np.ones(len(feats), np.float32) if weights is None else np.asarray(weights, np.float32)
+    size = len(taps) * feats.shape[1] + 1  # the last column is the constant: an unpenalised bias
+    gram = np.zeros((size, size))
+    xtys = [np.zeros((size, y.shape[1])) for y in targets]
+    bar_every = max(1, len(rows) // chunk // 20)
+    for k, a in enumerate(range(0, len(rows), chunk)):
+        r = rows[a:a + chunk]
+        x = np.concatenate([context(feats, r, lengths, taps, mean, std), np.ones((len(r), 1), np.float32)], axis=1)
+        xw = x * wt[r, None]
+        gram += xw.T @ x
+        for xty, y in zip(xtys, targets, strict=True):
+            xty += xw.T @ y[r].astype(np.float32)
+        if progress and k % bar_every == 0:
+            print(f"  ridge: {min(a + chunk, len(rows))}/{len(rows)} frames", flush=True)
+    return gram, xtys
+
+
+def solve_ridge(gram: np.ndarray, xty: np.ndarray, lam: float, total_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """(weights, bias) from the normal sums with penalty ``lam`` × the total frame weight."""
+    penalty = np.full(gram.shape[0], lam * total_weight)
+    penalty[-1] = 0.0
+    w = np.linalg.solve(gram + np.diag(penalty), xty)
+    return w[:-1], w[-1]
+
+
 def fit_ridge(feats: np.ndarray, labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, lam: float,
               taps: tuple[int, ...] = RIDGE_TAPS, chunk: int = 8192, weights: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,23 +133,8 @@ def fit_ridge(feats: np.ndarray, labels: np.ndarray, mask: np.ndarray, lengths: 
     fills most of the data. Returns (mean, std, weights, bias).
     """
     rows = np.flatnonzero(mask)
-    wt = np.ones(len(feats), np.float32) if weights is None else np.asarray(weights, np.float32)
-    sample = feats[rows[:: max(1, len(rows) // 200000)]].astype(np.float32)
-    mean, std = sample.mean(0), sample.std(0) + 1e-3
-    size = len(taps) * feats.shape[1] + 1  # the last column is the constant: an unpenalised bias
-    gram = np.zeros((size, size))
-    xty = np.zeros((size, labels.shape[1]))
-    bar_every = max(1, len(rows) // chunk // 20)
-    for k, a in enumerate(range(0, len(rows), chunk)):
-        r = rows[a:a + chunk]
-        x = np.concatenate([context(feats, r, lengths, taps, mean, std), np.ones((len(r), 1), np.float32)], axis=1)
-        xw = x * wt[r, None]
-        gram += xw.T @ x
-        xty += xw.T @ labels[r].astype(np.float32)
-        if k % bar_every == 0:
-            print(f"  ridge: {min(a + chunk, len(rows))}/{len(rows)} frames", flush=True)
-    penalty = np.full(size, lam * float(wt[rows].sum()))
-    penalty[-1] = 0.0
-    gram[np.diag_indices_from(gram)] += penalty
-    w = np.linalg.solve(gram, xty)
-    return mean, std, w[:-1], w[-1]
+    mean, std = standardiser(feats, mask)
+    gram, (xty,) = normal_sums(feats, [labels], rows, lengths, taps, mean, std, weights, chunk)
+    total = len(rows) if weights is None else float(np.asarray(weights, np.float64)[rows].sum())
+    w, bias = solve_ridge(gram, xty, lam, total)
+    return mean, std, w, bias

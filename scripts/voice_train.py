@@ -32,7 +32,7 @@ from torch import nn  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
-from voice_ridge import RIDGE_TAPS, fit_ridge, full_motion, match_spread  # noqa: E402  (scripts/, beside this file)
+from voice_ridge import RIDGE_TAPS, fit_ridge, full_motion, match_spread, other_share_weight  # noqa: E402  (scripts/, beside this file)
 
 from kinemo.protocol import ARKIT_INDEX  # noqa: E402
 from kinemo.voice.features import FRAME_RATE, N_MELS, SILENCE_FRAME  # noqa: E402
@@ -177,6 +177,17 @@ class RidgeHead(nn.Module):
 
     def receptive(self) -> int:
         return 2 * self.reach + 1
+
+    @classmethod
+    def from_fit(cls, mean: np.ndarray, std: np.ndarray, w: np.ndarray, bias: np.ndarray,
+                 taps: tuple[int, ...]) -> RidgeHead:
+        """The head of a closed-form fit: the features' standardisation, weights and bias."""
+        head = cls(n_out=w.shape[1], dim=len(mean), taps=taps)
+        with torch.no_grad():
+            head.mean.copy_(torch.from_numpy(np.asarray(mean, np.float32)))
+            head.std.copy_(torch.from_numpy(np.asarray(std, np.float32)))
+        head.set_weights(w, bias)
+        return head
 
     def set_weights(self, w: np.ndarray, bias: np.ndarray) -> None:
         """``w``: (len(taps) · dim, n_out) on standardised features, taps outermost; ``bias``: (n_out,)."""
@@ -607,9 +618,7 @@ def speaker_weights(sources: np.ndarray, lengths: np.ndarray, mask: np.ndarray, 
     carry ``other_share`` of the labelled frames' total weight (1 everywhere when 0)."""
     other = np.repeat(other_speakers(sources), lengths)
     wt = np.ones(len(other), np.float32)
-    n_other, n_s1 = int((mask & other).sum()), int((mask & ~other).sum())
-    if other_share > 0 and n_other and n_s1:
-        wt[other] = other_share / (1 - other_share) * n_s1 / n_other
+    wt[other] = other_share_weight(int((mask & ~other).sum()), int((mask & other).sum()), other_share)
     return wt
 
 
@@ -629,11 +638,7 @@ def train_ridge(args, feats, labels, mask, lengths, is_val, sources) -> int:
     if args.ridge_full_motion:
         s1_rows = np.flatnonzero(tm & np.repeat(is_s1, tlen))
         w, bias = full_motion(tf, tl, s1_rows, tlen, mean, std, w, bias, taps)
-    head = RidgeHead(dim=feats.shape[1], taps=taps)
-    with torch.no_grad():
-        head.mean.copy_(torch.from_numpy(mean))
-        head.std.copy_(torch.from_numpy(std))
-    head.set_weights(w, bias)
+    head = RidgeHead.from_fit(mean, std, w, bias, taps)
     jaw = VOICE_CHANNELS.index("jawOpen")
     rs, start = [], 0
     vf, vl, vm = feats[is_val], labels[is_val], mask[is_val]
