@@ -3,8 +3,8 @@
   nice .venv/bin/python scripts/voice_ridge_sweep.py plain:lam=0.3 v24:share=0.1,labels=spread,full
   nice .venv/bin/python scripts/voice_ridge_sweep.py --taps=-30,-20,-12,-5,0,5,12,20,30 wide:share=0.1,full
 
-Why: ``voice_folds.py -- --ridge ...`` fits each fold from scratch (≈ 4 min a fold, 16 per
-recipe). The normal equations of a ridge fit are sums over frames, so this script sums them
+Why: ``voice_folds.py -- --ridge ...`` fits each fold from scratch (≈ 4 min a fold, 16 min
+a recipe). The normal equations of a ridge fit are sums over frames, so this script sums them
 once per speaker group (GRID s1, and each of the twelve other trainable speakers) and label
 variant, and every fold × weighting × penalty is then a weighted sum and one linear solve
 (seconds). Each fold's head is exported and scored exactly as ``voice_folds.py`` scores a
@@ -30,6 +30,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,6 +41,15 @@ from voice_ridge import full_motion, match_spread, normal_sums, other_share_weig
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ("raw", "spread", "standardised", "centred")
 TAPS = "-20,-15,-12,-8,-5,-3,-1,0,1,3,5,8,12,15,20"  # the shipped linear head's
+
+
+class GroupSums(NamedTuple):
+    """One speaker group's share of the normal equations."""
+
+    gram: np.ndarray  # XᵀX
+    xty: dict[str, np.ndarray]  # XᵀY per label variant
+    frames: int  # labelled training frames
+    label_sum: np.ndarray  # Σ raw labels: the resting pose centred variants give back
 
 
 def parse_recipe(text: str) -> tuple[str, dict]:
@@ -97,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     is_val = split_examples(lengths, sources)  # the validation sentences stay out, as in voice_train.py
     other = other_speakers(sources)
     names = sorted({str(s) for s in sources[other]})
-    group_of_rec = np.array([0 if not o else names.index(str(s)) + 1 for s, o in zip(sources, other, strict=True)])
-    group = np.repeat(group_of_rec, lengths)
+    index = {n: g for g, n in enumerate(names, start=1)}  # group 0 is s1
+    group = np.repeat(np.array([index.get(str(s), 0) for s in sources]), lengths)
     used = mask & ~is_val
     mean, std = standardiser(feats, used)
     needed = {r["labels"] for _, r in recipes}
@@ -112,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = np.flatnonzero(used & (group == g))
         gram, xtys = normal_sums(feats, [variants[k] for k in kinds], rows, lengths, taps, mean, std,
                                  progress=False)
-        groups.append((gram, dict(zip(kinds, xtys, strict=True)), len(rows),
-                       labels[rows].astype(np.float64).sum(0)))
+        groups.append(GroupSums(gram, dict(zip(kinds, xtys, strict=True)), len(rows),
+                                labels[rows].astype(np.float64).sum(0)))
         print(f"sums: {'s1' if g == 0 else names[g - 1]} ({len(rows)} frames), "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
-    counts = np.array([c for _, _, c, _ in groups], float)
+    counts = np.array([gs.frames for gs in groups], float)
     s1_rows = np.flatnonzero(used & (group == 0))
     for name, r in recipes:
         for k, fold in enumerate(voice_folds.FOLDS):
@@ -124,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"fold {k + 1}: {', '.join(missing)} not in {args.data}")
             train = [0] + [i + 1 for i, n in enumerate(names) if n not in fold]
             w = group_weights(counts, train, r["share"])
-            gram = sum(w[g] * groups[g][0] for g in train)
-            xty = sum(w[g] * groups[g][1][r["labels"]] for g in train)
+            gram = sum(w[g] * groups[g].gram for g in train)
+            xty = sum(w[g] * groups[g].xty[r["labels"]] for g in train)
             total = float((w * counts).sum())
             wts, bias = solve_ridge(gram, xty, r["lam"], total)
             if r["labels"] in ("standardised", "centred"):  # the targets had no resting pose: give it back
-                bias = bias + sum(w[g] * groups[g][3] for g in train) / total
+                bias = bias + sum(w[g] * groups[g].label_sum for g in train) / total
             if r["full"]:
                 wts, bias = full_motion(feats, labels, s1_rows, lengths, mean, std, wts, bias, taps)
             head = RidgeHead.from_fit(mean, std, wts, bias, taps)

@@ -613,10 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def speaker_weights(sources: np.ndarray, lengths: np.ndarray, mask: np.ndarray, other_share: float) -> np.ndarray:
-    """Per-frame weights under which the speakers other than GRID s1 (``vox2_*``, ``grid_*``)
+def speaker_weights(other: np.ndarray, mask: np.ndarray, other_share: float) -> np.ndarray:
+    """Per-frame weights under which the frames flagged ``other`` (speakers besides GRID s1)
     carry ``other_share`` of the labelled frames' total weight (1 everywhere when 0)."""
-    other = np.repeat(other_speakers(sources), lengths)
     wt = np.ones(len(other), np.float32)
     wt[other] = other_share_weight(int((mask & ~other).sum()), int((mask & other).sum()), other_share)
     return wt
@@ -629,14 +628,15 @@ def train_ridge(args, feats, labels, mask, lengths, is_val, sources) -> int:
     keep = ~is_val
     taps = tuple(int(t) for t in args.ridge_taps.split(","))
     tf, tl, tm, tlen, tsrc = feats[keep], labels[keep], mask[keep], lengths[~rec_val], sources[~rec_val]
-    wt = speaker_weights(tsrc, tlen, tm, args.ridge_other_share)
+    is_s1 = ~other_speakers(tsrc)  # per recording
+    s1_frames = np.repeat(is_s1, tlen)
+    wt = speaker_weights(~s1_frames, tm, args.ridge_other_share)
     if args.ridge_other_share > 0:
         print(f"ridge: other speakers weighted {wt.max():.1f}x, {args.ridge_other_share:.0%} of the fit", flush=True)
-    is_s1 = ~other_speakers(tsrc)
     fit_labels = match_spread(tl, tm, tlen, is_s1) if args.ridge_match_spread else tl
     mean, std, w, bias = fit_ridge(tf, fit_labels, tm, tlen, args.ridge, taps, weights=wt)
     if args.ridge_full_motion:
-        s1_rows = np.flatnonzero(tm & np.repeat(is_s1, tlen))
+        s1_rows = np.flatnonzero(tm & s1_frames)
         w, bias = full_motion(tf, tl, s1_rows, tlen, mean, std, w, bias, taps)
     head = RidgeHead.from_fit(mean, std, w, bias, taps)
     jaw = VOICE_CHANNELS.index("jawOpen")
