@@ -101,6 +101,24 @@ def describe(o: EventOptions) -> str:
     return out + (f", margin {o.margin:g}" if o.margin else "")
 
 
+def model_options(spec: str) -> ActionClassifierOptions:
+    """``PATH[:swings=N,excursion=E]`` (PATH empty: the shipped network) → classifier options.
+
+    ``swings=0`` turns the wave gate off (``kinemo.body.swings``): the classifier as it was before it.
+    """
+    path, _, rest = spec.partition(":")
+    kw: dict = {"model_path": path or None}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key == "swings":
+            kw["wave_swings"] = int(value)
+        elif key == "excursion":
+            kw["swing_excursion"] = float(value)
+        else:
+            raise ValueError(f"--models {spec!r}: unknown setting {key!r} (swings=N, excursion=E)")
+    return ActionClassifierOptions(**kw)
+
+
 def old_model(rev: str = OLD_REV) -> Path:
     """The v1 network, extracted from git into build/actions/old/ (cached)."""
     out = ROOT / "build" / "actions" / "old"
@@ -354,7 +372,8 @@ def fmt(v, pct=False, ms=False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="*", help="NAME=PATH.onnx ... (default: old=v1 from git, shipped=assets)")
+    ap.add_argument("--models", nargs="*", help="NAME=PATH.onnx[:swings=N,excursion=E] ... (default: old=v1 from "
+                    "git, shipped=assets; PATH empty: the shipped network; swings=0: without the wave gate)")
     ap.add_argument("--events", nargs="+", choices=list(EVENTS), default=["default"],
                     help="event settings for the fixed-setting rows, one column each per model "
                          "(default: EventOptions(); v2: on 0.7 for every label; wave-clap: what the "
@@ -374,9 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "actions")
     args = ap.parse_args(argv)
     models = dict(m.split("=", 1) for m in args.models) if args.models else \
-        {"old": str(old_model()), "shipped": ""}
-    clfs = {name: ActionClassifier.create_from_options(ActionClassifierOptions(model_path=path or None))
-            for name, path in models.items()}
+        {"old": f"{old_model()}:swings=0", "shipped": ""}
+    try:
+        clfs = {name: ActionClassifier.create_from_options(model_options(spec)) for name, spec in models.items()}
+    except ValueError as e:
+        ap.error(str(e))
     grids = {g: GRIDS[g] for g in args.grids}
     # one column per model × event preset
     columns = {(f"{name}/{ev}" if len(args.events) > 1 else name): (name, ev) for name in clfs for ev in args.events}

@@ -68,9 +68,9 @@ def test_person_leaving_ends_the_event_at_once():
 
 
 def test_thresholds_between_on_and_off_do_nothing_new():
-    events, _ = run([probs("wave", 0.5)] * 30)  # below `on`: never starts
+    events, _ = run([probs("wave", 0.5)] * 30, options=opts())  # below `on`: never starts
     assert events == []
-    events, det = run([probs("wave", 0.9)] * 5 + [probs("wave", 0.45)] * 30)  # above `off`: keeps going
+    events, det = run([probs("wave", 0.9)] * 5 + [probs("wave", 0.45)] * 30, options=opts())  # above `off`: keeps going
     assert [e.phase for e in events] == [EVENT_START] and det.current == "wave"
     assert [e.phase for e in det.flush(10.0)] == [EVENT_END]
 

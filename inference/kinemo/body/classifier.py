@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kinemo.body import swings
 from kinemo.body.features import FEATURES, STEPS
 from kinemo.body.fewshot import Detector, descriptor
 from kinemo.errors import KinemoError
@@ -36,6 +37,9 @@ class ActionClassifierOptions:
     model_path: str | os.PathLike | None = None  # None: the shipped assets/actions.onnx
     user_actions: list[UserAction] = field(default_factory=list)
     threads: int = 1  # the pose tracker needs the other core
+    # a `wave` needs its wrist to turn round this often in the window (kinemo.body.swings; 0: off)
+    wave_swings: int = swings.MIN_SWINGS
+    swing_excursion: float = swings.EXCURSION  # body sizes a swing must travel
 
 
 class ActionClassifier:
@@ -106,7 +110,8 @@ class ActionClassifier:
         windows = np.ascontiguousarray(windows, np.float32).reshape(-1, STEPS, FEATURES)
         logits, emb = self.run(windows)
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = z / z.sum(axis=1, keepdims=True)
+        probs = swings.gate_wave(z / z.sum(axis=1, keepdims=True), windows, self.builtin,
+                                 self.options.wave_swings, self.options.swing_excursion)
         if not self._user:
             return probs
         phi = np.concatenate([emb, descriptor(windows)], axis=1)

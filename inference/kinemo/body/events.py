@@ -37,13 +37,14 @@ class ActionEvent:
 @dataclass
 class EventOptions:
     # on, on_for and hold_on: chosen leave-one-subject-out on UTKinect (scripts/actions_eval.py, docs/actions.md);
-    # v1: on 0.6 for every label; v2: 0.7 for every label; v2.1 (same network): clap's own 0.4
+    # v1: on 0.6 for every label; v2: 0.7 for every label; v2.1 (same network): clap's own 0.4;
+    # v2.2 (the wave gate of kinemo.body.swings in the classifier): wave's own 0.6
     on: float = 0.7
     off: float = 0.35
     hold_on: float = 0.1
     hold_off: float = 0.3
     background: str | tuple[str, ...] = ("idle", "other")  # labels that never become events
-    on_for: dict[str, float] = field(default_factory=lambda: {"clap": 0.4})  # per-label `on`
+    on_for: dict[str, float] = field(default_factory=lambda: {"clap": 0.4, "wave": 0.6})  # per-label `on`
     hold_on_for: dict[str, float] = field(default_factory=dict)  # per-label `hold_on`
     smooth: float = 0.0  # s: time constant of a causal one-pole low-pass on the probabilities (0 = off)
     margin: float = 0.0  # to start, the top label must also lead the runner-up by this much

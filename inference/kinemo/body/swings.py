@@ -1,0 +1,73 @@
+"""Wave needs swings: a hand that moves out and back once is not waving.
+
+On real skeletons (UTKinect, docs/actions.md) the network's `wave` probability is as high
+in one-arm pulls and throws as in the two-handed waves it must find, so no threshold tells
+them apart. What does is the motion itself: a wave swings the hand from side to side
+again and again, a pull or a push reaches out and comes back. This module counts, in the
+classifier's own window, how often either wrist turns round horizontally (relative to the
+shoulders' centre, by at least ``excursion`` body sizes each way), and moves the `wave`
+probability of windows with fewer turns to `other` — plain numpy, a few microseconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kinemo.body.features import FEATURES, STEPS
+from kinemo.body.skeleton import CHANNELS, INDEX, L_SHOULDER, NUM_LANDMARKS, R_SHOULDER
+
+L_WRIST, R_WRIST = INDEX["left_wrist"], INDEX["right_wrist"]
+#: Default turns and size of a swing, chosen leave-one-subject-out on UTKinect (scripts/actions_eval.py).
+MIN_SWINGS = 2
+EXCURSION = 0.2  # body sizes (the window's normalisation unit, ≈ torso length): wrist-only flicks do not count
+
+
+def reversals(x: np.ndarray, excursion: float) -> np.ndarray:
+    """Direction changes of each row of ``x`` (N, T), counting only moves of at least ``excursion``.
+
+    A zig-zag with a dead band: a leg starts once the signal has moved ``excursion`` away from
+    the last turning point, so jitter smaller than that never counts.
+    """
+    x = np.asarray(x, np.float64)
+    n = len(x)
+    lo, hi = x[:, 0].copy(), x[:, 0].copy()
+    direction = np.zeros(n, np.int8)  # 0: no leg yet, +1 rising, −1 falling
+    extreme = x[:, 0].copy()
+    turns = np.zeros(n, np.int64)
+    for v in x.T[1:]:
+        undecided = direction == 0
+        lo = np.where(undecided, np.minimum(lo, v), lo)
+        hi = np.where(undecided, np.maximum(hi, v), hi)
+        up0 = undecided & (v - lo >= excursion)
+        down0 = undecided & ~up0 & (hi - v >= excursion)
+        rising, falling = direction == 1, direction == -1
+        extreme = np.where(rising, np.maximum(extreme, v), np.where(falling, np.minimum(extreme, v), extreme))
+        turn_down = rising & (extreme - v >= excursion)
+        turn_up = falling & (v - extreme >= excursion)
+        turns += turn_down | turn_up
+        direction = np.where(up0 | turn_up, 1, np.where(down0 | turn_down, -1, direction)).astype(np.int8)
+        extreme = np.where(up0 | down0 | turn_up | turn_down, v, extreme)
+    return turns
+
+
+def wrist_swings(windows: np.ndarray, excursion: float = EXCURSION) -> np.ndarray:
+    """(N, STEPS, FEATURES) classifier windows → (N,) turns of the busier wrist."""
+    w = np.asarray(windows, np.float32).reshape(-1, STEPS, NUM_LANDMARKS, CHANNELS)
+    centre = 0.5 * (w[:, :, L_SHOULDER, 0] + w[:, :, R_SHOULDER, 0])
+    return np.maximum(reversals(w[:, :, L_WRIST, 0] - centre, excursion),
+                      reversals(w[:, :, R_WRIST, 0] - centre, excursion))
+
+
+def gate_wave(probs: np.ndarray, windows: np.ndarray, labels: tuple[str, ...], min_swings: int = MIN_SWINGS,
+              excursion: float = EXCURSION) -> np.ndarray:
+    """``probs`` (N, labels), `wave` moved to `other` where the wrists turn fewer than ``min_swings`` times."""
+    if min_swings <= 0 or "wave" not in labels or "other" not in labels:
+        return probs
+    wave, other = labels.index("wave"), labels.index("other")
+    few = wrist_swings(np.reshape(windows, (-1, STEPS, FEATURES)), excursion) < min_swings
+    if not few.any():
+        return probs
+    out = np.array(probs, copy=True)
+    out[few, other] += out[few, wave]
+    out[few, wave] = 0.0
+    return out
