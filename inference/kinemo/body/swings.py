@@ -22,32 +22,36 @@ MIN_SWINGS = 2
 EXCURSION = 0.2  # body sizes (the window's normalisation unit, ≈ torso length): wrist-only flicks do not count
 
 
+def _turns(xs: list[float], excursion: float) -> int:
+    lo = hi = extreme = xs[0]
+    direction, turns = 0, 0  # 0: no leg yet, +1 rising, −1 falling
+    for v in xs[1:]:
+        if direction == 0:
+            lo, hi = min(lo, v), max(hi, v)
+            if v - lo >= excursion:
+                direction, extreme = 1, v
+            elif hi - v >= excursion:
+                direction, extreme = -1, v
+        elif direction == 1:
+            if v > extreme:
+                extreme = v
+            elif extreme - v >= excursion:
+                direction, extreme, turns = -1, v, turns + 1
+        elif v < extreme:
+            extreme = v
+        elif v - extreme >= excursion:
+            direction, extreme, turns = 1, v, turns + 1
+    return turns
+
+
 def reversals(x: np.ndarray, excursion: float) -> np.ndarray:
     """Direction changes of each row of ``x`` (N, T), counting only moves of at least ``excursion``.
 
     A zig-zag with a dead band: a leg starts once the signal has moved ``excursion`` away from
-    the last turning point, so jitter smaller than that never counts.
+    the last turning point, so jitter smaller than that never counts. Plain Python over 32
+    numbers: for the one window a live frame brings, faster than numpy's per-call overhead.
     """
-    x = np.asarray(x, np.float64)
-    n = len(x)
-    lo, hi = x[:, 0].copy(), x[:, 0].copy()
-    direction = np.zeros(n, np.int8)  # 0: no leg yet, +1 rising, −1 falling
-    extreme = x[:, 0].copy()
-    turns = np.zeros(n, np.int64)
-    for v in x.T[1:]:
-        undecided = direction == 0
-        lo = np.where(undecided, np.minimum(lo, v), lo)
-        hi = np.where(undecided, np.maximum(hi, v), hi)
-        up0 = undecided & (v - lo >= excursion)
-        down0 = undecided & ~up0 & (hi - v >= excursion)
-        rising, falling = direction == 1, direction == -1
-        extreme = np.where(rising, np.maximum(extreme, v), np.where(falling, np.minimum(extreme, v), extreme))
-        turn_down = rising & (extreme - v >= excursion)
-        turn_up = falling & (v - extreme >= excursion)
-        turns += turn_down | turn_up
-        direction = np.where(up0 | turn_up, 1, np.where(down0 | turn_down, -1, direction)).astype(np.int8)
-        extreme = np.where(up0 | down0 | turn_up | turn_down, v, extreme)
-    return turns
+    return np.array([_turns(row, excursion) for row in np.asarray(x, np.float64).tolist()], np.int64)
 
 
 def wrist_swings(windows: np.ndarray, excursion: float = EXCURSION) -> np.ndarray:
