@@ -8,7 +8,7 @@ import pytest
 from kinemo.body import swings
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.features import FEATURES, STEPS, window_at
-from kinemo.body.skeleton import L_SHOULDER, R_SHOULDER
+from kinemo.body.skeleton import CHANNELS, L_HIP, L_SHOULDER, NUM_LANDMARKS, R_HIP, R_SHOULDER
 
 LABELS = ("idle", "wave", "clap", "other")
 
@@ -27,7 +27,7 @@ def test_reversals_count_turns_bigger_than_the_dead_band():
 
 def _windows(wrist_x: np.ndarray) -> np.ndarray:
     """Classifier windows whose right wrist follows ``wrist_x`` (body sizes) beside still shoulders."""
-    w = np.zeros((len(wrist_x), STEPS, 33, 4), np.float32)
+    w = np.zeros((len(wrist_x), STEPS, NUM_LANDMARKS, CHANNELS), np.float32)
     w[:, :, L_SHOULDER, 0], w[:, :, R_SHOULDER, 0] = 0.2, -0.2
     w[:, :, swings.R_WRIST, 0] = wrist_x
     return w.reshape(len(wrist_x), STEPS, FEATURES)
@@ -55,11 +55,11 @@ def test_shipped_classifier_gates_a_single_reach(classifiers):
     assert gated.options.wave_swings == swings.MIN_SWINGS >= 2
     # a raised right hand that moves out once and back: whatever the network says, no wave survives
     times = np.arange(0, 1.6, 1 / 30)
-    lm = np.zeros((len(times), 33, 4), np.float32)
+    lm = np.zeros((len(times), NUM_LANDMARKS, CHANNELS), np.float32)
     lm[..., 3] = 1.0
     lm[:, :, 0], lm[:, :, 1] = 0.5, 0.5
     lm[:, L_SHOULDER, :2], lm[:, R_SHOULDER, :2] = (0.55, 0.4), (0.45, 0.4)
-    lm[:, 23, :2], lm[:, 24, :2] = (0.54, 0.65), (0.46, 0.65)
+    lm[:, L_HIP, :2], lm[:, R_HIP, :2] = (0.54, 0.65), (0.46, 0.65)
     lm[:, swings.R_WRIST, 0] = 0.38 + 0.12 * np.sin(np.pi * times / 1.6)
     lm[:, swings.R_WRIST, 1] = 0.25
     x = window_at(times, lm, float(times[-1]))[None]

@@ -21,7 +21,7 @@ import numpy as np
 from kinemo.body.dataset import make_windows
 from kinemo.body.features import FEATURES, STEPS, WINDOW_SECONDS, window_at
 from kinemo.body.posefile import PoseTrack
-from kinemo.body.skeleton import INDEX, mirror
+from kinemo.body.skeleton import INDEX, L_WRIST, R_WRIST, mirror
 
 KEY_JOINTS = [INDEX[n] for n in (
     "nose", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -50,7 +50,7 @@ def descriptor(windows: np.ndarray) -> np.ndarray:
     """Pose statistics of (N, STEPS, FEATURES) windows: position and spread of key joints, hands' distance."""
     w = windows.reshape(len(windows), STEPS, -1, 4)
     joints = w[:, :, KEY_JOINTS, :3]
-    hands = np.linalg.norm(w[:, :, INDEX["left_wrist"], :3] - w[:, :, INDEX["right_wrist"], :3], axis=-1)
+    hands = np.linalg.norm(w[:, :, L_WRIST, :3] - w[:, :, R_WRIST, :3], axis=-1)
     n = len(windows)
     return np.concatenate([joints.mean(1).reshape(n, -1), joints.std(1).reshape(n, -1),
                            np.stack([hands.mean(1), hands.min(1), hands.std(1)], axis=1)], axis=1)

@@ -20,6 +20,7 @@ CHANNELS = 4
 
 L_SHOULDER, R_SHOULDER = INDEX["left_shoulder"], INDEX["right_shoulder"]
 L_HIP, R_HIP = INDEX["left_hip"], INDEX["right_hip"]
+L_WRIST, R_WRIST = INDEX["left_wrist"], INDEX["right_wrist"]
 
 
 def _mirror_permutation() -> np.ndarray:
