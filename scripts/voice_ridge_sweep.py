@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"--copies 4 --hold-out bbaf2n --out {args.data}")
     taps = tuple(int(t) for t in args.taps.split(","))
     # the training tools (torch) only now: the recipe parsing above is tested without them
-    from voice_train import RidgeHead, export_head, load_stream, other_speakers, split_examples
+    from voice_train import RidgeHead, data_blocks, export_head, load_stream, other_speakers, split_examples
     t0 = time.perf_counter()
     feats, labels, mask, lengths, sources = load_stream(args.data)
     is_val = split_examples(lengths, sources)  # the validation sentences stay out, as in voice_train.py
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             out = voice_folds.OUT / f"{name}_f{k + 1}"
             export_head(head, out, {"ridge": r["lam"], "taps": list(taps), "other_share": r["share"],
                                     "labels": r["labels"], "full_motion": r["full"], "cmvn": False,
+                                    "whisper_blocks": data_blocks(args.data),
                                     "sweep": True}, "voice_file")
             voice_folds.score_fold(out, k)
             print(f"{name}: fold {k + 1} scored, {time.perf_counter() - t0:.0f} s", flush=True)

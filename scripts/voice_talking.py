@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +86,7 @@ def read_audio(video: Path) -> np.ndarray:
 
 
 _ENCODER = None
+WHISPER_BLOCKS: tuple[int, ...] = (4,)  # set by --whisper-blocks, inherited by the worker processes (fork)
 
 
 def features(x: np.ndarray, front: str) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +96,7 @@ def features(x: np.ndarray, front: str) -> tuple[np.ndarray, np.ndarray]:
         from kinemo.voice.whisper import RATE, WhisperEncoder
 
         if _ENCODER is None:
-            _ENCODER = WhisperEncoder()
+            _ENCODER = WhisperEncoder(blocks=WHISPER_BLOCKS)
         feats = _ENCODER.encode(x)
         return feats, (np.arange(len(feats)) + 0.5) / RATE
     feats = log_mel(x)
@@ -168,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hold-out", default="", help="comma-separated clip names to leave out (speaker-held-out check)")
     ap.add_argument("--front", choices=("mel", "whisper"), default="mel",
                     help="features: log-mel at 100 Hz (live network) or Whisper encoder at 50 Hz (files)")
+    ap.add_argument("--whisper-blocks", default="4", metavar="B1,B2",
+                    help="whisper: which encoder outputs, side by side (4 = the whole encoder, 3 = cut after its "
+                         "third block, which the linear jaw reads; '4,3' both)")
     ap.add_argument("--teacher", metavar="ONNX", help="label with this file network's curves (distillation for "
                     "the live network) instead of the MediaPipe labels; mel front-end only")
     ap.add_argument("--join", type=int, default=1, help="GRID sentences joined into one recording (whisper: 3)")
@@ -178,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "build/voice/real"))
     args = ap.parse_args(argv)
     voice_data.TEACHER = args.teacher  # inherited by the worker processes (fork)
+    global WHISPER_BLOCKS
+    try:
+        WHISPER_BLOCKS = tuple(int(b) for b in args.whisper_blocks.split(","))
+    except ValueError:
+        ap.error(f"--whisper-blocks: a comma list of block counts 1…4, not {args.whisper_blocks!r}")
     held = {h.strip() for h in args.hold_out.split(",") if h.strip()}
     clips = [c for c in trainable_clips() if c[0].stem not in held and c[0].is_file()]
     if args.limit:
@@ -189,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("shard_*.npz"):
         old.unlink()
+    (out / "front.json").write_text(json.dumps(
+        {"front": args.front, **({"whisper_blocks": list(WHISPER_BLOCKS)} if args.front == "whisper" else {})}) + "\n")
     groups = grouped(clips, args.join, np.random.default_rng(args.seed))
     jobs = [(g, args.copies, args.seed * 100003 + i, args.front) for i, g in enumerate(groups)]
     t0, frames, shard, pending = time.perf_counter(), 0, 0, []

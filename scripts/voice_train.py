@@ -142,7 +142,8 @@ class EnsembleHead(nn.Module):
         super().__init__()
         self.heads = nn.ModuleList(heads)
         first = heads[0]
-        self.delay, self.dilations, self.cmvn, self.dim = first.delay, first.dilations, first.cmvn, _dim(first)
+        self.delay, self.dilations, self.cmvn = first.delay, first.dilations, first.cmvn
+        self.dim = max(_dim(h) for h in heads)
         self.hidden = max(_hidden(h) for h in heads)
         n_out = len(VOICE_CHANNELS)
         w = np.ones((len(heads), n_out)) if weights is None else np.asarray(weights, np.float64)
@@ -205,11 +206,15 @@ class RidgeHead(nn.Module):
 
 def _dim(model: nn.Module) -> int:
     """Features per frame a file head reads."""
+    if isinstance(model, Sliced):
+        return model.stop
     return model.dim if isinstance(model, (RidgeHead, EnsembleHead)) else model.inp.in_channels
 
 
 def _hidden(model: nn.Module) -> int:
     """Width of a head's hidden layers (0: the linear head has none)."""
+    if isinstance(model, Sliced):
+        return _hidden(model.head)
     if isinstance(model, RidgeHead):
         return 0
     return model.hidden if isinstance(model, EnsembleHead) else model.inp.out_channels
@@ -230,6 +235,28 @@ def export_head(model: WhisperHead | EnsembleHead | RidgeHead, out_dir: Path, in
             "hidden": _hidden(model), "states": [], **info}
     (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
     return onnx_path
+
+
+def data_blocks(path: Path) -> list[int]:
+    """The Whisper encoder outputs a feature folder holds (``voice_talking.py --whisper-blocks``; 4 = all)."""
+    front = (path if path.is_dir() else path.parent) / "front.json"
+    return list(json.loads(front.read_text()).get("whisper_blocks", [4])) if front.is_file() else [4]
+
+
+class Sliced(nn.Module):
+    """A trained file head reading its own part of wider features: one member of an ensemble whose
+    members read different encoder outputs (e.g. the linear jaw the encoder cut after 3 blocks)."""
+
+    def __init__(self, head: nn.Module, start: int, stop: int) -> None:
+        super().__init__()
+        self.head, self.start, self.stop = head, start, stop
+        self.delay, self.dilations, self.cmvn = head.delay, head.dilations, head.cmvn
+
+    def receptive(self) -> int:
+        return self.head.receptive()
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.head(feats[..., self.start:self.stop])
 
 
 def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -496,6 +523,14 @@ def main(argv: list[str] | None = None) -> int:
             heads.append(head)
         if len({h.cmvn for h in heads}) > 1:
             raise SystemExit("--ensemble: the heads differ in --cmvn; average heads of one recipe")
+        member_blocks = [list(m.get("whisper_blocks", [4])) for m in metas]
+        blocks = [b for b in dict.fromkeys(x for bs in member_blocks for x in bs)]  # in order of appearance
+        if len({tuple(bs) for bs in member_blocks}) > 1:  # members read different encoder outputs
+            for i, bs in enumerate(member_blocks):
+                at = blocks.index(bs[0])
+                if blocks[at: at + len(bs)] != bs:
+                    raise SystemExit(f"--ensemble: cannot lay out encoder outputs {member_blocks} side by side")
+                heads[i] = Sliced(heads[i], 384 * at, 384 * (at + len(bs)))
         weights = np.ones((len(heads), len(VOICE_CHANNELS)))
         if args.head_weights:
             weights[:] = np.array([float(x) for x in args.head_weights.split(",")])[:, None]
@@ -505,11 +540,12 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--head-weights/--jaw-weights: one non-negative weight per head, not all zero")
         def member(m: dict):  # what each member is, for the record: a seed, a ridge fit, or an ensemble
             if "ridge" in m:
-                return {k: m[k] for k in ("ridge", "taps", "other_share", "match_spread", "full_motion") if k in m}
+                keys = ("ridge", "taps", "other_share", "match_spread", "full_motion", "whisper_blocks")
+                return {k: m[k] for k in keys if k in m}
             return {"ensemble_of": m["ensemble_of"]} if "ensemble_of" in m else m.get("seed", 0)
 
         info = {"ensemble_of": [member(m) for m in metas],
-                "heads": len(heads), "cmvn": heads[0].cmvn}
+                "heads": len(heads), "cmvn": heads[0].cmvn, "whisper_blocks": blocks}
         if args.head_weights or args.jaw_weights:
             info["head_weights"] = weights[:, 0].tolist()
             info["jaw_weights"] = weights[:, VOICE_CHANNELS.index("jawOpen")].tolist()
@@ -607,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     info = {"train_minutes": round((time.perf_counter() - t0) / 60, 1), "steps": step, "parameters": params,
             "train_hours": round(split / per_hour, 2), "data": Path(args.data).name,
             "synthetic_share": args.synthetic_share if args.synthetic else 0.0, "seed": args.seed,
-            **({"cmvn": args.cmvn, "in_drop": args.in_drop} if args.front == "whisper" else {})}
+            **({"cmvn": args.cmvn, "in_drop": args.in_drop, "whisper_blocks": data_blocks(Path(args.data))}
+               if args.front == "whisper" else {})}
     path = (export if mel else export_head)(model, out, info, args.name)
     print(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
@@ -653,6 +690,7 @@ def train_ridge(args, feats, labels, mask, lengths, is_val, sources) -> int:
     print(f"ridge lambda {args.ridge:g}: {int(mask[keep].sum())} frames, {minutes:.1f} min; "
           f"val jawOpen r {np.nanmean(rs):.3f} (mean of {len(rs)} recordings)", flush=True)
     info = {"ridge": args.ridge, "taps": list(taps), "other_share": args.ridge_other_share,
+            "whisper_blocks": data_blocks(Path(args.data)),
             "match_spread": args.ridge_match_spread, "full_motion": args.ridge_full_motion,
             "train_minutes": round(minutes, 1),
             "train_hours": round(int(keep.sum()) / (3600 * 50.0), 2), "data": Path(args.data).name,

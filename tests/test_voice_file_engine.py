@@ -39,11 +39,30 @@ def run_blocks(animator: VoiceAnimator, audio: np.ndarray, size: int) -> np.ndar
 def test_file_model_is_the_whisper_network_and_covers_the_lower_face():
     net = load_voice_net(FILE_MODEL)
     assert isinstance(net, WhisperVoiceNet)
-    assert FILE_MODEL.stat().st_size <= 5 * 1024 * 1024  # the head; the encoder comes from its package
+    # the heads (two networks, two linear jaws); the encoder comes from its package
+    assert FILE_MODEL.stat().st_size <= 6 * 1024 * 1024
     for name in ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft", "cheekPuff",
                  "mouthSmileRight", "noseSneerLeft"):
         assert name in net.channels
     assert not any(c.startswith(("eye", "brow")) for c in net.channels)
+
+
+def test_file_model_reads_the_whole_encoder_and_the_one_cut_after_three_blocks(speech):
+    """v2.5: the network heads read the whole encoder, the second linear jaw the encoder cut
+    after its third block; both outputs side by side are what the graph takes."""
+    net = load_voice_net(FILE_MODEL)
+    assert net.encoder.blocks == (4, 3)
+    feats = net.encoder.encode(speech[: 5 * SAMPLE_RATE])
+    assert feats.shape[1] == 768
+    curves = net._head.run(None, {"features": feats[None]})[0][0]
+    assert curves.shape == (len(feats), len(net.channels)) and np.isfinite(curves).all()
+    jaw = net.channels.index("jawOpen")
+    cut = feats.copy()
+    cut[:, 384:] = feats[:, 384:].mean(axis=0)  # take the cut encoder's information away: the jaw changes
+    moved = net._head.run(None, {"features": cut[None]})[0][0]
+    assert np.abs(moved[:, jaw] - curves[:, jaw]).mean() > 0.01
+    others = [i for i in range(len(net.channels)) if i != jaw]
+    np.testing.assert_allclose(moved[:, others], curves[:, others], atol=1e-6)  # the rest reads the whole encoder
 
 
 def test_any_block_size_gives_the_whole_file_result(animator, speech):

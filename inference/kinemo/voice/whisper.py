@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kinemo.errors import KinemoError
+from kinemo.voice.ct2_model import BLOCKS, truncated_files
 
 SAMPLE_RATE = 16000
 RATE = 50.0  # encoder frames per second
@@ -45,9 +46,15 @@ def model_dir() -> Path:
 
 
 class WhisperEncoder:
-    """16 kHz mono samples → (frames, 384) encoder features at 50 Hz, frame ``i`` centred at ``(i + 0.5) · 20 ms``."""
+    """16 kHz mono samples → (frames, 384 × len(blocks)) encoder features at 50 Hz, frame ``i`` centred
+    at ``(i + 0.5) · 20 ms``.
 
-    def __init__(self, threads: int = 1) -> None:
+    ``blocks`` names the encoder outputs, side by side: 4 is the whole encoder (what the
+    decoder reads), 3 the encoder cut after its third block (:mod:`kinemo.voice.ct2_model`),
+    each with the encoder's final layer norm.
+    """
+
+    def __init__(self, threads: int = 1, blocks: tuple[int, ...] = (BLOCKS,)) -> None:
         try:
             import ctranslate2
             from faster_whisper.feature_extractor import FeatureExtractor
@@ -55,9 +62,14 @@ class WhisperEncoder:
             raise KinemoError("the offline voice front-end needs 'faster-whisper': "
                               "reinstall kinemo (or use --engine live)") from None
         self._ct2 = ctranslate2
-        self._model = ctranslate2.models.Whisper(str(model_dir()), device="cpu", compute_type="int8",
-                                                 intra_threads=max(1, int(threads)), inter_threads=1)
-        self._mel = FeatureExtractor(feature_size=self._model.n_mels)
+        folder = model_dir()
+        self.blocks = tuple(int(b) for b in blocks) or (BLOCKS,)
+        self.dim = DIM * len(self.blocks)
+        self._models = [ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="int8",
+                                                   intra_threads=max(1, int(threads)), inter_threads=1,
+                                                   **({} if b == BLOCKS else {"files": truncated_files(folder, b)}))
+                        for b in self.blocks]
+        self._mel = FeatureExtractor(feature_size=self._models[0].n_mels)
 
     def _encode_window(self, audio: np.ndarray) -> np.ndarray:
         n = max(1, int(np.ceil(len(audio) / SAMPLES_PER_FRAME)))
@@ -65,8 +77,8 @@ class WhisperEncoder:
         padded[: len(audio)] = audio
         mel = self._mel(padded)[:, : 2 * n]  # 100 Hz log-mel; the encoder halves the rate
         view = self._ct2.StorageView.from_array(np.ascontiguousarray(mel[None], np.float32))
-        out = np.asarray(self._model.encode(view, to_cpu=True))[0]
-        return out[:n].astype(np.float32)
+        outs = [np.asarray(model.encode(view, to_cpu=True))[0][:n] for model in self._models]
+        return np.concatenate(outs, axis=1).astype(np.float32) if len(outs) > 1 else outs[0].astype(np.float32)
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
         audio = np.asarray(audio, np.float32).reshape(-1)
@@ -80,7 +92,7 @@ class WhisperEncoder:
             starts.append(total - win)  # the last window is full length too, flush with the end
         # each frame comes from the window in which it sits most centrally
         cuts = [0] + [(a + b + win) // 2 for a, b in zip(starts, starts[1:], strict=False)] + [total]
-        out = np.zeros((total, DIM), np.float32)
+        out = np.zeros((total, self.dim), np.float32)
         for k, start in enumerate(starts):
             feats = self._encode_window(audio[start * SAMPLES_PER_FRAME: (start + win) * SAMPLES_PER_FRAME])
             out[cuts[k]: cuts[k + 1]] = feats[cuts[k] - start: cuts[k + 1] - start]
@@ -109,7 +121,7 @@ class WhisperVoiceNet:
         from kinemo.voice.net import onnx_session
 
         self._head = onnx_session(path, threads)
-        self.encoder = WhisperEncoder(threads)
+        self.encoder = WhisperEncoder(threads, tuple(meta.get("whisper_blocks", (BLOCKS,))))
         self.channels: tuple[str, ...] = tuple(meta["channels"])
         self.meta, self.path = meta, path
         self.reset()

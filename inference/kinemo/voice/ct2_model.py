@@ -1,0 +1,71 @@
+"""A Whisper encoder cut after its first blocks, from the CTranslate2 model file we already ship with.
+
+Why: the jaw follows the sound better from the middle of Whisper tiny.en's encoder than
+from its end (docs/voice-model.md, "Seventh session"). The last block is shaped for the
+text decoder; the third block's output still carries more of how the sound is made.
+CTranslate2 has no call that returns an inner block, but it builds an encoder from
+whatever ``encoder/layer_N`` variables its model file holds and applies the final layer
+norm after the last one. So a copy of the file without the later blocks, built in memory
+from the pinned package's own weights (nothing downloaded, nothing written to disk), is
+that encoder cut short, at CTranslate2's speed.
+
+The file layout (CTranslate2's ``ModelSpec._serialize``, binary version 6): a uint32
+version, the spec name, a uint32 revision, a uint32 variable count, then per variable its
+name, rank, dims, dtype id, byte count and bytes; then the aliases.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+from kinemo.errors import KinemoError
+
+BLOCKS = 4  # Whisper tiny.en's encoder
+_BLOCK = re.compile(r"encoder/layer_(\d+)/")
+
+
+def _string(data: bytes, offset: int) -> tuple[str, int]:
+    (n,) = struct.unpack_from("<H", data, offset)
+    return data[offset + 2: offset + 1 + n].decode("utf-8"), offset + 2 + n
+
+
+def truncated_model(data: bytes, blocks: int) -> bytes:
+    """The bytes of a CTranslate2 Whisper ``model.bin`` without encoder blocks ``blocks`` and later."""
+    if not 1 <= blocks <= BLOCKS:
+        raise KinemoError(f"a Whisper tiny encoder has blocks 1…{BLOCKS}, not {blocks}")
+    try:
+        (version,) = struct.unpack_from("<I", data, 0)
+        if version != 6:
+            raise KinemoError(f"unsupported CTranslate2 model file version {version} (expected 6)")
+        _, offset = _string(data, 4)
+        head_end = offset + 4  # after the revision
+        (count,) = struct.unpack_from("<I", data, head_end)
+        offset = head_end + 4
+        kept, found = [], set()
+        for _ in range(count):
+            start = offset
+            name, offset = _string(data, offset)
+            rank = data[offset]
+            offset += 1 + 4 * rank + 1  # dims, dtype id
+            (size,) = struct.unpack_from("<I", data, offset)
+            offset += 4 + size
+            m = _BLOCK.match(name)
+            if m:
+                found.add(int(m.group(1)))
+            if not (m and int(m.group(1)) >= blocks):
+                kept.append(data[start:offset])
+    except struct.error:
+        raise KinemoError("the Whisper model file is cut short or not a CTranslate2 model") from None
+    if found != set(range(BLOCKS)):
+        raise KinemoError(f"the Whisper model file has encoder blocks {sorted(found)}, expected 0…{BLOCKS - 1}")
+    return b"".join([data[:head_end], struct.pack("<I", len(kept)), *kept, data[offset:]])
+
+
+def truncated_files(folder: Path, blocks: int) -> dict[str, bytes]:
+    """The files of a CTranslate2 Whisper folder, ``model.bin`` cut after ``blocks`` encoder blocks,
+    for ``ctranslate2.models.Whisper(..., files=...)``."""
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    files["model.bin"] = truncated_model(files["model.bin"], blocks)
+    return files
