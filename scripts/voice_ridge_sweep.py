@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     from voice_train import RidgeHead, data_blocks, export_head, load_stream, other_speakers, split_examples
     t0 = time.perf_counter()
     feats, labels, mask, lengths, sources = load_stream(args.data)
+    blocks = data_blocks(args.data)
     is_val = split_examples(lengths, sources)  # the validation sentences stay out, as in voice_train.py
     other = other_speakers(sources)
     names = sorted({str(s) for s in sources[other]})
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             out = voice_folds.OUT / f"{name}_f{k + 1}"
             export_head(head, out, {"ridge": r["lam"], "taps": list(taps), "other_share": r["share"],
                                     "labels": r["labels"], "full_motion": r["full"], "cmvn": False,
-                                    "whisper_blocks": data_blocks(args.data),
+                                    "whisper_blocks": blocks,
                                     "sweep": True}, "voice_file")
             voice_folds.score_fold(out, k)
             print(f"{name}: fold {k + 1} scored, {time.perf_counter() - t0:.0f} s", flush=True)

@@ -41,6 +41,7 @@ from voice_data import augment  # noqa: E402
 
 from kinemo.protocol import ARKIT_NAMES  # noqa: E402
 from kinemo.voice.audio_io import AudioFileSource  # noqa: E402
+from kinemo.voice.ct2_model import BLOCKS  # noqa: E402
 from kinemo.voice.features import FRAME_RATE, SAMPLE_RATE, log_mel  # noqa: E402
 
 TALKING = ROOT.parent / "shared" / "data" / "talking"
@@ -86,7 +87,7 @@ def read_audio(video: Path) -> np.ndarray:
 
 
 _ENCODER = None
-WHISPER_BLOCKS: tuple[int, ...] = (4,)  # set by --whisper-blocks, inherited by the worker processes (fork)
+WHISPER_BLOCKS: tuple[int, ...] = (BLOCKS,)  # set by --whisper-blocks, inherited by the worker processes (fork)
 
 
 def features(x: np.ndarray, front: str) -> tuple[np.ndarray, np.ndarray]:

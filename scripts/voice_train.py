@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "inference"))
 from voice_ridge import RIDGE_TAPS, fit_ridge, full_motion, match_spread, other_share_weight  # noqa: E402  (scripts/, beside this file)
 
 from kinemo.protocol import ARKIT_INDEX  # noqa: E402
+from kinemo.voice.ct2_model import BLOCKS  # noqa: E402
 from kinemo.voice.features import FRAME_RATE, N_MELS, SILENCE_FRAME  # noqa: E402
 from kinemo.voice.visemes import (  # noqa: E402
     NEUTRAL,
@@ -43,6 +44,7 @@ from kinemo.voice.visemes import (  # noqa: E402
     phone_curves,
     phones_from_ids,
 )
+from kinemo.voice.whisper import DIM as WHISPER_DIM  # noqa: E402
 
 DELAY = 7  # frames read late → 80 ms of future audio per output frame (the live default)
 CHANNEL_INDEX = np.array([ARKIT_INDEX[c] for c in VOICE_CHANNELS], np.int64)
@@ -240,7 +242,7 @@ def export_head(model: WhisperHead | EnsembleHead | RidgeHead, out_dir: Path, in
 def data_blocks(path: Path) -> list[int]:
     """The Whisper encoder outputs a feature folder holds (``voice_talking.py --whisper-blocks``; 4 = all)."""
     front = (path if path.is_dir() else path.parent) / "front.json"
-    return list(json.loads(front.read_text()).get("whisper_blocks", [4])) if front.is_file() else [4]
+    return list(json.loads(front.read_text()).get("whisper_blocks", [BLOCKS])) if front.is_file() else [BLOCKS]
 
 
 class Sliced(nn.Module):
@@ -523,14 +525,14 @@ def main(argv: list[str] | None = None) -> int:
             heads.append(head)
         if len({h.cmvn for h in heads}) > 1:
             raise SystemExit("--ensemble: the heads differ in --cmvn; average heads of one recipe")
-        member_blocks = [list(m.get("whisper_blocks", [4])) for m in metas]
-        blocks = [b for b in dict.fromkeys(x for bs in member_blocks for x in bs)]  # in order of appearance
+        member_blocks = [list(m.get("whisper_blocks", [BLOCKS])) for m in metas]
+        blocks = list(dict.fromkeys(x for bs in member_blocks for x in bs))  # in order of appearance
         if len({tuple(bs) for bs in member_blocks}) > 1:  # members read different encoder outputs
             for i, bs in enumerate(member_blocks):
                 at = blocks.index(bs[0])
                 if blocks[at: at + len(bs)] != bs:
                     raise SystemExit(f"--ensemble: cannot lay out encoder outputs {member_blocks} side by side")
-                heads[i] = Sliced(heads[i], 384 * at, 384 * (at + len(bs)))
+                heads[i] = Sliced(heads[i], WHISPER_DIM * at, WHISPER_DIM * (at + len(bs)))
         weights = np.ones((len(heads), len(VOICE_CHANNELS)))
         if args.head_weights:
             weights[:] = np.array([float(x) for x in args.head_weights.split(",")])[:, None]

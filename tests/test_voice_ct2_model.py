@@ -1,32 +1,11 @@
 """The Whisper encoder cut after its first blocks: built in memory from the pinned package's model file."""
 
-import struct
-
 import numpy as np
 import pytest
 
 from kinemo.errors import KinemoError
-from kinemo.voice.ct2_model import BLOCKS, truncated_files, truncated_model
+from kinemo.voice.ct2_model import BLOCKS, truncated_files, truncated_model, variable_names
 from kinemo.voice.whisper import DIM, WhisperEncoder, model_dir
-
-
-def _names(data: bytes) -> list[str]:
-    """Variable names of a CTranslate2 model file (the layout ct2_model documents)."""
-    def string(o):
-        (n,) = struct.unpack_from("<H", data, o)
-        return data[o + 2: o + 1 + n].decode(), o + 2 + n
-    _, o = string(4)
-    (count,) = struct.unpack_from("<I", data, o + 4)
-    o += 8
-    names = []
-    for _ in range(count):
-        name, o = string(o)
-        rank = data[o]
-        o += 1 + 4 * rank + 1
-        (size,) = struct.unpack_from("<I", data, o)
-        o += 4 + size
-        names.append(name)
-    return names
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +14,8 @@ def model_bytes() -> bytes:
 
 
 def test_truncation_drops_exactly_the_later_encoder_blocks(model_bytes):
-    full = _names(model_bytes)
-    cut = _names(truncated_model(model_bytes, 3))
+    full = variable_names(model_bytes)
+    cut = variable_names(truncated_model(model_bytes, 3))
     assert [n for n in full if not n.startswith("encoder/layer_3/")] == cut
     assert any(n.startswith("encoder/layer_3/") for n in full)
     assert "encoder/layer_norm/gamma" in cut and any(n.startswith("decoder/") for n in cut)

@@ -31,10 +31,8 @@ def _string(data: bytes, offset: int) -> tuple[str, int]:
     return data[offset + 2: offset + 1 + n].decode("utf-8"), offset + 2 + n
 
 
-def truncated_model(data: bytes, blocks: int) -> bytes:
-    """The bytes of a CTranslate2 Whisper ``model.bin`` without encoder blocks ``blocks`` and later."""
-    if not 1 <= blocks <= BLOCKS:
-        raise KinemoError(f"a Whisper tiny encoder has blocks 1…{BLOCKS}, not {blocks}")
+def _layout(data: bytes) -> tuple[int, list[tuple[str, int, int]], int]:
+    """(end of the header before the variable count, each variable's (name, start, stop), start of the aliases)."""
     try:
         (version,) = struct.unpack_from("<I", data, 0)
         if version != 6:
@@ -43,7 +41,7 @@ def truncated_model(data: bytes, blocks: int) -> bytes:
         head_end = offset + 4  # after the revision
         (count,) = struct.unpack_from("<I", data, head_end)
         offset = head_end + 4
-        kept, found = [], set()
+        variables = []
         for _ in range(count):
             start = offset
             name, offset = _string(data, offset)
@@ -51,16 +49,28 @@ def truncated_model(data: bytes, blocks: int) -> bytes:
             offset += 1 + 4 * rank + 1  # dims, dtype id
             (size,) = struct.unpack_from("<I", data, offset)
             offset += 4 + size
-            m = _BLOCK.match(name)
-            if m:
-                found.add(int(m.group(1)))
-            if not (m and int(m.group(1)) >= blocks):
-                kept.append(data[start:offset])
+            variables.append((name, start, offset))
     except struct.error:
         raise KinemoError("the Whisper model file is cut short or not a CTranslate2 model") from None
-    if found != set(range(BLOCKS)):
-        raise KinemoError(f"the Whisper model file has encoder blocks {sorted(found)}, expected 0…{BLOCKS - 1}")
-    return b"".join([data[:head_end], struct.pack("<I", len(kept)), *kept, data[offset:]])
+    return head_end, variables, offset
+
+
+def variable_names(data: bytes) -> list[str]:
+    """The names of the variables in a CTranslate2 model file, in file order."""
+    return [name for name, _, _ in _layout(data)[1]]
+
+
+def truncated_model(data: bytes, blocks: int) -> bytes:
+    """The bytes of a CTranslate2 Whisper ``model.bin`` without encoder blocks ``blocks`` and later."""
+    if not 1 <= blocks <= BLOCKS:
+        raise KinemoError(f"a Whisper tiny encoder has blocks 1…{BLOCKS}, not {blocks}")
+    head_end, variables, tail = _layout(data)
+    block = {name: int(m.group(1)) for name, _, _ in variables if (m := _BLOCK.match(name))}
+    if set(block.values()) != set(range(BLOCKS)):
+        raise KinemoError(f"the Whisper model file has encoder blocks {sorted(set(block.values()))}, "
+                          f"expected 0…{BLOCKS - 1}")
+    kept = [data[start:stop] for name, start, stop in variables if block.get(name, -1) < blocks]
+    return b"".join([data[:head_end], struct.pack("<I", len(kept)), *kept, data[tail:]])
 
 
 def truncated_files(folder: Path, blocks: int) -> dict[str, bytes]:

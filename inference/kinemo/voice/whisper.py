@@ -78,7 +78,7 @@ class WhisperEncoder:
         mel = self._mel(padded)[:, : 2 * n]  # 100 Hz log-mel; the encoder halves the rate
         view = self._ct2.StorageView.from_array(np.ascontiguousarray(mel[None], np.float32))
         outs = [np.asarray(model.encode(view, to_cpu=True))[0][:n] for model in self._models]
-        return np.concatenate(outs, axis=1).astype(np.float32) if len(outs) > 1 else outs[0].astype(np.float32)
+        return np.concatenate(outs, axis=1).astype(np.float32)
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
         audio = np.asarray(audio, np.float32).reshape(-1)
