@@ -9,6 +9,12 @@ of that fold's training rows, so the person-CV numbers never see the rows they a
 ``--source`` also prints, for information only, the source hold-out (Yale + stock) of a model
 refit on all training rows: it is never used to choose anything.
 
+``--speech K [--speech-from s1,grid_bbab8n]``: every training photo also K times with a random talking
+face's motion added (that speaker's frame minus their mean frame, in the blendshapes and the aligned
+mesh), from our tracker on the talking clips we may train on (``extract_talking``): does a classifier
+that has seen speech move the mouth confuse talking with emotion less (MEAD)? Tried, not kept
+(docs/expression-model.md). ``--source`` also scores the MEAD frames (evaluation only, never chosen on).
+
 ``--only prior --source``: the decision prior for macro-F1 (docs/expression-model.md). The shipped
 model (regression + network) with per-class log-offsets b (p'_c ∝ exp(b_c)·p_c, renormalised) found by
 coordinate search on the inner folds' out-of-fold probabilities to maximise macro-F1, then scored on
@@ -119,8 +125,94 @@ def tune_bias(z, y, objective="f1", sweeps=3, grid=BIAS_GRID):
 # ------------------------------------------------------------------ CV
 
 
+def aligned(landmarks, size):
+    """The mesh as ``expression_model.geometry`` sees it: isotropic units, aligned onto the PCA mean shape."""
+    w, h = size
+    pts = np.array(landmarks, dtype=np.float64)
+    pts[:, 0] *= w / h
+    pts[:, 2] *= w / h
+    return em._align(pts, em._pca().mean)
+
+
+TALK_CLIPS = 30  # GRID s1 sentences sampled (seed 0); every other trainable talking clip is taken whole
+
+
+def extract_talking(force: bool = False) -> Path:
+    """Our FaceTracker (VIDEO mode, every 2nd frame) on the talking clips we may train on
+    (``manifest.csv`` use = train: GRID s1, VoxCeleb2, one other GRID speaker) → ``talk.npz``."""
+    import csv
+    import random
+
+    import cv2
+
+    from kinemo.face import FaceTracker, FaceTrackerOptions
+
+    out = data.CACHE / "talk.npz"
+    if out.exists() and not force:
+        return out
+    talking = data.WILD.parent
+    with open(talking / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["use"] == "train"]
+    grid = [r for r in rows if r["clip"].startswith("grid_s1/") and "bbaf2n" not in r["clip"]]  # bbaf2n: dev
+    random.seed(0)
+    pick = random.sample(grid, TALK_CLIPS) + [r for r in rows if not r["clip"].startswith("grid_s1/")]
+    spk, bs, lm, size = [], [], [], []
+    for r in pick:
+        path = talking / r["clip"]
+        cap = cv2.VideoCapture(str(path))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        with FaceTracker.create_from_options(FaceTrackerOptions(video=True)) as tracker:
+            k = 0
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                f = tracker.process_video_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), int(round(k * 1000 / fps)))
+                if k % 2 == 0 and f.present:
+                    spk.append("s1" if r["clip"].startswith("grid_s1/") else path.stem)
+                    bs.append(f.blendshapes)
+                    lm.append(f.landmarks)
+                    size.append(f.image_size)
+                k += 1
+        cap.release()
+    np.savez_compressed(out, speaker=np.array(spk), blendshapes=np.array(bs, np.float32),
+                        landmarks=np.array(lm, np.float32), size=np.array(size, np.int32))
+    return out
+
+
+def speech_deltas(path, speakers=None):
+    """Per speaker: talking frames minus that speaker's mean frame (blendshapes, aligned mesh)."""
+    with np.load(path) as z:
+        spk, bs, lm, size = z["speaker"], z["blendshapes"].astype(np.float64), z["landmarks"], z["size"]
+    if speakers:
+        keep = np.isin(spk, speakers)
+        spk, bs, lm, size = spk[keep], bs[keep], lm[keep], size[keep]
+    shapes = np.stack([aligned(lm[i], tuple(size[i])) for i in range(len(spk))])
+    out = []
+    for s in sorted(set(spk.tolist())):
+        m = spk == s
+        out.append((bs[m] - bs[m].mean(0), shapes[m] - shapes[m].mean(0)))
+    return out
+
+
+def speech_rows(d, rows, deltas, copies, featfn, seed=0):
+    """``copies`` features per photo row with a random speaker's talking motion added (speaker first,
+    then frame, so GRID s1's many frames do not dominate)."""
+    rng = np.random.default_rng(seed)
+    x, pos = [], []
+    for k, i in enumerate(rows):
+        base_bs = d["blendshapes"][i].astype(np.float64)
+        base_shape = aligned(d["landmarks"][i], tuple(d["size"][i]))
+        for _ in range(copies):
+            dbs, dsh = deltas[rng.integers(len(deltas))]
+            j = rng.integers(len(dbs))
+            x.append(featfn(np.clip(base_bs + dbs[j], 0, 1), base_shape + dsh[j], (1, 1)))
+            pos.append(k)
+    return np.array(x), np.array(pos, int)
+
+
 class Data:
-    def __init__(self, featfn, aug_kinds=()):
+    def __init__(self, featfn, aug_kinds=(), speech=0, talk=None, speakers=None):
         d = data.load_photos()
         self.d = d
         self.train = np.flatnonzero((d["use"] == "train") & d["present"])
@@ -141,6 +233,15 @@ class Data:
                     and int(a["row"][j]) in pos]
             self.ax = np.stack([featfn(a["blendshapes"][j], a["landmarks"][j], tuple(a["size"][j])) for j in keep])
             self.apos = np.array([pos[int(a["row"][j])] for j in keep])
+        if speech:
+            sx, spos = speech_rows(d, self.train, speech_deltas(talk or extract_talking(), speakers), speech, featfn)
+            self.ax = np.concatenate([self.ax, sx])
+            self.apos = np.concatenate([self.apos, spos])
+        m = data.load_mead()
+        keep = np.flatnonzero(m["present"])
+        self.mead_clip = m["clip"][keep]
+        self.mead_y = np.array([data.CLASSES.index(s) for s in m["label"][keep]])
+        self.mead_x = np.stack([featfn(m["blendshapes"][i], m["landmarks"][i], tuple(m["size"][i])) for i in keep])
 
     def subset(self, mask):
         """Training matrices for the rows in mask (positions into self.train) plus their augmentations."""
@@ -199,7 +300,14 @@ def evaluate(D, spec, source=False):
     if source:
         drop = noisy(allm) if spec.get("clean") else None
         x, y = D.subset(np.ones(len(D.y), bool) if drop is None else ~drop)
-        ze = fitter(x, y, class_weights(y, wpow))(D.ev_x)
+        fitted = fitter(x, y, class_weights(y, wpow))
+        ze = fitted(D.ev_x)
+        pm = fitted(D.mead_x).argmax(1)
+        clips = sorted(set(D.mead_clip.tolist()))
+        right = sum(np.bincount(pm[D.mead_clip == c], minlength=K).argmax() == D.mead_y[D.mead_clip == c][0]
+                    for c in clips)
+        mead = {"acc": float(np.mean(pm == D.mead_y)), "f1": train.macro_f1(D.mead_y, pm), "clips": int(right),
+                "n": len(clips)}
         be = np.zeros(K)
         if spec.get("bias"):
             be = tune_bias(oof(D, fitter, allm, D.folds, wpow, drop), D.y, spec["bias"])
@@ -216,6 +324,7 @@ def evaluate(D, spec, source=False):
             present = sorted(set(D.ev_y.tolist()))
             res["src"] = {"acc": float(np.mean(pe == D.ev_y)), "f1": train.macro_f1(D.ev_y, pe, present),
                           "rec": recalls(D.ev_y, pe), "bias": s * be}
+            res["mead"] = mead
         out.append(res)
     return out if "shrink" in spec else out[0]
 
@@ -233,6 +342,9 @@ def fmt(name, r):
               + " ".join("  - " if np.isnan(v) else f"{v:.2f}" for v in r["src"]["rec"]) + "]")
         if "shrink" in r:
             s += " offsets [" + " ".join(f"{v:+.2f}" for v in r["src"]["bias"]) + "]"
+    if "mead" in r:
+        m = r["mead"]
+        s += f" | MEAD frames acc {m['acc']:.3f} F1 {m['f1']:.3f}, clips {m['clips']}/{m['n']}"
     return s
 
 
@@ -384,12 +496,17 @@ def main():
     ap.add_argument("--features", default="base", help="base | extra (see expression_model.features)")
     ap.add_argument("--aug", default="", help="comma-separated AUGMENTS used in training (flip,rot+8,rot-8)")
     ap.add_argument("--source", action="store_true")
+    ap.add_argument("--speech", type=int, default=0, help="speech-augmented copies of every training photo")
+    ap.add_argument("--talk", default=None,
+                    help="talking frames .npz (default: build/expression/talk.npz, made on first use)")
+    ap.add_argument("--speech-from", default="", help="only these talking speakers, comma list (e.g. s1,grid_bbab8n)")
     ap.add_argument("--seeds", type=int, default=1, help="repeat the person CV over this many fold draws, mean")
     args = ap.parse_args()
     featfn = base_features if args.features == "base" else FEATURES[args.features]
     aug = tuple(a for a in args.aug.split(",") if a)
-    D = Data(featfn, aug)
-    print(f"features {args.features} ({D.x.shape[1]}), aug {aug or 'none'} (+{len(D.ax)} rows)", flush=True)
+    D = Data(featfn, aug, args.speech, args.talk, [x for x in args.speech_from.split(",") if x])
+    print(f"features {args.features} ({D.x.shape[1]}), aug {aug or 'none'}, speech {args.speech} (+{len(D.ax)} rows)",
+          flush=True)
     for name, spec in VARIANTS.items():
         if args.only and name not in args.only:
             continue
