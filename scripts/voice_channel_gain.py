@@ -14,13 +14,13 @@ error; g = 0 holds the channel still (it then earns 0, never less).
 How the gains are chosen: on speakers **held out of training** (``--choose-on``, clips of the
 trainable talking data the model never learned from), never on the dev GRID clips or the
 wild eval set, which are only *reported* after the choice. For each channel the gain on a
-grid (0, 0.1, …, 1) that minimises the summed |Δlabel − g·Δpred| over the chosen clips;
-jawOpen is kept at 1 (its amplitude is a bar of its own).
+grid (0, 0.1, …, 1; up to ``--max-gain``) that minimises the summed |Δlabel − g·Δpred| over the
+chosen clips; jawOpen is kept at 1 (its amplitude is a bar of its own).
 
 ``--folds RECIPE`` chooses on all twelve speaker-held-out folds instead (``voice_folds.py``): each
 of the twelve trainable speakers besides s1 is predicted by the fold head of RECIPE that never
-heard it. ``--agree CLIP`` keeps a channel's gain below 1 only where that clip's own best gain
-is below 1 too (``grid_bbab8n``: the one trainable GRID speaker besides s1, the closest thing to
+heard it. ``--agree CLIP`` moves a channel's gain away from 1 only where that clip's own best
+gain lies on the same side of 1 (``grid_bbab8n``: the one trainable GRID speaker besides s1, the closest thing to
 the dev speakers that may be chosen on).
 
 Result (docs/voice-model.md, "What was tried"): gains chosen on the three held-out
@@ -90,6 +90,12 @@ def choose(err: np.ndarray, base: np.ndarray, grid: np.ndarray = GRID_G) -> np.n
     return gains
 
 
+def agree(gains: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """``gains`` where ``own`` (one clip's best gains) points the same way from 1, else 1."""
+    same = ((gains < 1.0) & (own < 1.0)) | ((gains > 1.0) & (own > 1.0))
+    return np.where(same, gains, 1.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="file network ONNX (default: the shipped voice_file.onnx)")
@@ -99,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="choose on the twelve fold speakers, each predicted by RECIPE's head that never heard it")
     ap.add_argument("--max-gain", type=float, default=1.0,
                     help="largest gain tried (step 0.1); above 1 a channel's motion may also be enlarged")
-    ap.add_argument("--agree", metavar="CLIP", help="with --folds: a gain below 1 only where this fold clip agrees")
+    ap.add_argument("--agree", metavar="CLIP",
+                    help="one of the clips chosen on: a gain moves away from 1 only where this clip's own does too")
     ap.add_argument("--report", default="dev,wild",
                     help="sets to report after the choice, with the --model: dev, wild, heldout (the three "
                          "VoxCeleb2 clips of the standard hold-out), or clip paths")
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--agree: {args.agree} is not one of the clips chosen on ({', '.join(names_chosen)})")
         k = names_chosen.index(args.agree)
         own = choose(err[k:k + 1], base[k:k + 1], grid)
-        gains = np.where(own < 1.0, gains, 1.0)
+        gains = agree(gains, own)
     names = [ARKIT_NAMES[c] for c in vm.MOUTH_JAW]
     print(f"chosen on {len(chosen)} held-out clips: " + ", ".join(c.name for c in chosen))
     share = base.sum(0) / base.sum()

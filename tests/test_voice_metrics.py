@@ -183,3 +183,35 @@ def test_channel_gains_keep_what_is_predicted_and_silence_noise():
     assert after > before
     direct = vm.centred_skill(vm.resample(t, pred, t), label) * 100
     assert before == pytest.approx(direct, abs=1e-6)
+
+
+def test_channel_gains_can_enlarge_a_timid_channel_and_agree_keeps_one_direction():
+    """--max-gain above 1: a channel with the right timing but a quarter of the motion gets its
+    motion back; --agree leaves a gain at 1 where the other clip points the other way."""
+    import voice_channel_gain as vcg
+
+    t, jaw = speech_like(seed=5)
+    label = face(t, jaw)
+    pred = label.copy()
+    timid = vm.ARKIT_NAMES.index("mouthSmileLeft")
+    label[:, timid] = 0.1 + 0.2 * jaw
+    pred[:, timid] = 0.1 + 0.05 * jaw
+
+    class Fixed:
+        def predict(self, clip):
+            return t, pred
+
+    class Clip:
+        pass
+
+    clip = Clip()
+    clip.t, clip.label, clip.audio = t, label, np.zeros(1)
+    k = {c: i for i, c in enumerate(vm.MOUTH_JAW)}[timid]
+    assert vcg.choose(*vcg.clip_errors([clip], Fixed()))[k] == 1.0  # the default grid stops at 1
+    grid = np.round(np.arange(0.0, 8.05, 0.1), 2)
+    clip.audio = np.zeros(1)  # clip_errors lets go of each clip's sound once it is predicted
+    err, base = vcg.clip_errors([clip], Fixed(), grid)
+    gains = vcg.choose(err, base, grid)
+    assert gains[k] == pytest.approx(4.0, abs=0.15)
+    assert vcg.skill(err, base, gains, grid)[0] > vcg.skill(err, base, np.ones(len(gains)), grid)[0]
+    assert list(vcg.agree(np.array([0.5, 3.0, 0.5, 3.0]), np.array([0.2, 2.0, 1.5, 0.5]))) == [0.5, 3.0, 1.0, 1.0]
