@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kinemo.errors import KinemoError
-from kinemo.voice.ct2_model import BLOCKS, truncated_files, truncated_model, variable_names
+from kinemo.voice.ct2_model import BLOCKS, _layout, truncated_files, truncated_model, variable_names
 from kinemo.voice.whisper import DIM, WhisperEncoder, model_dir
 
 
@@ -29,6 +29,9 @@ def test_bad_model_files_and_block_counts_say_what_is_wrong(model_bytes):
         truncated_model(b"\x07\x00\x00\x00" + model_bytes[4:], 3)
     with pytest.raises(KinemoError, match="cut short"):
         truncated_model(model_bytes[:5000], 3)
+    last_stop = _layout(model_bytes)[1][-1][2]  # a file cut inside its last variable's bytes
+    with pytest.raises(KinemoError, match="cut short"):
+        truncated_model(model_bytes[:last_stop - 10], 3)
 
 
 def test_cut_encoder_gives_other_features_than_the_whole_one_side_by_side():

@@ -49,6 +49,8 @@ def _layout(data: bytes) -> tuple[int, list[tuple[str, int, int]], int]:
             offset += 1 + 4 * rank + 1  # dims, dtype id
             (size,) = struct.unpack_from("<I", data, offset)
             offset += 4 + size
+            if offset > len(data):
+                raise struct.error("variable past the end")
             variables.append((name, start, offset))
     except struct.error:
         raise KinemoError("the Whisper model file is cut short or not a CTranslate2 model") from None
