@@ -109,20 +109,15 @@ def mead_clips() -> list[tuple[Path, str]]:
     return out
 
 
-def extract_mead(force: bool = False) -> Path:
-    out = CACHE / "mead.npz"
-    if out.exists() and not force:
-        return out
+def tracked_frames(path: Path):
+    """Every frame of a video through our FaceTracker in VIDEO mode: (index, fps, BGR image, Frame)."""
     import cv2
 
     from kinemo.face import FaceTracker, FaceTrackerOptions
 
-    clip, label, index, times, frames, bs, lm, head, size, present = ([] for _ in range(10))
-    for path, lab in mead_clips():
-        cap = cv2.VideoCapture(str(path))
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        folder = CACHE / "mead_frames" / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    try:
         with FaceTracker.create_from_options(FaceTrackerOptions(video=True)) as tracker:
             k = 0
             while True:
@@ -130,23 +125,39 @@ def extract_mead(force: bool = False) -> Path:
                 if not ok:
                     break
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                f = tracker.process_video_frame(rgb, int(round(k * 1000 / fps)))
-                if k % MEAD_STEP == 0:
-                    name = folder / f"{k:04d}.jpg"
-                    cv2.imwrite(str(name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-                    clip.append(path.stem)
-                    label.append(lab)
-                    index.append(k)
-                    times.append(k / fps)
-                    frames.append(str(name.relative_to(CACHE)))
-                    bs.append(f.blendshapes)
-                    lm.append(f.landmarks if f.present else np.zeros((478, 3), np.float32))
-                    head.append(f.head)
-                    size.append(f.image_size)
-                    present.append(f.present)
+                yield k, fps, bgr, tracker.process_video_frame(rgb, int(round(k * 1000 / fps)))
                 k += 1
+    finally:
         cap.release()
-        print(f"mead {path.stem}: {k} frames", flush=True)
+
+
+def extract_mead(force: bool = False) -> Path:
+    out = CACHE / "mead.npz"
+    if out.exists() and not force:
+        return out
+    import cv2
+
+    clip, label, index, times, frames, bs, lm, head, size, present = ([] for _ in range(10))
+    for path, lab in mead_clips():
+        folder = CACHE / "mead_frames" / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        n = 0
+        for k, fps, bgr, f in tracked_frames(path):
+            n = k + 1
+            if k % MEAD_STEP == 0:
+                name = folder / f"{k:04d}.jpg"
+                cv2.imwrite(str(name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+                clip.append(path.stem)
+                label.append(lab)
+                index.append(k)
+                times.append(k / fps)
+                frames.append(str(name.relative_to(CACHE)))
+                bs.append(f.blendshapes)
+                lm.append(f.landmarks if f.present else np.zeros((478, 3), np.float32))
+                head.append(f.head)
+                size.append(f.image_size)
+                present.append(f.present)
+        print(f"mead {path.stem}: {n} frames", flush=True)
     np.savez_compressed(out, clip=np.array(clip), label=np.array(label), index=np.array(index),
                         time=np.array(times), frame=np.array(frames), blendshapes=np.array(bs, np.float32),
                         landmarks=np.array(lm, np.float32), head=np.array(head, np.float32),

@@ -143,10 +143,6 @@ def extract_talking(force: bool = False) -> Path:
     import csv
     import random
 
-    import cv2
-
-    from kinemo.face import FaceTracker, FaceTrackerOptions
-
     out = data.CACHE / "talk.npz"
     if out.exists() and not force:
         return out
@@ -159,22 +155,12 @@ def extract_talking(force: bool = False) -> Path:
     spk, bs, lm, size = [], [], [], []
     for r in pick:
         path = talking / r["clip"]
-        cap = cv2.VideoCapture(str(path))
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        with FaceTracker.create_from_options(FaceTrackerOptions(video=True)) as tracker:
-            k = 0
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                f = tracker.process_video_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), int(round(k * 1000 / fps)))
-                if k % 2 == 0 and f.present:
-                    spk.append("s1" if r["clip"].startswith("grid_s1/") else path.stem)
-                    bs.append(f.blendshapes)
-                    lm.append(f.landmarks)
-                    size.append(f.image_size)
-                k += 1
-        cap.release()
+        for k, _, _, f in data.tracked_frames(path):
+            if k % 2 == 0 and f.present:
+                spk.append("s1" if r["clip"].startswith("grid_s1/") else path.stem)
+                bs.append(f.blendshapes)
+                lm.append(f.landmarks)
+                size.append(f.image_size)
     np.savez_compressed(out, speaker=np.array(spk), blendshapes=np.array(bs, np.float32),
                         landmarks=np.array(lm, np.float32), size=np.array(size, np.int32))
     return out

@@ -150,6 +150,21 @@ def test_pooled_lag_is_the_shift_that_suits_the_whole_set():
     assert lag == pytest.approx(80, abs=10) and r > 0.9
 
 
+def fixed_prediction(t: np.ndarray, label: np.ndarray, pred: np.ndarray) -> tuple[list, object]:
+    """One labelled clip and a predictor that always returns ``pred``: what clip_errors reads."""
+
+    class Fixed:
+        def predict(self, clip):
+            return t, pred
+
+    class Clip:
+        pass
+
+    clip = Clip()
+    clip.t, clip.label, clip.audio = t, label, np.zeros(1)
+    return [clip], Fixed()
+
+
 def test_channel_gains_keep_what_is_predicted_and_silence_noise():
     """scripts/voice_channel_gain.py: a channel predicted right keeps gain 1, one predicted as
     noise is held still (gain 0), jawOpen is never scaled, and the chosen gains raise the skill."""
@@ -164,16 +179,7 @@ def test_channel_gains_keep_what_is_predicted_and_silence_noise():
     pred[:, noisy] = 0.2 + 0.1 * rng.random(len(t))  # unrelated to the label
     pred[:, vm.JAW_OPEN] = 0.5 * jaw + 0.3 * rng.random(len(t))  # poor, but jaw is kept anyway
 
-    class Fixed:
-        def predict(self, clip):
-            return t, pred
-
-    class Clip:
-        pass
-
-    clip = Clip()
-    clip.t, clip.label, clip.audio = t, label, np.zeros(1)
-    err, base = vcg.clip_errors([clip], Fixed())
+    err, base = vcg.clip_errors(*fixed_prediction(t, label, pred))
     gains = vcg.choose(err, base)
     k = {c: i for i, c in enumerate(vm.MOUTH_JAW)}
     assert gains[k[noisy]] == 0.0
@@ -197,20 +203,10 @@ def test_channel_gains_can_enlarge_a_timid_channel_and_agree_keeps_one_direction
     label[:, timid] = 0.1 + 0.2 * jaw
     pred[:, timid] = 0.1 + 0.05 * jaw
 
-    class Fixed:
-        def predict(self, clip):
-            return t, pred
-
-    class Clip:
-        pass
-
-    clip = Clip()
-    clip.t, clip.label, clip.audio = t, label, np.zeros(1)
     k = {c: i for i, c in enumerate(vm.MOUTH_JAW)}[timid]
-    assert vcg.choose(*vcg.clip_errors([clip], Fixed()))[k] == 1.0  # the default grid stops at 1
+    assert vcg.choose(*vcg.clip_errors(*fixed_prediction(t, label, pred)))[k] == 1.0  # the default grid stops at 1
     grid = np.round(np.arange(0.0, 8.05, 0.1), 2)
-    clip.audio = np.zeros(1)  # clip_errors lets go of each clip's sound once it is predicted
-    err, base = vcg.clip_errors([clip], Fixed(), grid)
+    err, base = vcg.clip_errors(*fixed_prediction(t, label, pred), grid)
     gains = vcg.choose(err, base, grid)
     assert gains[k] == pytest.approx(4.0, abs=0.15)
     assert vcg.skill(err, base, gains, grid)[0] > vcg.skill(err, base, np.ones(len(gains)), grid)[0]
