@@ -125,15 +125,6 @@ def tune_bias(z, y, objective="f1", sweeps=3, grid=BIAS_GRID):
 # ------------------------------------------------------------------ CV
 
 
-def aligned(landmarks, size):
-    """The mesh as ``expression_model.geometry`` sees it: isotropic units, aligned onto the PCA mean shape."""
-    w, h = size
-    pts = np.array(landmarks, dtype=np.float64)
-    pts[:, 0] *= w / h
-    pts[:, 2] *= w / h
-    return em._align(pts, em._pca().mean)
-
-
 TALK_CLIPS = 30  # GRID s1 sentences sampled (seed 0); every other trainable talking clip is taken whole
 
 
@@ -173,7 +164,7 @@ def speech_deltas(path, speakers=None):
     if speakers:
         keep = np.isin(spk, speakers)
         spk, bs, lm, size = spk[keep], bs[keep], lm[keep], size[keep]
-    shapes = np.stack([aligned(lm[i], tuple(size[i])) for i in range(len(spk))])
+    shapes = np.stack([em.aligned_shape(lm[i], tuple(size[i])) for i in range(len(spk))])
     out = []
     for s in sorted(set(spk.tolist())):
         m = spk == s
@@ -188,7 +179,7 @@ def speech_rows(d, rows, deltas, copies, featfn, seed=0):
     x, pos = [], []
     for k, i in enumerate(rows):
         base_bs = d["blendshapes"][i].astype(np.float64)
-        base_shape = aligned(d["landmarks"][i], tuple(d["size"][i]))
+        base_shape = em.aligned_shape(d["landmarks"][i], tuple(d["size"][i]))
         for _ in range(copies):
             dbs, dsh = deltas[rng.integers(len(deltas))]
             j = rng.integers(len(dbs))
@@ -198,7 +189,7 @@ def speech_rows(d, rows, deltas, copies, featfn, seed=0):
 
 
 class Data:
-    def __init__(self, featfn, aug_kinds=(), speech=0, talk=None, speakers=None):
+    def __init__(self, featfn, aug_kinds=(), speech=0, talk=None, speakers=None, mead=False):
         d = data.load_photos()
         self.d = d
         self.train = np.flatnonzero((d["use"] == "train") & d["present"])
@@ -223,6 +214,10 @@ class Data:
             sx, spos = speech_rows(d, self.train, speech_deltas(talk or extract_talking(), speakers), speech, featfn)
             self.ax = np.concatenate([self.ax, sx])
             self.apos = np.concatenate([self.apos, spos])
+        if mead:  # the MEAD frames, scored beside the source hold-out (--source)
+            self._load_mead(featfn)
+
+    def _load_mead(self, featfn):
         m = data.load_mead()
         keep = np.flatnonzero(m["present"])
         self.mead_clip = m["clip"][keep]
@@ -490,7 +485,7 @@ def main():
     args = ap.parse_args()
     featfn = base_features if args.features == "base" else FEATURES[args.features]
     aug = tuple(a for a in args.aug.split(",") if a)
-    D = Data(featfn, aug, args.speech, args.talk, [x for x in args.speech_from.split(",") if x])
+    D = Data(featfn, aug, args.speech, args.talk, [x for x in args.speech_from.split(",") if x], args.source)
     print(f"features {args.features} ({D.x.shape[1]}), aug {aug or 'none'}, speech {args.speech} (+{len(D.ax)} rows)",
           flush=True)
     for name, spec in VARIANTS.items():

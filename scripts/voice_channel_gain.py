@@ -47,6 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import voice_eval as ve  # noqa: E402
+import voice_folds as vf  # noqa: E402
 import voice_metrics as vm  # noqa: E402
 
 from kinemo.protocol import ARKIT_NAMES  # noqa: E402
@@ -121,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     pred.prepare()
 
     if args.folds:
-        import voice_folds as vf
-
         chosen, parts = [], []
         for k, trio in enumerate(vf.FOLDS):
             head = vf.OUT / f"{args.folds}_f{k + 1}" / "voice_file.onnx"
@@ -154,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{names[i]:22s} {100 * share[i]:14.1f}% {100 * gain_1[i]:15.1f}% {gains[i]:5.1f}")
 
     sets = {"chosen": (chosen, err, base)}
+    standard = [f"wild/{c}.mp4" for c in vf.FOLDS[0]]  # fold 1 is the standard hold-out
     for s in [s for s in args.report.split(",") if s]:
-        standard = [f"wild/{c}.mp4" for c in ("vox2_00015", "vox2_00473", "vox2_741400163")]
         clips = (ve.dev_clips(ve.GRID_CACHE) if s == "dev" else ve.wild_clips() if s == "wild"
                  else ve.heldout_clips(standard) if s == "heldout" else ve.heldout_clips([s]))
         if s == "dev":

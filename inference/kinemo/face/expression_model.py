@@ -111,14 +111,19 @@ def _align(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return q @ ((u @ vt) / scale)
 
 
-def geometry(landmarks: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
-    """(478, 3) MediaPipe-normalised landmarks → len(GEOMETRY) measures + 20 PCA coefficients (σ units)."""
+def aligned_shape(landmarks: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
+    """(478, 3) MediaPipe-normalised landmarks → the mesh in isotropic units, aligned onto the PCA mean shape."""
     w, h = image_size or (1, 1)
-    pca = _pca()
     pts = np.array(landmarks, dtype=np.float64)  # to_metric: isotropic units of image height
     pts[:, 0] *= w / h
     pts[:, 2] *= w / h
-    shape = _align(pts, pca.mean)
+    return _align(pts, _pca().mean)
+
+
+def geometry(landmarks: np.ndarray, image_size: tuple[int, int] | None) -> np.ndarray:
+    """(478, 3) MediaPipe-normalised landmarks → len(GEOMETRY) measures + 20 PCA coefficients (σ units)."""
+    pca = _pca()
+    shape = aligned_shape(landmarks, image_size)
     iod = float(np.linalg.norm(shape[RIGHT_EYE_OUTER] - shape[LEFT_EYE_OUTER])) or 1.0
     pts = _AVG @ shape
     diff = pts[_PAIRS[:, 1]] - pts[_PAIRS[:, 0]]
