@@ -73,6 +73,14 @@ def fit_mlp(x, y, sw, hidden, alpha, seed=0):
 
 
 def make_fitter(spec):
+    if spec.get("balance"):  # the fitted probabilities divided by the training class shares (a balanced decision)
+        inner = make_fitter({k: v for k, v in spec.items() if k != "balance"})
+
+        def balanced(x, y, sw):
+            f = inner(x, y, sw)
+            prior = np.log(np.bincount(y, minlength=K) / len(y) + 1e-9)
+            return lambda q: log_softmax(f(q) - spec["balance"] * prior)
+        return balanced
     kind = spec["model"]
     if kind == "lr":
         return lambda x, y, sw: fit_lr(x, y, sw, spec["C"])
@@ -85,6 +93,26 @@ def make_fitter(spec):
             return lambda q: log_softmax(np.log(
                 (np.exp(a(q)) * spec.get("w_lr", 0.5)
                  + sum(np.exp(b(q)) for b in bs) / len(bs) * (1 - spec.get("w_lr", 0.5))) + 1e-12))
+        return f
+    if kind == "avg":  # several models' probabilities averaged
+        def f(x, y, sw):
+            fs = [make_fitter(m)(x, y, sw) for m in spec["members"]]
+            return lambda q: np.log(sum(np.exp(g(q)) for g in fs) / len(fs) + 1e-12)
+        return f
+    if kind == "hgb":  # gradient-boosted trees: a different inductive bias from the shipped smooth models
+        def f(x, y, sw):
+            from sklearn.ensemble import HistGradientBoostingClassifier
+            m = HistGradientBoostingClassifier(learning_rate=spec["lr"], max_iter=spec["iters"], max_leaf_nodes=15,
+                                               l2_regularization=1.0, random_state=0).fit(x, y, sample_weight=sw)
+            return lambda q: np.log(m.predict_proba(q) + 1e-12)
+        return f
+    if kind == "svc":  # an RBF support-vector machine with Platt-scaled probabilities
+        def f(x, y, sw):
+            from sklearn.svm import SVC
+            mean, scale = x.mean(0), x.std(0) + 1e-6
+            m = SVC(C=spec["C"], gamma="scale", probability=True, random_state=0).fit((x - mean) / scale, y,
+                                                                                      sample_weight=sw)
+            return lambda q: np.log(m.predict_proba((q - mean) / scale) + 1e-12)
         return f
     raise ValueError(kind)
 
@@ -245,6 +273,17 @@ def oof(D, fitter, mask, folds, wpow, drop=None):
     return z
 
 
+def fewer_persons(D, fraction: float, seed: int) -> np.ndarray:
+    """Rows of a seeded share of the training persons (all rows when fraction is 1): a learning
+    curve in people, which says whether more labelled faces would move the numbers."""
+    person = D.d["person"][D.train]
+    if fraction >= 1.0:
+        return np.ones(len(person), bool)
+    names = np.unique(person)
+    keep = np.random.default_rng(seed).choice(names, size=max(1, round(fraction * len(names))), replace=False)
+    return np.isin(person, keep)
+
+
 def evaluate(D, spec, source=False):
     fitter = make_fitter(spec)
     wpow = spec.get("wpow", 1.0)
@@ -262,7 +301,7 @@ def evaluate(D, spec, source=False):
     biases, gains = [], []
     ndrop = []
     for f in range(5):
-        tr = D.folds != f
+        tr = (D.folds != f) & fewer_persons(D, spec.get("persons", 1.0), f)
         te = D.folds == f
         drop = noisy(tr) if spec.get("clean") else None
         ndrop.append(0 if drop is None else int(drop.sum()))
@@ -357,7 +396,16 @@ VARIANTS = {
     "lr_w125": {"model": "lr", "C": 0.01, "wpow": 1.25},
     "ens_clean": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "clean": 0.05},
     "ens_lr07": {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "w_lr": 0.7},
+    "hgb": {"model": "hgb", "lr": 0.05, "iters": 200},
+    "hgb_slow": {"model": "hgb", "lr": 0.02, "iters": 300},
+    "svc1": {"model": "svc", "C": 1.0},
+    "svc3": {"model": "svc", "C": 3.0},
+    "svc1_bal": {"model": "svc", "C": 1.0, "balance": 1.0},
+    "svc1_bal05": {"model": "svc", "C": 1.0, "balance": 0.5},
+    "svc3_bal": {"model": "svc", "C": 3.0, "balance": 1.0},
 }
+VARIANTS["ens_svc"] = {"model": "avg", "members": [VARIANTS["ens"], VARIANTS["svc1_bal"]]}
+VARIANTS["ens_svc05"] = {"model": "avg", "members": [VARIANTS["ens"], VARIANTS["svc1_bal05"]]}
 
 for _h in (16, 32, 64):
     for _a in (0.3, 1.0, 3.0):
@@ -482,7 +530,12 @@ def main():
                     help="talking frames .npz (default: build/expression/talk.npz, made on first use)")
     ap.add_argument("--speech-from", default="", help="only these talking speakers, comma list (e.g. s1,grid_bbab8n)")
     ap.add_argument("--seeds", type=int, default=1, help="repeat the person CV over this many fold draws, mean")
+    ap.add_argument("--persons", type=float, default=1.0, metavar="F",
+                    help="train each outer fold on only this share of its persons (a learning curve; scored on "
+                         "the same held-out folds)")
     args = ap.parse_args()
+    if not 0.0 < args.persons <= 1.0:
+        ap.error("--persons: a share in (0, 1]")
     featfn = base_features if args.features == "base" else FEATURES[args.features]
     aug = tuple(a for a in args.aug.split(",") if a)
     D = Data(featfn, aug, args.speech, args.talk, [x for x in args.speech_from.split(",") if x], args.source)
@@ -495,7 +548,7 @@ def main():
         runs = []
         for seed in range(args.seeds):
             D.folds = data.grouped_folds(D.d["person"][D.train], D.d["label"][D.train], seed=seed)
-            res = evaluate(D, spec, args.source and seed == 0)
+            res = evaluate(D, {**spec, "persons": args.persons}, args.source and seed == 0)
             runs.append(res if isinstance(res, list) else [res])
         for k in range(len(runs[0])):
             rs = [run[k] for run in runs]

@@ -18,6 +18,9 @@ A recipe is ``NAME:key=value,...`` with
                 s1's spread, its resting pose kept) | standardised (the same without the resting
                 pose) | centred (only each recording's mean removed)
   full          rescale to s1's full motion (``--ridge-full-motion``)
+  speakers=K    learn from only K of each fold's nine other training speakers (a seeded draw per fold;
+                default all): a learning curve in speakers, which says whether more of them would help
+  draw=D        which draw of K speakers (default 0)
 One pass takes ≈ 3 min on two cores (7 min with OMP_NUM_THREADS=1), then ≈ 20 s per fold
 (the scoring). The features' standardisation is taken once over all training frames (``voice_train.py`` takes
 it per fold, without the fold's three speakers, ≈ 1 % of the frames): the shipped v2.4 recipe's
@@ -58,6 +61,7 @@ def parse_recipe(text: str) -> tuple[str, dict]:
     if not name or "/" in name:
         raise ValueError(f"{text!r}: a recipe starts with a folder-safe NAME")
     out = {"lam": 0.3, "share": 0.0, "labels": "raw", "full": False}
+    ints = ("speakers", "draw")
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
         if key == "full" and not value:
@@ -66,11 +70,24 @@ def parse_recipe(text: str) -> tuple[str, dict]:
             out[key] = float(value)
         elif key == "labels" and value in LABELS:
             out["labels"] = value
+        elif key in ints and value.isdigit():
+            out[key] = int(value)
         else:
-            raise ValueError(f"{text!r}: cannot read {item!r} (keys: lam=, share=, labels={'|'.join(LABELS)}, full)")
+            raise ValueError(f"{text!r}: cannot read {item!r} (keys: lam=, share=, labels={'|'.join(LABELS)}, "
+                             f"full, speakers=, draw=)")
     if not 0.0 <= out["share"] < 1.0 or out["lam"] <= 0:
         raise ValueError(f"{text!r}: share must be in [0, 1) and lam > 0")
     return name, out
+
+
+def drawn_speakers(others: list[int], settings: dict, fold: int) -> list[int]:
+    """The fold's other training speakers a recipe learns from: all, or ``speakers=K`` of them,
+    drawn reproducibly per fold and ``draw``."""
+    k = settings.get("speakers")
+    if k is None or k >= len(others):
+        return list(others)
+    rng = np.random.default_rng(1000 * settings.get("draw", 0) + fold)
+    return sorted(int(g) for g in rng.choice(others, size=k, replace=False))
 
 
 def group_weights(counts: np.ndarray, train: list[int], share: float) -> np.ndarray:
@@ -133,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, fold in enumerate(voice_folds.FOLDS):
             if missing := [c for c in fold if c not in names]:
                 raise SystemExit(f"fold {k + 1}: {', '.join(missing)} not in {args.data}")
-            train = [0] + [i + 1 for i, n in enumerate(names) if n not in fold]
+            train = [0] + drawn_speakers([i + 1 for i, n in enumerate(names) if n not in fold], r, k)
             w = group_weights(counts, train, r["share"])
             gram = sum(w[g] * groups[g].gram for g in train)
             xty = sum(w[g] * groups[g].xty[r["labels"]] for g in train)
@@ -148,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             export_head(head, out, {"ridge": r["lam"], "taps": list(taps), "other_share": r["share"],
                                     "labels": r["labels"], "full_motion": r["full"], "cmvn": False,
                                     "whisper_blocks": blocks,
-                                    "sweep": True}, "voice_file")
+                                    "speakers": [names[g - 1] for g in train[1:]], "sweep": True}, "voice_file")
             voice_folds.score_fold(out, k)
             print(f"{name}: fold {k + 1} scored, {time.perf_counter() - t0:.0f} s", flush=True)
     voice_folds.report([name for name, _ in recipes])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from voice_ridge_sweep import group_weights, main, parse_recipe  # noqa: E402
+from voice_ridge_sweep import drawn_speakers, group_weights, main, parse_recipe  # noqa: E402
 
 
 def test_recipes_read_like_the_training_flags():
@@ -41,3 +41,18 @@ def test_group_weights_give_the_training_speakers_their_share():
     assert np.isclose(other / (other + counts[0]), 0.25)
     assert np.allclose(w[[1, 2, 4]], w[1])  # every frame of the other speakers weighs the same
     assert np.array_equal(group_weights(counts, [0, 1, 2], 0.0), [1, 1, 1, 0, 0])  # as in the data
+
+
+def test_a_recipe_can_learn_from_fewer_speakers_reproducibly():
+    name, r = parse_recipe("k3:share=0.1,labels=spread,full,speakers=3,draw=2")
+    assert (r["speakers"], r["draw"]) == (3, 2)
+    others = [1, 2, 4, 5, 6, 7, 8, 9, 10]
+    picked = drawn_speakers(others, r, fold=1)
+    assert len(picked) == 3 and set(picked) <= set(others)
+    assert picked == drawn_speakers(others, r, fold=1)  # the same draw every run
+    assert drawn_speakers(others, {**r, "draw": 3}, fold=1) != picked or \
+        drawn_speakers(others, {**r, "draw": 4}, fold=1) != picked  # other draws, other speakers
+    assert drawn_speakers(others, parse_recipe("all")[1], fold=1) == others
+    assert drawn_speakers(others, {**r, "speakers": 0}, fold=1) == []
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_recipe("x:speakers=many")
