@@ -455,11 +455,20 @@ def inter(bs):
     return np.array([np.prod(_m(s, a, b)) for a, b in INTERACTIONS])
 
 
+#: The features speech does not move: blendshapes of the brows, eyes, cheek squints and nose, and the
+#: mesh measures of brows and eyes (no mouth, jaw or whole-face PCA).
+UPPER_GEOMETRY = ("eye_open", "inner_brow_to_eye", "mid_brow_to_lid", "outer_brow_to_eye", "brow_gap",
+                  "brow_to_nasion", "nose_width")
+UPPER = np.array([i for i, n in enumerate(ARKIT_NAMES) if n.startswith(("brow", "eye", "cheekSquint", "noseSneer"))]
+                 + [len(ARKIT_NAMES) + em.GEOMETRY_NAMES.index(g) for g in UPPER_GEOMETRY])
+
+
 FEATURES: dict = {
     "asym": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), asym(bs)]),
     "inter": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), inter(bs)]),
     "extra": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), asym(bs), inter(bs)]),
     "nopca": lambda bs, lm, sz: em.features(bs, lm, sz)[:68],
+    "upper": lambda bs, lm, sz: em.features(bs, lm, sz)[UPPER],
 }
 
 
