@@ -16,6 +16,48 @@ import numpy as np
 RIDGE_TAPS = (-12, -8, -5, -3, -1, 0, 1, 3, 5, 8, 12)  # frames of 20 ms: ±240 ms, denser near the centre
 
 
+def parse_lags(text: str) -> dict[str, float]:
+    """``clip:ms,clip:ms`` → {clip: ms}; raises ValueError with the reason."""
+    out = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        name, _, ms = item.partition(":")
+        try:
+            out[name] = float(ms)
+        except ValueError:
+            raise ValueError(f"cannot read {item!r}: give CLIP:MS, e.g. vox2_00473:120") from None
+        if not name:
+            raise ValueError(f"cannot read {item!r}: no clip name")
+    return out
+
+
+def align_labels(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, sources: np.ndarray,
+                 lags_ms: dict[str, float], rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Labels moved in time so each named recording's face is in step with its sound.
+
+    A recording whose face matches its sound ``lag`` ms later (``voice_metrics.best_lag``'s sign:
+    the label at t goes with the prediction at t + lag) is a recording whose sound came late;
+    training on it as it is teaches a blurred, late mapping. Each of its frames takes the label
+    from ``lag`` earlier; frames left without one are masked. Recordings not named keep theirs.
+    """
+    labels, mask = labels.copy(), mask.copy()
+    ends = np.cumsum(lengths)
+    for rec, name in enumerate(np.asarray(sources).astype(str)):
+        if name not in lags_ms:
+            continue
+        k = int(round(lags_ms[name] / 1000.0 * rate))
+        lo, hi = int(ends[rec] - lengths[rec]), int(ends[rec])
+        if k == 0:
+            continue
+        y, m = labels[lo:hi].copy(), mask[lo:hi].copy()
+        shifted_y, shifted_m = np.zeros_like(y), np.zeros_like(m)
+        if k > 0:
+            shifted_y[k:], shifted_m[k:] = y[:-k], m[:-k]
+        else:
+            shifted_y[:k], shifted_m[:k] = y[-k:], m[-k:]
+        labels[lo:hi], mask[lo:hi] = shifted_y, shifted_m
+    return labels, mask
+
+
 def context(feats: np.ndarray, rows: np.ndarray, lengths: np.ndarray, taps: tuple[int, ...] = RIDGE_TAPS,
             mean: np.ndarray | None = None, std: np.ndarray | None = None) -> np.ndarray:
     """The (standardised) features of ``rows`` at each tap, side by side; a tap past either

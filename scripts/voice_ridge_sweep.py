@@ -39,7 +39,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import voice_folds  # noqa: E402
-from voice_ridge import full_motion, match_spread, normal_sums, other_share_weight, solve_ridge, standardiser  # noqa: E402
+from voice_ridge import (  # noqa: E402
+    align_labels,
+    full_motion,
+    match_spread,
+    normal_sums,
+    other_share_weight,
+    parse_lags,
+    solve_ridge,
+    standardiser,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ("raw", "spread", "standardised", "centred")
@@ -108,9 +117,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="Whisper features of every trainable clip "
                          "(voice_talking.py --front whisper --hold-out bbaf2n)")
     ap.add_argument("--taps", default=TAPS, help="the 20 ms frames the linear head reads")
+    ap.add_argument("--align", default="", metavar="CLIP:MS,...",
+                    help="training recordings whose sound is late against their face by MS (as voice_eval.py's lag "
+                         "reports it): their labels are moved into step before the fit")
     args = ap.parse_args(argv)
     try:
         recipes = [parse_recipe(r) for r in args.recipes]
+        lags = parse_lags(args.align)
     except ValueError as err:
         ap.error(str(err))
     if not any(args.data.glob("shard_*.npz")):
@@ -122,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     feats, labels, mask, lengths, sources = load_stream(args.data)
     blocks = data_blocks(args.data)
+    if lags:
+        if missing := sorted(set(lags) - {str(x) for x in sources}):
+            raise SystemExit(f"--align: no recording named {', '.join(missing)} in {args.data}")
+        from kinemo.voice.whisper import RATE
+        labels, mask = align_labels(labels, mask, lengths, sources, lags, rate=RATE)
     is_val = split_examples(lengths, sources)  # the validation sentences stay out, as in voice_train.py
     other = other_speakers(sources)
     names = sorted({str(s) for s in sources[other]})

@@ -32,7 +32,15 @@ from torch import nn  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "inference"))
 
-from voice_ridge import RIDGE_TAPS, fit_ridge, full_motion, match_spread, other_share_weight  # noqa: E402  (scripts/, beside this file)
+from voice_ridge import (  # noqa: E402  (scripts/, beside this file)
+    RIDGE_TAPS,
+    align_labels,
+    fit_ridge,
+    full_motion,
+    match_spread,
+    other_share_weight,
+    parse_lags,
+)
 
 from kinemo.protocol import ARKIT_INDEX  # noqa: E402
 from kinemo.voice.ct2_model import BLOCKS  # noqa: E402
@@ -45,6 +53,7 @@ from kinemo.voice.visemes import (  # noqa: E402
     phones_from_ids,
 )
 from kinemo.voice.whisper import DIM as WHISPER_DIM  # noqa: E402
+from kinemo.voice.whisper import RATE  # noqa: E402
 
 DELAY = 7  # frames read late → 80 ms of future audio per output frame (the live default)
 CHANNEL_INDEX = np.array([ARKIT_INDEX[c] for c in VOICE_CHANNELS], np.int64)
@@ -479,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--exclude", default="", help="comma-separated recordings (sources) to leave out: held-out folds")
+    ap.add_argument("--align", default="", metavar="CLIP:MS,...",
+                    help="recordings whose sound is late against their face by MS (voice_eval.py's lag of a model "
+                         "that never heard them): their labels are moved into step before training")
     ap.add_argument("--in-drop", type=float, default=0.2, help="file head: dropout on its input features")
     ap.add_argument("--cmvn", action="store_true",
                     help="file head: remove each window's mean of the encoder features (experiment; "
@@ -542,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("--head-weights/--jaw-weights: one non-negative weight per head, not all zero")
         def member(m: dict):  # what each member is, for the record: a seed, a ridge fit, or an ensemble
             if "ridge" in m:
-                keys = ("ridge", "taps", "other_share", "match_spread", "full_motion", "whisper_blocks")
+                keys = ("ridge", "taps", "other_share", "match_spread", "full_motion", "whisper_blocks", "aligned_ms")
                 return {k: m[k] for k in keys if k in m}
             return {"ensemble_of": m["ensemble_of"]} if "ensemble_of" in m else m.get("seed", 0)
 
@@ -564,6 +576,16 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
 
     feats, labels, mask, lengths, sources = load_stream(Path(args.data))
+    if args.align:
+        try:
+            lags = parse_lags(args.align)
+        except ValueError as err:
+            ap.error(f"--align: {err}")
+        if missing := sorted(set(lags) - {str(x) for x in sources}):
+            ap.error(f"--align: no recording named {', '.join(missing)} in {args.data}")
+        labels, mask = align_labels(labels, mask, lengths, sources, lags, rate=RATE if args.front == "whisper"
+                                    else FRAME_RATE)
+        print(f"aligned {len(lags)} recordings' labels with their sound", flush=True)
     if args.exclude:  # speaker-held-out folds: leave these recordings out of training and validation
         gone = {x.strip() for x in args.exclude.split(",") if x.strip()}
         keep_rec = np.array([str(s) not in gone for s in sources])
@@ -694,6 +716,7 @@ def train_ridge(args, feats, labels, mask, lengths, is_val, sources) -> int:
     info = {"ridge": args.ridge, "taps": list(taps), "other_share": args.ridge_other_share,
             "whisper_blocks": data_blocks(Path(args.data)),
             "match_spread": args.ridge_match_spread, "full_motion": args.ridge_full_motion,
+            **({"aligned_ms": parse_lags(args.align)} if args.align else {}),
             "train_minutes": round(minutes, 1),
             "train_hours": round(int(keep.sum()) / (3600 * 50.0), 2), "data": Path(args.data).name,
             "parameters": int(sum(p.numel() for p in head.parameters())), "cmvn": False}

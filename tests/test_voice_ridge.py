@@ -8,7 +8,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from voice_ridge import RIDGE_TAPS, context, fit_ridge, full_motion, match_spread, standardiser  # noqa: E402
+from voice_ridge import (  # noqa: E402
+    RIDGE_TAPS,
+    align_labels,
+    context,
+    fit_ridge,
+    full_motion,
+    match_spread,
+    parse_lags,
+    standardiser,
+)
 
 
 def _data(seed: int = 0, dim: int = 6, outs: int = 3):
@@ -116,3 +125,32 @@ def test_full_motion_undoes_the_shrinkage_and_keeps_the_mean():
     assert np.allclose(after.std(0), labels.std(0), rtol=1e-3)
     assert np.allclose(after.mean(0), before.mean(0), atol=1e-4)
     assert np.allclose([np.corrcoef(a, b)[0, 1] for a, b in zip(after.T, before.T, strict=True)], 1.0)
+
+
+def test_a_late_sound_track_is_moved_into_step_and_only_that_recording():
+    lengths = np.array([50, 40, 30])
+    sources = np.array(["s1a", "vox2_late", "vox2_early"])
+    rng = np.random.default_rng(3)
+    labels = rng.uniform(size=(lengths.sum(), 2)).astype(np.float32)
+    mask = np.ones(lengths.sum(), bool)
+    mask[60] = False  # a frame of the late recording with no face
+    out, m = align_labels(labels, mask, lengths, sources, {"vox2_late": 100.0, "vox2_early": -40.0}, rate=50.0)
+    assert np.array_equal(out[:50], labels[:50]) and m[:50].all()  # not named: untouched
+    # 100 ms late at 50 Hz = 5 frames: each frame takes the label from 5 frames earlier
+    assert np.array_equal(out[55:90], labels[50:85]) and not m[50:55].any()
+    assert not m[65] and m[60]  # the faceless frame moved with its label
+    # early by 40 ms = 2 frames the other way; the last two frames have no label left
+    assert np.array_equal(out[90:118], labels[92:120]) and not m[118:120].any()
+    assert labels is not out and mask.sum() == lengths.sum() - 1  # inputs left as they were
+
+
+def test_lags_read_from_the_command_line():
+    assert parse_lags("vox2_00473:130, grid_bbab8n:-60") == {"vox2_00473": 130.0, "grid_bbab8n": -60.0}
+    assert parse_lags("") == {}
+    for bad in ("vox2_00473", "x:fast", ":40"):
+        try:
+            parse_lags(bad)
+        except ValueError as err:
+            assert "cannot read" in str(err)
+        else:
+            raise AssertionError(bad)
