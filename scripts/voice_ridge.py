@@ -42,12 +42,10 @@ def align_labels(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, sour
     labels, mask = labels.copy(), mask.copy()
     ends = np.cumsum(lengths)
     for rec, name in enumerate(np.asarray(sources).astype(str)):
-        if name not in lags_ms:
-            continue
-        k = int(round(lags_ms[name] / 1000.0 * rate))
-        lo, hi = int(ends[rec] - lengths[rec]), int(ends[rec])
+        k = int(round(lags_ms.get(name, 0.0) / 1000.0 * rate))
         if k == 0:
             continue
+        lo, hi = int(ends[rec] - lengths[rec]), int(ends[rec])
         y, m = labels[lo:hi].copy(), mask[lo:hi].copy()
         shifted_y, shifted_m = np.zeros_like(y), np.zeros_like(m)
         if k > 0:
@@ -56,6 +54,16 @@ def align_labels(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, sour
             shifted_y[:k], shifted_m[:k] = y[-k:], m[-k:]
         labels[lo:hi], mask[lo:hi] = shifted_y, shifted_m
     return labels, mask
+
+
+def aligned(labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray, sources: np.ndarray, text: str,
+            rate: float) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """The training scripts' ``--align CLIP:MS,...``: (labels, mask, lags) with the named recordings
+    moved into step; ValueError with the reason for a bad option or a clip the data lacks."""
+    lags = parse_lags(text)
+    if missing := sorted(set(lags) - {str(x) for x in sources}):
+        raise ValueError(f"no recording named {', '.join(missing)} in the training data")
+    return (*align_labels(labels, mask, lengths, sources, lags, rate), lags)
 
 
 def context(feats: np.ndarray, rows: np.ndarray, lengths: np.ndarray, taps: tuple[int, ...] = RIDGE_TAPS,

@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import voice_folds  # noqa: E402
 from voice_ridge import (  # noqa: E402
-    align_labels,
+    aligned,
     full_motion,
     match_spread,
     normal_sums,
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         recipes = [parse_recipe(r) for r in args.recipes]
-        lags = parse_lags(args.align)
+        parse_lags(args.align)  # a typo fails here, before minutes of loading
     except ValueError as err:
         ap.error(str(err))
     if not any(args.data.glob("shard_*.npz")):
@@ -135,11 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     feats, labels, mask, lengths, sources = load_stream(args.data)
     blocks = data_blocks(args.data)
-    if lags:
-        if missing := sorted(set(lags) - {str(x) for x in sources}):
-            raise SystemExit(f"--align: no recording named {', '.join(missing)} in {args.data}")
+    if args.align:
         from kinemo.voice.whisper import RATE
-        labels, mask = align_labels(labels, mask, lengths, sources, lags, rate=RATE)
+        try:
+            labels, mask, _ = aligned(labels, mask, lengths, sources, args.align, RATE)
+        except ValueError as err:
+            raise SystemExit(f"--align: {err} ({args.data})") from None
     is_val = split_examples(lengths, sources)  # the validation sentences stay out, as in voice_train.py
     other = other_speakers(sources)
     names = sorted({str(s) for s in sources[other]})

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "inference"))
 
 from voice_ridge import (  # noqa: E402  (scripts/, beside this file)
     RIDGE_TAPS,
-    align_labels,
+    aligned,
     fit_ridge,
     full_motion,
     match_spread,
@@ -578,13 +578,10 @@ def main(argv: list[str] | None = None) -> int:
     feats, labels, mask, lengths, sources = load_stream(Path(args.data))
     if args.align:
         try:
-            lags = parse_lags(args.align)
+            labels, mask, lags = aligned(labels, mask, lengths, sources, args.align,
+                                         RATE if args.front == "whisper" else FRAME_RATE)
         except ValueError as err:
-            ap.error(f"--align: {err}")
-        if missing := sorted(set(lags) - {str(x) for x in sources}):
-            ap.error(f"--align: no recording named {', '.join(missing)} in {args.data}")
-        labels, mask = align_labels(labels, mask, lengths, sources, lags, rate=RATE if args.front == "whisper"
-                                    else FRAME_RATE)
+            ap.error(f"--align: {err} ({args.data})")
         print(f"aligned {len(lags)} recordings' labels with their sound", flush=True)
     if args.exclude:  # speaker-held-out folds: leave these recordings out of training and validation
         gone = {x.strip() for x in args.exclude.split(",") if x.strip()}

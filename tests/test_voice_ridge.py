@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from voice_ridge import (  # noqa: E402
     RIDGE_TAPS,
     align_labels,
+    aligned,
     context,
     fit_ridge,
     full_motion,
@@ -154,3 +155,16 @@ def test_lags_read_from_the_command_line():
             assert "cannot read" in str(err)
         else:
             raise AssertionError(bad)
+
+
+def test_the_align_option_names_a_clip_the_data_lacks():
+    lengths, sources = np.array([10, 10]), np.array(["s1a", "vox2_late"])
+    labels, mask = np.arange(40, dtype=np.float32).reshape(20, 2), np.ones(20, bool)
+    out, m, lags = aligned(labels, mask, lengths, sources, "vox2_late:40", rate=50.0)
+    assert lags == {"vox2_late": 40.0} and np.array_equal(out[12:], labels[10:18]) and not m[10:12].any()
+    try:
+        aligned(labels, mask, lengths, sources, "vox2_gone:40", rate=50.0)
+    except ValueError as err:
+        assert "vox2_gone" in str(err)
+    else:
+        raise AssertionError("a missing clip must be reported")
