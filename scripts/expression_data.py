@@ -26,6 +26,7 @@ import csv
 import os
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,12 @@ def mead_clips() -> list[tuple[Path, str]]:
         if label is not None:
             out.append((p, label))
     return out
+
+
+def majority(labels) -> str | None:
+    """A clip's majority label; ties go to the label seen first in the clip (None when empty)."""
+    labels = list(labels)
+    return Counter(labels).most_common(1)[0][0] if labels else None
 
 
 def tracked_frames(path: Path):

@@ -31,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -305,9 +304,7 @@ def main() -> None:
         idx = np.flatnonzero(m["clip"] == c)
         line = f"{c:28s}{m['label'][idx[0]]:>10s}"
         for n, p in preds.items():
-            labs = [p[i] for i in idx if p[i] != "none"]
-            # ties go to the label seen first in the clip (max over a set was hash-order random)
-            maj = Counter(labs).most_common(1)[0][0] if labs else "none"
+            maj = data.majority(p[i] for i in idx if p[i] != "none") or "none"
             clip_res[n][c] = maj
             hits[n] += int(maj == m["label"][idx[0]])
             line += f"{maj:>10s}"

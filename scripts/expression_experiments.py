@@ -159,24 +159,22 @@ TALK_CLIPS = 30  # GRID s1 sentences sampled (seed 0); every other trainable tal
 def extract_talking(force: bool = False) -> Path:
     """Our FaceTracker (VIDEO mode, every 2nd frame) on the talking clips we may train on
     (``manifest.csv`` use = train: GRID s1, VoxCeleb2, one other GRID speaker) → ``talk.npz``."""
-    import csv
     import random
+
+    from voice_talking import trainable_clips
 
     out = data.CACHE / "talk.npz"
     if out.exists() and not force:
         return out
-    talking = data.WILD.parent
-    with open(talking / "manifest.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["use"] == "train"]
-    grid = [r for r in rows if r["clip"].startswith("grid_s1/") and "bbaf2n" not in r["clip"]]  # bbaf2n: dev
+    clips = [(video, video.parent.name == "grid_s1") for video, _, _ in trainable_clips()]
+    grid = [c for c in clips if c[1] and c[0].stem != "bbaf2n"]  # bbaf2n: dev
     random.seed(0)
-    pick = random.sample(grid, TALK_CLIPS) + [r for r in rows if not r["clip"].startswith("grid_s1/")]
+    pick = random.sample(grid, TALK_CLIPS) + [c for c in clips if not c[1]]
     spk, bs, lm, size = [], [], [], []
-    for r in pick:
-        path = talking / r["clip"]
+    for path, is_s1 in pick:
         for k, _, _, f in data.tracked_frames(path):
             if k % 2 == 0 and f.present:
-                spk.append("s1" if r["clip"].startswith("grid_s1/") else path.stem)
+                spk.append("s1" if is_s1 else path.stem)
                 bs.append(f.blendshapes)
                 lm.append(f.landmarks)
                 size.append(f.image_size)
