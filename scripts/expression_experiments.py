@@ -322,8 +322,7 @@ def evaluate(D, spec, source=False):
         ze = fitted(D.ev_x)
         pm = fitted(D.mead_x).argmax(1)
         clips = sorted(set(D.mead_clip.tolist()))
-        right = sum(np.bincount(pm[D.mead_clip == c], minlength=K).argmax() == D.mead_y[D.mead_clip == c][0]
-                    for c in clips)
+        right = sum(data.majority(pm[D.mead_clip == c]) == D.mead_y[D.mead_clip == c][0] for c in clips)
         mead = {"acc": float(np.mean(pm == D.mead_y)), "f1": train.macro_f1(D.mead_y, pm), "clips": int(right),
                 "n": len(clips)}
         be = np.zeros(K)
