@@ -5,7 +5,7 @@ libraries. Wire protocol: ``protocol.py`` (the service's own module, copied in b
 ``scripts/build_addon.py``); spec: docs/protocol.md, add-on guide: docs/addon.md.
 
 ``bpy`` is imported only inside :func:`register`/:func:`unregister`, so the
-Blender-independent modules (mapping, retarget, bake, takes_io, receiver…) import and
+Blender-independent modules (mapping, retarget, bake_plan, takes_io, receiver…) import and
 test in plain Python.
 """
 
@@ -25,10 +25,10 @@ def register() -> None:
     import bpy
     from bpy.app.handlers import persistent
 
-    from . import jobs, operators, ops_mapping, props, ui
+    from . import ops_capture, ops_jobs, ops_mapping, props, ui
 
     persistent(_stop_on_load)  # kept across file loads, so it sees every load
-    classes = (*props.CLASSES, *ui.CLASSES, *operators.CLASSES, *ops_mapping.CLASSES, *jobs.CLASSES)
+    classes = (*props.CLASSES, *ui.CLASSES, *ops_capture.CLASSES, *ops_mapping.CLASSES, *ops_jobs.CLASSES)
     for cls in classes:
         bpy.utils.register_class(cls)
     _registered[:] = classes
@@ -36,18 +36,18 @@ def register() -> None:
     bpy.app.handlers.load_pre.append(_stop_on_load)
     if not bpy.app.background:
         bpy.app.timers.register(ui.redraw_while_live, first_interval=0.5, persistent=True)
-    jobs.JOBS.install_exit_hook()
+    ops_jobs.JOBS.install_exit_hook()
 
 
 def unregister() -> None:
     import bpy
 
-    from . import jobs, ui
+    from . import ops_jobs, ui
     from .live import SESSION
 
     SESSION.stop()
-    jobs.JOBS.stop_all()
-    jobs.JOBS.remove_exit_hook()
+    ops_jobs.JOBS.stop_all()
+    ops_jobs.JOBS.remove_exit_hook()
     if bpy.app.timers.is_registered(ui.redraw_while_live):
         bpy.app.timers.unregister(ui.redraw_while_live)
     if _stop_on_load in bpy.app.handlers.load_pre:

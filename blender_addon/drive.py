@@ -13,7 +13,7 @@ from mathutils import Quaternion
 
 from . import mapping, rig
 from .actions import ActionBlender
-from .bake import BoneTargets
+from .bake_plan import BoneTargets
 
 LIVE_TRACK_PREFIX = "Kinemo live: "
 EXPRESSION_TRACK_PREFIX = "Kinemo live expression: "

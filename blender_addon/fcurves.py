@@ -1,7 +1,7 @@
 """Bulk keyframe writes for Blender 4.2 (legacy ``Action.fcurves``) and 4.4+/5.0 (slotted actions).
 
 ``keyframe_points.add(n)`` + ``foreach_set`` writes a whole curve in a few C calls
-instead of one Python call per key (scripts/bench_bake.py measures the difference).
+instead of one Python call per key (scripts/bench/bench_bake.py measures the difference).
 Handles are set on the keys themselves, so no per-curve ``update()`` sort is needed:
 keys arrive sorted, and LINEAR keys ignore handles anyway.
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import bpy
 import numpy as np
 
-from .bake import CurvePlan
+from .bake_plan import CurvePlan
 
 LINEAR = 1  # index of 'LINEAR' in the keyframe interpolation enum
 

@@ -20,7 +20,7 @@ import bpy
 import numpy as np
 
 from . import protocol, rig
-from .bake import BoneTargets
+from .bake_plan import BoneTargets
 from .drive import EXPRESSION_TRACK_PREFIX, ActionWriter, MeshDrivers, write_bones
 from .expressions import ReactionGate
 from .receiver import Receiver

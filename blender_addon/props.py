@@ -14,7 +14,7 @@ from bpy.props import (
 )
 
 from . import protocol, rig
-from .bake import BoneTargets
+from .bake_plan import BoneTargets
 from .presets import ChannelPreset, Preset
 from .retarget import ChannelShape, Retarget
 

@@ -1,8 +1,8 @@
 """The data-made face rig: MediaPipe's face mesh with 52 ARKit shape keys learned from real tracking.
 
 Pure numpy (no Blender): the mesh, the regions each key may move, the mirror map, the
-least-squares fit and the reconstruction check. ``scripts/face_rig_fit.py`` runs the fit on
-cached tracking (``scripts/face_rig_data.py``) and writes ``rigs/face_rig.npz``;
+least-squares fit and the reconstruction check. ``scripts/face/face_rig_fit.py`` runs the fit on
+cached tracking (``scripts/face/face_rig_data.py``) and writes ``rigs/face_rig.npz``;
 ``rigs/human_head.py`` turns that into a Blender head. Details and numbers: docs/face-rig.md.
 
 Frames: the mesh is MediaPipe's canonical face (``rigs/face_model_with_iris.obj``,

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "blender_addon"
 SKIP_DIRS = {"__pycache__"}
+LEGAL = ("LICENSE", "NOTICE")
 
 
 def build(out_dir: Path = ROOT / "dist") -> Path:
@@ -32,6 +33,8 @@ def build(out_dir: Path = ROOT / "dist") -> Path:
             if path.is_dir() or SKIP_DIRS.intersection(rel.parts) or path.suffix == ".pyc":
                 continue
             zf.writestr(str(rel), path.resolve().read_bytes())  # resolve(): links become content
+        for notice in LEGAL:  # the licence and third-party credits travel with the add-on
+            zf.write(ROOT / notice, notice)
     tmp.replace(out)
     return out
 

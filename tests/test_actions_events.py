@@ -98,7 +98,7 @@ def test_per_label_on_thresholds_are_honoured():
 
 def test_default_thresholds_are_per_label():
     o = EventOptions()
-    assert o.on_for.get("clap", o.on) < o.on  # chosen leave-one-subject-out (scripts/actions_eval.py)
+    assert o.on_for.get("clap", o.on) < o.on  # chosen leave-one-subject-out (scripts/actions/actions_eval.py)
     clap = o.on_for["clap"] + 0.02
     events, _ = run([vec(clap=clap, idle=(1 - clap) / 3)] * 10)  # on top, below `on`
     assert [e.label for e in events] == ["clap"]

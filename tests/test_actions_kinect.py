@@ -1,15 +1,19 @@
-"""Kinect-20 → MediaPipe-33 conversion and UTKinect parsing (kinemo.body.kinect)."""
+"""Kinect-20 → MediaPipe-33 conversion and UTKinect parsing (scripts/actions/kinect.py)."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
-from conftest import SHARED, require
+from conftest import ROOT, SHARED, require
 
-from kinemo.body import kinect
 from kinemo.body.posefile import read_pose_file, write_pose_file
 from kinemo.body.skeleton import INDEX
 from kinemo.errors import KinemoError
+
+sys.path.insert(0, str(ROOT / "scripts" / "actions"))
+import kinect  # noqa: E402
 
 UTK = SHARED / "data" / "actions" / "utkinect"
 

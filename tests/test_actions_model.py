@@ -1,6 +1,6 @@
 """The shipped classifier (ONNX via onnxruntime) on fresh generated data: quality and latency.
 
-Small versions of scripts/actions_eval.py (which reports the full numbers); the thresholds
+Small versions of scripts/actions/actions_eval.py (which reports the full numbers); the thresholds
 leave room for the sampling noise of a few hundred windows.
 """
 
@@ -76,7 +76,7 @@ def test_classifier_is_fast_enough_for_every_frame(clf):
     t = time.perf_counter()
     for _ in range(200):
         clf.process_window(x)
-    assert (time.perf_counter() - t) / 200 < 0.02  # sanity bound; scripts/actions_eval.py measures it
+    assert (time.perf_counter() - t) / 200 < 0.02  # sanity bound; scripts/actions/actions_eval.py measures it
 
 
 def test_other_motion_makes_no_events(clf):

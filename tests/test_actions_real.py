@@ -1,6 +1,6 @@
 """The shipped classifier on real bodies: UTKinect skeletons (dev data) and crafted ML Kit clips.
 
-Small versions of scripts/actions_eval.py, which reports the full numbers (all 20 UTKinect
+Small versions of scripts/actions/actions_eval.py, which reports the full numbers (all 20 UTKinect
 recordings, leave-one-subject-out). v1 (the generator-only model before the ``other`` class)
 fails every one of these: it found no two-handed wave, and fired on most one-arm gestures,
 carrying and sitting down.
@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED, require
 
-from kinemo.body import crafted, kinect
 from kinemo.body.classifier import ActionClassifier
 from kinemo.body.events import EventOptions
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "actions"))
+import crafted  # noqa: E402
+import kinect  # noqa: E402
 from actions_eval import POSITIVE, score_recording, stream_events, stream_probs, summarise  # noqa: E402
 
 UTK = SHARED / "data" / "actions" / "utkinect"

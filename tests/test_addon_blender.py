@@ -23,6 +23,7 @@ def test_zip_has_manifest_wheel_and_the_services_protocol(addon_zip):
         assert "wheels/python_osc-1.10.2-py3-none-any.whl" in names
         assert zf.read("protocol.py") == (ROOT / "inference" / "kinemo" / "protocol.py").read_bytes()
         assert not [n for n in names if "__pycache__" in n]
+        assert zf.read("LICENSE") == (ROOT / "LICENSE").read_bytes() and zf.read("NOTICE").startswith(b"Kinemo")
 
 
 def test_installed_extension_registers_operators_and_bundled_wheel(blender):

@@ -1,4 +1,4 @@
-"""Issue 13 in real Blender: NaN, infinity and absurd values in every field type never reach
+"""Hostile values in real Blender: NaN, infinity and absurd values in every field type never reach
 shape keys, bones or keyframes; every sidebar panel and UI list draws, in every add-on state,
 naming only properties, operators and icons that exist."""
 

@@ -16,7 +16,7 @@ from conftest import ROOT
 
 from blender_addon import protocol, rig
 from blender_addon.actions import ActionBlender, plan_strips
-from blender_addon.bake import BoneTargets, plan_bones, plan_shape_keys, quat_to_euler
+from blender_addon.bake_plan import BoneTargets, plan_bones, plan_shape_keys, quat_to_euler
 from blender_addon.companion import JobManager, base_command, job_command
 from blender_addon.keyreduce import max_error, reduce_keys
 from blender_addon.mapping import auto_map, channel_for, report, resolve
@@ -308,10 +308,10 @@ def test_companion_command_lines_and_a_real_process_error(tmp_path):
 
 
 def test_fuzzing_and_a_short_soak_inside_the_suite():
-    # In-process again: the bundle walk is ours and cannot loop or grow (issue 13; a subprocess
-    # with a memory cap had hidden that it did). A fixed seed, so a failure reproduces; seed 29
-    # holds issue 13's datagrams, and the fuzzer adds such framing on purpose anyway.
-    sys.path.insert(0, str(ROOT / "scripts"))
+    # In-process: the bundle walk is ours and cannot loop or grow (a subprocess with a memory
+    # cap would hide a walk that does). Fixed seeds, so a failure reproduces; seed 29 holds
+    # bundles with negative element sizes, and the fuzzer adds such framing on purpose anyway.
+    sys.path.insert(0, str(ROOT / "scripts" / "bench"))
     import fuzz_receiver
     import soak_receiver
 

@@ -1,4 +1,4 @@
-"""Bad-input matrix (issue 13): every careless or hostile argument to ``bake_audio.py`` and ``kinemo …``
+"""Bad-input matrix: every careless or hostile argument to ``bake_audio.py`` and ``kinemo …``
 fails before any work, in one line without a traceback, with a non-zero exit, and leaves every file
 as it was: no existing file changed, no partial or temporary file left behind.
 

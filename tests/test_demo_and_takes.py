@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from blender_addon.bake import plan_shape_keys, resample
+from blender_addon.bake_plan import plan_shape_keys, resample
 from blender_addon.mapping import match_channels
 from blender_addon.takes_io import TakeError, read_take
 from kinemo import protocol

@@ -65,7 +65,7 @@ def test_keys_move_the_right_way(rig):
 
 def test_held_out_reconstruction_error_is_bounded(rig):
     """Drive the rig with held-out clips' own scores; compare with their tracked landmarks, pose removed."""
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "face_rig_fit.py"), "--check"],
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "face" / "face_rig_fit.py"), "--check"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     print(r.stdout)

@@ -1,4 +1,4 @@
-"""Issue 13, without Blender: datagrams that hung, bloated or froze the receivers, and values
+"""Hostile datagrams, without Blender: framing that could hang, bloat or freeze a receiver, and values
 that must never leave them. Each hostile datagram must be dropped, counted, fast and flat."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The speaker folds of scripts/voice_folds.py: which clips are held out, and how folds are summed up."""
+"""The speaker folds of scripts/voice/voice_folds.py: which clips are held out, and how folds are summed up."""
 
 import csv
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import ROOT, SHARED, require
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "voice"))
 import voice_folds as vf  # noqa: E402
 
 
@@ -19,6 +19,13 @@ def test_folds_are_the_trainable_speakers_besides_s1_each_held_out_once():
     assert len(held) == len(set(held))  # no speaker in two folds
     assert set(held) == others  # every trainable speaker besides s1, and nothing eval-only
     assert vf.FOLDS[0] == ("vox2_00015", "vox2_00473", "vox2_741400163")  # the model card's standard hold-out
+    # One speaker's clips stay in one fold (the manifest names GRID speakers and CREMA-D actors).
+    speaker = {Path(r["clip"]).stem: r["corpus"] if ("speaker" in r["corpus"] or "actor" in r["corpus"])
+               else Path(r["clip"]).stem for r in rows}
+    fold_of: dict[str, int] = {}
+    for k, fold in enumerate(vf.FOLDS):
+        for clip in fold:
+            assert fold_of.setdefault(speaker[clip], k) == k, f"{speaker[clip]} is in two folds"
 
 
 def test_scores_pool_every_clip_of_every_fold(tmp_path, monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""The lip-sync metrics of scripts/voice_eval.py on synthetic curves (fast, no ../shared)."""
+"""The lip-sync metrics of scripts/voice/voice_eval.py on synthetic curves (fast, no ../shared)."""
 
 import sys
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "voice"))
 import voice_metrics as vm  # noqa: E402
 
 FPS = 25.0
@@ -166,7 +166,7 @@ def fixed_prediction(t: np.ndarray, label: np.ndarray, pred: np.ndarray) -> tupl
 
 
 def test_channel_gains_keep_what_is_predicted_and_silence_noise():
-    """scripts/voice_channel_gain.py: a channel predicted right keeps gain 1, one predicted as
+    """scripts/voice/voice_channel_gain.py: a channel predicted right keeps gain 1, one predicted as
     noise is held still (gain 0), jawOpen is never scaled, and the chosen gains raise the skill."""
     import voice_channel_gain as vcg
 

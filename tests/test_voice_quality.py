@@ -1,6 +1,6 @@
 """The shipped voice models on real speakers they never heard: the five GRID development clips.
 
-Labels come from MediaPipe on the clips' video, as in scripts/voice_eval.py (reused here).
+Labels come from MediaPipe on the clips' video, as in scripts/voice/voice_eval.py (reused here).
 Both engines are checked: the file engine (what ``kinemo audio`` and the batch bake use)
 and the live network fed sound-card blocks (what ``kinemo mic`` uses). The bounds sit
 well below the numbers in docs/voice-model.md: they catch a broken model, front-end or
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, require
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "voice"))
 import voice_eval  # noqa: E402
 import voice_metrics  # noqa: E402
 

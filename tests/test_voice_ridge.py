@@ -1,4 +1,4 @@
-"""The linear file head's closed-form fit (scripts/voice_ridge.py): numpy only, no torch."""
+"""The linear file head's closed-form fit (scripts/voice/voice_ridge.py): numpy only, no torch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts" / "voice"))
 from voice_ridge import (  # noqa: E402
     RIDGE_TAPS,
     align_labels,

@@ -1,4 +1,4 @@
-"""The linear-head sweep's recipe language and group weights (scripts/voice_ridge_sweep.py)."""
+"""The linear-head sweep's recipe language and group weights (scripts/voice/voice_ridge_sweep.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts" / "voice"))
 from voice_ridge_sweep import drawn_speakers, group_weights, main, parse_recipe  # noqa: E402
 
 

@@ -20,6 +20,7 @@ from kinemo.body import swings
 from kinemo.body.features import FEATURES, STEPS
 from kinemo.body.fewshot import Detector, descriptor
 from kinemo.errors import KinemoError
+from kinemo.ort_session import cpu_session
 
 
 def default_model_path() -> Path:
@@ -67,15 +68,7 @@ class ActionClassifier:
                 raise ValueError("window shape differs from this version of kinemo")
         except (ValueError, OSError) as e:
             raise KinemoError(f"bad action model description {meta_path}: {e}") from None
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = so.inter_op_num_threads = max(1, options.threads)
-        so.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise KinemoError(f"could not load action model {path}: {str(e).splitlines()[0]}") from None
+        session = cpu_session(path, options.threads, what="action model", inter_threads=options.threads)
         return cls(session, meta, options)
 
     @property

@@ -4,6 +4,8 @@ A window is labelled with the action under its last frame once that action has r
 for ``ONSET`` seconds, so the model learns to call an action early (event latency);
 windows just after an action ended are left out (``-1``) because either answer is fair.
 ``steady`` marks windows well inside one segment: the ones accuracy is reported on.
+In the runtime package because ``kinemo actions train`` (:mod:`kinemo.body.fewshot`) cuts its
+negative windows with :func:`make_windows`.
 """
 
 from __future__ import annotations

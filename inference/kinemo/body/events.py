@@ -36,7 +36,8 @@ class ActionEvent:
 
 @dataclass
 class EventOptions:
-    # on, on_for and hold_on: chosen leave-one-subject-out on UTKinect (scripts/actions_eval.py, docs/actions.md);
+    # on, on_for and hold_on: chosen leave-one-subject-out on UTKinect
+    # (scripts/actions/actions_eval.py, docs/actions.md);
     # v1: on 0.6 for every label; v2: 0.7 for every label; v2.1 (same network): clap's own 0.4;
     # v2.2 (the wave gate of kinemo.body.swings in the classifier): wave's own 0.6
     on: float = 0.7

@@ -11,6 +11,10 @@ dropped frames, uneven frame times). Everything a run draws comes from one
 
 World frame: metres in units of body height ``H``; y up; the performer stands at the
 origin facing +z; +x is the performer's left.
+
+Why it ships in the runtime package: ``kinemo actions train`` (the few-shot trainer,
+:mod:`kinemo.body.fewshot`) draws its negative windows from it on the user's machine.
+The rest of the training (data sets, the network) lives in ``scripts/actions/``.
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ class Body:
 
 
 # Face points around the head centre, head frame, units of height (x = performer's left).
-_FACE = {
+FACE_POINTS = {
     "nose": (0.0, -0.005, 0.058),
     "left_eye_inner": (0.012, 0.014, 0.05), "left_eye": (0.024, 0.016, 0.047), "left_eye_outer": (0.036, 0.015, 0.04),
     "right_eye_inner": (-0.012, 0.014, 0.05), "right_eye": (-0.024, 0.016, 0.047),
@@ -645,7 +649,7 @@ def forward_kinematics(p: Params, body: Body) -> np.ndarray:
     sh_c = pelvis + _apply(torso, (0, body.torso, 0))
     head = torso @ _rot(1, p["head"][:, 1]) @ _rot(0, p["head"][:, 0]) @ _rot(2, -p["head"][:, 2])
     head_c = sh_c + _apply(torso, (0, 0.035, 0)) + _apply(head, (0, 0.085 * body.head, 0))
-    for name, off in _FACE.items():
+    for name, off in FACE_POINTS.items():
         out[:, INDEX[name]] = head_c + _apply(head, np.array(off) * body.head)
     ground = pelvis * np.array([1.0, 0.0, 1.0])
     forward = _apply(ry, (0, 0, 1))

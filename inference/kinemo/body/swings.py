@@ -16,7 +16,7 @@ import numpy as np
 from kinemo.body.features import STEPS
 from kinemo.body.skeleton import CHANNELS, L_SHOULDER, L_WRIST, NUM_LANDMARKS, R_SHOULDER, R_WRIST
 
-#: Default turns and size of a swing, chosen leave-one-subject-out on UTKinect (scripts/actions_eval.py).
+#: Default turns and size of a swing, chosen leave-one-subject-out on UTKinect (scripts/actions/actions_eval.py).
 MIN_SWINGS = 2
 EXCURSION = 0.2  # body sizes (the window's normalisation unit, ≈ torso length): wrist-only flicks do not count
 

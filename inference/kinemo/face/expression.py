@@ -99,7 +99,10 @@ def action_units(blendshapes: np.ndarray) -> np.ndarray:
 
 
 def classify_rules(blendshapes: np.ndarray) -> Expression:
-    """The v1 label: EMFACS prototypes over the action units (the baseline scripts/expression_eval.py reports)."""
+    """The v1 label: EMFACS prototypes over the action units.
+
+    The baseline that scripts/expression/expression_eval.py reports.
+    """
     aus = action_units(blendshapes)
     evidence = np.maximum(0.0, _SUPPORT @ aus - 0.5 * (_CONTRA @ aus))
     scores = dict(zip(_EMOTIONS, evidence.tolist(), strict=True))

@@ -13,7 +13,7 @@ Features (no pixels, so it stays sender-side and costs microseconds; docs/expres
 The classifier is a multinomial logistic regression (standardised inputs, class-weighted),
 optionally averaged with a small ReLU network's probabilities, then temperature-scaled on
 held-out predictions; stored as numpy arrays in
-``assets/expression.npz`` by ``scripts/expression_train.py``. It has two heads: ``full``
+``assets/expression.npz`` by ``scripts/expression/expression_train.py``. It has two heads: ``full``
 (blendshapes + geometry) and ``blendshapes`` (for frames that carry no landmarks, e.g. a take
 re-read from its blendshape columns).
 

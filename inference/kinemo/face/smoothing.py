@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Defaults tuned on the GRID clips for 0-1 blendshape weights (scripts/bench_smoothing.py).
+#: Defaults tuned on the GRID clips for 0-1 blendshape weights (scripts/bench/bench_smoothing.py).
 DEFAULT_MIN_CUTOFF = 0.5  # Hz: cut-off for a still signal
 DEFAULT_BETA = 10.0  # how fast the cut-off rises with speed (per unit/s)
 DEFAULT_D_CUTOFF = 1.0  # Hz: cut-off for the speed estimate

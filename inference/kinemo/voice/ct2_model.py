@@ -1,7 +1,7 @@
 """A Whisper encoder cut after its first blocks, from the CTranslate2 model file we already ship with.
 
 Why: the jaw follows the sound better from the middle of Whisper tiny.en's encoder than
-from its end (docs/voice-model.md, "Seventh session"). The last block is shaped for the
+from its end (docs/voice-model.md, "What was tried"). The last block is shaped for the
 text decoder; the third block's output still carries more of how the sound is made.
 CTranslate2 has no call that returns an inner block, but it builds an encoder from
 whatever ``encoder/layer_N`` variables its model file holds and applies the final layer

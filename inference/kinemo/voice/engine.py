@@ -279,7 +279,7 @@ class _LandmarkDecoder:
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, pca) -> None:
         self.weights, self.bias, self.pca = weights, bias, pca
-        from kinemo.landmarks import Similarity
+        from kinemo.face.landmarks import Similarity
 
         self.pose = Similarity(0.12, np.eye(3), np.array([0.5, 0.5, 0.0]))
         self._basis = (pca.components.T * 1.0).astype(np.float32)  # (1434, K)
@@ -289,7 +289,7 @@ class _LandmarkDecoder:
         from kinemo.errors import KinemoError
 
         try:
-            from kinemo.landmarks import LandmarkPCA
+            from kinemo.face.landmarks import LandmarkPCA
         except ImportError:
             raise KinemoError("landmarks are not available in this build") from None
         if not cls.ASSET.is_file():

@@ -15,25 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from kinemo.errors import KinemoError
+from kinemo.ort_session import cpu_session
 from kinemo.voice.features import SILENCE_FRAME
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_MODEL = ASSETS / "voice_net.onnx"  # the live (causal) network: kinemo mic, --engine live
 FILE_MODEL = ASSETS / "voice_file.onnx"  # the file network (Whisper encoder + head): kinemo audio
-
-
-def onnx_session(path: Path, threads: int = 1):
-    """An onnxruntime CPU session on ``threads`` cores; a damaged file is a KinemoError, not a traceback."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = max(1, int(threads))
-    so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own types for a damaged file
-        raise KinemoError(f"could not load voice model {path}: {str(e).splitlines()[0]}") from None
 
 
 class VoiceNet:
@@ -42,7 +29,7 @@ class VoiceNet:
         meta_path = path.with_suffix(".json")
         if not path.is_file() or not meta_path.is_file():
             raise KinemoError(f"voice model not found: {path} (and {meta_path.name} beside it)")
-        self._session = onnx_session(path, threads)
+        self._session = cpu_session(path, threads, what="voice model")
         meta = json.loads(meta_path.read_text())
         self.delay = int(meta["delay_frames"])
         self.gate_ahead = self.delay  # the silence gate looks as far ahead as the network does

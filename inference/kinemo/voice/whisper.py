@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kinemo.errors import KinemoError
+from kinemo.ort_session import cpu_session
 from kinemo.voice.ct2_model import BLOCKS, truncated_files
 
 SAMPLE_RATE = 16000
@@ -118,9 +119,7 @@ class WhisperVoiceNet:
     gate_ahead = 30  # 10 ms frames: the mouth opens up to 300 ms before the first word, so look that far
 
     def __init__(self, path: Path, meta: dict, *, threads: int = 1) -> None:
-        from kinemo.voice.net import onnx_session
-
-        self._head = onnx_session(path, threads)
+        self._head = cpu_session(path, threads, what="voice model")
         self.encoder = WhisperEncoder(threads, tuple(meta.get("whisper_blocks", (BLOCKS,))))
         self.channels: tuple[str, ...] = tuple(meta["channels"])
         self.meta, self.path = meta, path

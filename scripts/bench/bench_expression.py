@@ -1,0 +1,58 @@
+"""Per-frame cost of the expression label (features from the mesh + classifier), on real faces.
+
+  python scripts/bench/bench_expression.py [--frames 2000]
+
+Uses the cached MediaPipe outputs of scripts/expression/expression_data.py (MEAD frames) and prints the
+median and p95 per-frame time of: the geometry features, the classifier (scores), the whole
+``classify`` call (features + scores + action units), and the stream's hysteresis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "expression"))
+import expression_data as data  # noqa: E402
+
+from kinemo.face.expression import ExpressionSmoother, classify  # noqa: E402
+from kinemo.face.expression_model import default_model, features  # noqa: E402
+
+
+def timed(fn, items) -> np.ndarray:
+    out = []
+    for it in items:
+        t = time.perf_counter()
+        fn(it)
+        out.append(time.perf_counter() - t)
+    return np.array(out) * 1000.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=2000)
+    args = ap.parse_args()
+    m = data.load_mead()
+    idx = np.flatnonzero(m["present"])
+    idx = np.resize(idx, args.frames)
+    frames = [(m["blendshapes"][i], m["landmarks"][i], tuple(m["size"][i])) for i in idx]
+    model = default_model()
+    feats = [features(*f) for f in frames]
+    smoother = ExpressionSmoother()
+    exprs = [classify(*f) for f in frames[:200]]
+    for name, fn, items in (
+            ("features (mesh geometry + √blendshapes)", lambda f: features(*f), frames),
+            ("classifier (scores)", model.scores, feats),
+            ("classify() total (+ action units)", lambda f: classify(*f), frames),
+            ("hysteresis (ExpressionSmoother.update)",
+             lambda e: smoother.update(e[1], e[0] / 25.0), list(enumerate(exprs * (args.frames // 200))))):
+        ms = timed(fn, items)
+        print(f"{name:44s} median {np.median(ms) * 1000:7.1f} µs   p95 {np.percentile(ms, 95) * 1000:7.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
