@@ -1,15 +1,32 @@
-"""Atomic file writes: a file appears complete or not at all, so nothing half-written is ever left."""
+"""Atomic file writes: a file appears complete or not at all, so nothing half-written is ever left.
+
+The file gets the user's normal permissions (mode 0666 less the umask, as ``open`` would give),
+so a colleague or a render-farm account can read a take; a temporary file from ``mkstemp``
+would be 0600.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from kinemo.errors import KinemoError
+
+
+def create_temporary(p: Path) -> tuple[int, str]:
+    """A new file beside ``p`` with a random name, created with 0666 so that the umask applies."""
+    folder = p.parent if str(p.parent) else Path(".")
+    for _ in range(100):
+        name = str(folder / f".{p.name}.{secrets.token_hex(4)}{p.suffix}")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {p}")
 
 
 @contextmanager
@@ -22,7 +39,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, what: str = "") -
     p = Path(path)
     tmp = ""
     try:  # creating the temporary file is inside: a read-only folder is the commonest failure
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=p.parent if str(p.parent) else ".")
+        fd, tmp = create_temporary(p)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
             yield f
         os.replace(tmp, p)

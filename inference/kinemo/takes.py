@@ -1,7 +1,10 @@
 """Take files: Live Link Face CSV, and our JSON/NPZ (same columns plus timestamps and landmarks).
 
-Files appear only when complete (written to a temporary name, then renamed), so
-an interrupted run never leaves a half file where a good one was expected.
+While a take records, its frames stream into a journal beside the output
+(:mod:`kinemo.journal`), flushed every second; the take file is written from the journal
+at the end (to a temporary name, then renamed) and the journal removed. So an ending of
+any kind loses at most the last second: Ctrl-C, SIGTERM and SIGHUP finish the file, and
+after a hard kill ``kinemo recover OUT`` (:func:`recover`) rebuilds it from the journal.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from kinemo.face.landmarks import MESH_TO_IBUG68
 from kinemo.face.smoothing import zero_phase
 from kinemo.files import atomic_write
 from kinemo.frame import NUM_LANDMARKS, Frame
+from kinemo.journal import JournalWriter, journal_path, read_journal
 
 TAKE_FORMAT = protocol.TAKE_FORMAT
 TAKE_VERSION = 1
@@ -60,22 +64,45 @@ def llf_rows(cols: dict[str, np.ndarray], fps: float) -> list[str]:
 
 def check_output_path(path: str | os.PathLike) -> Path:
     """Fail before any work is done if the output cannot be written (the checks every command shares)."""
-    return argcheck.output_file(path, SUFFIXES)
+    out = argcheck.output_file(path, SUFFIXES)
+    if journal_path(out).exists():
+        raise KinemoError(f"{journal_path(out)} holds a take that was not recovered: run 'kinemo recover {out}' "
+                          "or delete it")
+    return out
 
 
 class TakeWriter:
-    """Collects frames, then writes the file for its suffix on ``close``."""
+    """Streams frames into the take's journal; ``close`` writes the file for its suffix from it."""
 
     def __init__(self, path: str | os.PathLike, *, fps: float, source: str = "", zero_phase: bool = False) -> None:
         self.path = check_output_path(path)
         self.fps, self.source = float(fps), source
         self.zero_phase = zero_phase  # smooth the whole take without lag before writing (file input)
-        self.frames: list[Frame] = []
+        self.frames: list[Frame] = []  # filled from the journal by close()/recover(), not while recording
+        self._journal: JournalWriter | None = None  # opened by the first frame: a run that fails first leaves none
+
+    @property
+    def count(self) -> int:
+        """Frames recorded so far."""
+        return self._journal.count if self._journal else 0
 
     def add(self, frame: Frame) -> None:
-        self.frames.append(frame)
+        if self._journal is None:
+            self._journal = JournalWriter(journal_path(self.path), {**self._meta(), "zero_phase": self.zero_phase})
+        self._journal.add(frame)
 
     def close(self) -> Path:
+        """Write the complete take file, then remove the journal (kept if the file cannot be written)."""
+        if self._journal is not None:
+            self._journal.close()
+            _meta, self.frames, _torn = read_journal(self._journal.path)
+        self._write()
+        if self._journal is not None:
+            self._journal.remove()
+        self.frames = []
+        return self.path
+
+    def _write(self) -> None:
         suffix = self.path.suffix.lower()
         with atomic_write(self.path, "wb" if suffix == ".npz" else "w", what="output ") as f:
             if suffix == ".csv":
@@ -84,7 +111,6 @@ class TakeWriter:
                 self._write_json(f)
             else:
                 self._write_npz(f)
-        return self.path
 
     def columns(self) -> dict[str, np.ndarray]:
         frames = self.frames
@@ -163,6 +189,31 @@ class TakeWriter:
         cols = {k: v for k, v in self.columns().items() if not (k.startswith("landmarks") and not len(v))}
         meta = json.dumps(self._meta())
         np.savez_compressed(f, meta=np.array(meta), **cols)
+
+
+def recover(output: str | os.PathLike) -> tuple[Path, int, bool]:
+    """Rebuild the take ``output`` from the journal a killed capture left: (path, frames, torn tail).
+
+    The file is what a normal stop would have written from those frames; the journal is removed
+    once the file is in place.
+    """
+    out = Path(output)
+    journal = journal_path(out)
+    if out.suffix.lower() not in SUFFIXES:
+        raise KinemoError(f"{out}: a take is .csv, .json or .npz")
+    if not journal.is_file():
+        raise KinemoError(f"no journal to recover: {journal} does not exist (only a capture that was killed "
+                          "leaves one)")
+    meta, frames, torn = read_journal(journal)
+    try:
+        writer = TakeWriter.__new__(TakeWriter)
+        writer.path, writer.fps, writer.source = out, float(meta["fps"]), str(meta.get("source", ""))
+        writer.zero_phase, writer.frames = bool(meta.get("zero_phase", False)), frames
+    except (KeyError, TypeError, ValueError) as e:
+        raise KinemoError(f"{journal}: damaged journal header ({e})") from None
+    writer._write()
+    journal.unlink()
+    return out, len(frames), torn
 
 
 def read_take(path: str | os.PathLike) -> dict:

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from kinemo import __version__, argcheck, models, protocol
+from kinemo.cli import stopping
 from kinemo.errors import KinemoError
 from kinemo.native import own_stderr
 
@@ -32,7 +33,8 @@ Wire protocol: docs/protocol.md.
 
 #: The command families, in the order ``kinemo --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "kinemo.cli.face", "kinemo.cli.models", "kinemo.cli.actions", "kinemo.cli.voice", "kinemo.cli.image")
+    "kinemo.cli.face", "kinemo.cli.voice", "kinemo.cli.image", "kinemo.cli.actions", "kinemo.cli.recover",
+    "kinemo.cli.models")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     own_stderr()  # our messages must not vanish while a reader thread silences native logs
+    stopping.install()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -58,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except KinemoError as e:
         print(f"kinemo: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("kinemo: interrupted", file=sys.stderr)
-        return 130
+        return stopping.exit_status(e)
 
 
 if __name__ == "__main__":

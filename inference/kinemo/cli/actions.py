@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from kinemo import argcheck, protocol
+from kinemo.cli.stopping import exit_status
 from kinemo.errors import KinemoError
 from kinemo.files import atomic_write
 
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     bar = Progress(f"actions in {name}", total, enabled=not args.quiet)
     start = time.perf_counter()
     last_t = 0.0
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
 
     def emit(result, extra=()) -> None:
         if sender is not None:
@@ -174,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
             stats["person_frames"] += int(result.present)
             last_t = t
             bar.update()
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as e:
+        interrupted = e
     finally:
         bar.close()
         close()
@@ -200,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
             if path:
                 msg += f"; wrote {path}"
         print(msg, file=sys.stderr)
-    return 130 if interrupted and not live else 0
+    return exit_status(interrupted, stopped_normally=live)
 
 
 def _write_json(path: Path, doc: dict) -> None:

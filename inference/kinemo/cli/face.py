@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kinemo import argcheck, protocol
+from kinemo.cli.stopping import exit_status
 from kinemo.control import DEFAULT_CONTROL_PORT
 from kinemo.errors import KinemoError
 from kinemo.face.motion import DEFAULT_EASE_S, SMOOTHING_MODES
@@ -167,14 +168,14 @@ def _track(args: argparse.Namespace, source) -> int:
                 for _ in range(args.workers)]
     body = _BodyActions(*parse_target(args.osc)) if args.actions else None
     hooks = [h for h in (body.submit if body else None, preview.picture if preview else None) if h is not None]
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
     stats = None
     try:
         stats = run_face(source, trackers, sinks, motion=motion, realtime=getattr(args, "realtime", False),
                          max_frames=args.max_frames, progress=not args.quiet,
                          on_frame=(lambda rgb, t, seq: [h(rgb, t, seq) for h in hooks]) if hooks else None)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as e:
+        interrupted = e
     finally:
         if body:
             body.close()
@@ -200,7 +201,7 @@ def _track(args: argparse.Namespace, source) -> int:
             if stats.dropped:
                 msg += f", {stats.dropped} camera frames dropped"
         else:
-            msg = f"stopped after {len(writer.frames) if writer else 0} frames"
+            msg = f"stopped after {writer.count if writer else 0} frames"
         if args.vmc:
             msg += f"; streamed VMC to {args.vmc}"
         elif not args.no_osc:
@@ -210,7 +211,7 @@ def _track(args: argparse.Namespace, source) -> int:
         if previewed:
             msg += f"; preview {previewed} ({preview.count} frames)"
         print(msg, file=sys.stderr)
-    return 130 if interrupted and not source.realtime else 0
+    return exit_status(interrupted, stopped_normally=source.realtime)
 
 
 class _BodyActions:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from kinemo import argcheck, protocol
+from kinemo.cli.stopping import exit_status
 from kinemo.errors import KinemoError
 
 FPS_CHOICES = (24, 25, 30, 50, 60)
@@ -105,10 +105,11 @@ class _CsvStream:
     CHUNK = 2000
 
     def __init__(self, path: Path, fps: float) -> None:
+        from kinemo.files import create_temporary
         from kinemo.takes import LLF_HEADER, check_output_path
 
         self.path, self.fps = check_output_path(path), fps
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".csv", dir=self.path.parent)
+        fd, self._tmp = create_temporary(self.path)
         self._f = os.fdopen(fd, "w", newline="")
         self._f.write(",".join(LLF_HEADER) + "\n")
         self._pending: list = []
@@ -301,10 +302,13 @@ def run_mic(args) -> int:
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
         model_path=args.model, fps=args.fps, smoothing="live", blinks=args.blinks, seed=args.seed,
         landmarks=out is not None and out.suffix.lower() in (".json", ".npz")))
-    writer = _writer(out, args.fps, source.name) if out else None
+    from kinemo.takes import TakeWriter
+
+    writer = TakeWriter(out, fps=args.fps, source=source.name) if out else None  # journaled: a kill loses ≤ 1 s
     if not args.quiet:
         print(f"listening on {source.name}; streaming to {target or 'nowhere'}; Ctrl-C stops", file=sys.stderr)
     count = 0
+    interrupted: KeyboardInterrupt | None = None
     try:
         for block in source.blocks():
             for frame in animator.process_audio_block(block):
@@ -313,8 +317,8 @@ def run_mic(args) -> int:
                 if writer is not None:
                     writer.add(frame)
                 count += 1
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as e:
+        interrupted = e
     finally:
         source.close()
         if sender:
@@ -322,4 +326,4 @@ def run_mic(args) -> int:
     written = writer.close() if writer is not None else None
     if not args.quiet:
         print(f"stopped after {count} frames" + (f"; wrote {written}" if written else ""), file=sys.stderr)
-    return 0
+    return exit_status(interrupted, stopped_normally=True)
