@@ -13,6 +13,7 @@ import sys
 
 from kinemo import __version__, argcheck, models, protocol
 from kinemo.cli import stopping
+from kinemo.cli.outputs import OVERWRITE_RULE
 from kinemo.errors import KinemoError
 from kinemo.native import own_stderr
 
@@ -24,7 +25,12 @@ examples:
   kinemo video clip.mp4 -o take.json --preview check.mp4   also draw the tracking onto the video
   kinemo webcam --camera 1 -o take.json       track a camera, stream, and save when you press Ctrl-C
   kinemo image photos/ -o faces.csv           blendshapes, head pose and expression of photos
+  kinemo video a.mp4 b.mp4 -o takes/ --format json   one take per video into a folder
+  kinemo recover take.csv                     rebuild a take whose capture was killed
   kinemo models where                         show which model file would be used
+
+Takes stream into TAKE.journal while they record: Ctrl-C, SIGTERM and SIGHUP finish the file,
+and after a crash 'kinemo recover TAKE' rebuilds it. {OVERWRITE_RULE}
 
 The face model (face_landmarker.task) is looked up via --model, $KINEMO_MODEL_DIR and the
 user cache ({models.cache_dir()}); if missing it is downloaded once and verified.

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from kinemo import argcheck, protocol
+from kinemo.cli.outputs import per_input, unreadable_inputs
 from kinemo.cli.stopping import exit_status
 from kinemo.control import DEFAULT_CONTROL_PORT
 from kinemo.errors import KinemoError
 from kinemo.face.motion import DEFAULT_EASE_S, SMOOTHING_MODES
 from kinemo.face.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from kinemo.frame import LANDMARK_MODES
+from kinemo.models import ModelError
 
 
 def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="OUT",
-                     help="also write the take: .csv (Live Link Face), .json or .npz (with timestamps and landmarks)")
+                     help="also write the take: .csv (Live Link Face), .json or .npz (with timestamps and landmarks); "
+                          "a folder for several videos")
     out.add_argument("--osc", metavar="HOST:PORT", default=f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}",
                      help="where to stream frames (default %(default)s)")
     out.add_argument("--no-osc", action="store_true", help="do not stream; only write --output")
     out.add_argument("--preview", metavar="OUT.mp4",
                      help="also write the input video with the tracked mesh, head axes and the strongest "
-                          "blendshapes drawn on it (one video frame per processed frame)")
+                          "blendshapes drawn on it (one video frame per processed frame; a folder for several "
+                          "videos)")
     out.add_argument("--vmc", metavar="HOST:PORT", nargs="?", const=f"{protocol.DEFAULT_HOST}:{protocol.VMC_PORT}",
                      help="stream the VMC protocol instead, for VSeeFace-style receivers "
                           f"(default port {protocol.VMC_PORT})")
@@ -65,7 +70,10 @@ def _add_common(p: argparse.ArgumentParser, smooth_default: str) -> None:
 def register(sub) -> None:
     v = sub.add_parser("video", help="track the face in every frame of a video file",
                        description="Track the face in every frame of a video file.")
-    v.add_argument("path", help="video file (.mp4, .mov, .mpg, .avi, …)")
+    v.add_argument("paths", nargs="+", metavar="PATH",
+                   help="video files (.mp4, .mov, .mpg, .avi, …): one take per file")
+    v.add_argument("--format", choices=("csv", "json", "npz"), default="csv",
+                   help="take type when --output is a folder (several videos; default csv)")
     v.add_argument("--realtime", action="store_true",
                    help="pace frames to the video's clock (default: as fast as possible)")
     _add_common(v, "offline")
@@ -82,38 +90,65 @@ def register(sub) -> None:
 
 
 def run_video(args: argparse.Namespace) -> int:
+    from kinemo.preview import SUFFIXES as VIDEO_SUFFIXES
     from kinemo.sources import VideoSource
+    from kinemo.takes import SUFFIXES
 
-    _check_outputs(args)
-    return _track(args, VideoSource(args.path))
+    if args.calibrate is not None and len(args.paths) > 1:
+        raise KinemoError("--calibrate holds a neutral face at the start of one video: give one video")
+    _check_profile(args, args.paths)
+    others = (args.model, args.profile)
+    outputs = per_input(args.paths, args.output, SUFFIXES, f".{args.format}", others=others)
+    previews = per_input(args.paths, args.preview, VIDEO_SUFFIXES, ".mp4", option="--preview", what="preview",
+                         others=others)
+    unreadable = unreadable_inputs(args.paths)
+    failed = 0
+    for path, out, preview in zip(args.paths, outputs, previews, strict=True):
+        if path in unreadable:
+            print(f"kinemo: error: {path}: {unreadable[path]}; skipped", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            status = _track(args, VideoSource(path), out, preview)
+        except KinemoError as e:
+            if len(args.paths) == 1 or isinstance(e, ModelError):  # no model: no file of the batch can work
+                raise
+            print(f"kinemo: error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if status:  # interrupted: the rest of the batch is not started
+            return status
+    if failed and not args.quiet:
+        print(f"{failed} of {len(args.paths)} files failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def run_webcam(args: argparse.Namespace) -> int:
+    from kinemo.preview import SUFFIXES as VIDEO_SUFFIXES
     from kinemo.sources import CameraSource
-
-    _check_outputs(args)
-    return _track(args, CameraSource(args.camera, retry_seconds=args.retry))
-
-
-def _check_outputs(args: argparse.Namespace) -> None:
-    """Everything ``video``/``webcam`` will write, checked before the source is even opened."""
     from kinemo.takes import SUFFIXES
 
+    _check_profile(args, ())
+    others = (args.model, args.profile)
+    out = argcheck.output_file(args.output, SUFFIXES, inputs=others) if args.output else None
+    preview = (argcheck.output_file(args.preview, VIDEO_SUFFIXES, inputs=others, what="preview")
+               if args.preview else None)
+    if out is not None:
+        from kinemo.takes import check_output_path
+
+        check_output_path(out)
+    return _track(args, CameraSource(args.camera, retry_seconds=args.retry), out, preview)
+
+
+def _check_profile(args: argparse.Namespace, inputs) -> None:
+    """The calibration profile: needed by --calibrate, and writable before the source is even opened."""
     if args.calibrate is not None and not args.profile:
         raise KinemoError("--calibrate needs --profile PATH to save the profile to")
-    inputs = (getattr(args, "path", None), args.model)
     if args.calibrate is not None:  # the profile is written at the end: make sure it can be
-        argcheck.output_file(args.profile, inputs=inputs, what="profile")
-    if args.output:
-        argcheck.output_file(args.output, SUFFIXES, inputs=(*inputs, args.profile))
-    if args.preview:
-        from kinemo.preview import SUFFIXES as VIDEO_SUFFIXES
-
-        argcheck.output_file(args.preview, VIDEO_SUFFIXES, inputs=(*inputs, args.profile, args.output),
-                             what="preview")
+        argcheck.output_file(args.profile, inputs=(*inputs, args.model), what="profile")
 
 
-def _track(args: argparse.Namespace, source) -> int:
+def _track(args: argparse.Namespace, source, output: Path | None, preview_path: Path | None) -> int:
     from kinemo.face.calibration import Profile
     from kinemo.face.motion import MotionOptions, MotionProcessor
     from kinemo.face.smoothing import OneEuroOptions
@@ -137,14 +172,14 @@ def _track(args: argparse.Namespace, source) -> int:
         sinks.append(lambda stream, _file: sender.send(stream))
         closers.append(sender.close)
     writer = None
-    if args.output:
-        writer = TakeWriter(args.output, fps=source.fps, source=source.name, zero_phase=args.smooth == "offline")
+    if output is not None:
+        writer = TakeWriter(output, fps=source.fps, source=source.name, zero_phase=args.smooth == "offline")
         sinks.append(lambda _stream, file: writer.add(file))
     preview = None
-    if args.preview:
+    if preview_path is not None:
         from kinemo.preview import PreviewWriter
 
-        preview = PreviewWriter(args.preview, source.fps)
+        preview = PreviewWriter(preview_path, source.fps)
         sinks.append(lambda _stream, file: preview.add(file))
     motion = MotionProcessor(MotionOptions(
         smoothing=args.smooth, one_euro=OneEuroOptions(min_cutoff=args.min_cutoff, beta=args.beta),

@@ -131,9 +131,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{path}: {expr.label} ({top})")
     for path, why in skipped:
         print(f"kinemo: skipped {path}: {why}", file=sys.stderr)
-    if out:
-        write(out, rows)
     faces = sum(r["face"] for r in rows)
+    written = out is not None and faces > 0  # nothing succeeded: an existing output is left as it was
+    if written:
+        write(out, rows)
     print(f"{len(images)} images, {faces} with a face, {len(skipped)} skipped"
-          + (f"; wrote {out}" if out else ""), file=sys.stderr)
+          + (f"; wrote {out}" if written else f"; nothing written, {out} left as it was" if out else ""),
+          file=sys.stderr)
     return EXIT_SKIPPED if skipped else 0

@@ -9,11 +9,15 @@ import time
 from pathlib import Path
 
 from kinemo import argcheck, protocol
+from kinemo.cli.outputs import OVERWRITE_RULE, unreadable_inputs
+from kinemo.cli.outputs import per_input as outputs_per_input
 from kinemo.cli.stopping import exit_status
 from kinemo.errors import KinemoError
 
 FPS_CHOICES = (24, 25, 30, 50, 60)
 FORMATS = ("csv", "json", "npz")
+#: The same names as ``kinemo video --smooth``; ``offline`` is the file engine's Savitzky-Golay filter.
+SMOOTH_CHOICES = ("offline", "live", "none")
 
 AUDIO_EPILOG = f"""\
 examples:
@@ -32,7 +36,7 @@ Kinemo's own head, trained on real talking faces, turns it into the face; it loo
 look-ahead), e.g. to preview exactly what `kinemo mic` would do. docs/voice-model.md
 has both models' numbers.
 Given several files, a bad one is reported and the rest are still processed; the exit
-status is then 1.
+status is then 1. {OVERWRITE_RULE}
 """
 
 MIC_EPILOG = f"""\
@@ -56,8 +60,10 @@ def register(subparsers) -> None:
                    help="take file (.csv Live Link Face, .json, .npz), or a folder when given several files")
     a.add_argument("--format", choices=FORMATS, default="csv", help="file type when OUT is a folder (default csv)")
     a.add_argument("--realtime", action="store_true", help="pace frames at the audio's own speed")
-    a.add_argument("--smoothing", choices=("savgol", "live", "none"), default="savgol",
-                   help="savgol: Savitzky-Golay (default); live: the mic's causal filter; none")
+    a.add_argument("--smooth", choices=SMOOTH_CHOICES, default="offline",
+                   help="offline: zero-lag Savitzky-Golay over the whole file (default); live: the mic's causal "
+                        "filter; none")
+    a.add_argument("--smoothing", dest="smooth", choices=(*SMOOTH_CHOICES, "savgol"), help=argparse.SUPPRESS)
     a.add_argument("--no-landmarks", action="store_true", help="skip the 478-point landmarks in .json/.npz takes")
     a.add_argument("--engine", choices=("file", "live"), default="file",
                    help="file: Whisper encoder + head, best quality (default); live: the mic's causal network")
@@ -159,32 +165,14 @@ def _writer(path: Path, fps: float, source: str):
     return TakeWriter(path, fps=fps, source=source)
 
 
-def _outputs(args) -> list[Path | None]:
-    """One output path (or None) per input, checked before any work starts."""
-    from kinemo.takes import SUFFIXES
-
-    if not args.output:
-        return [None] * len(args.paths)
-    out = Path(args.output)
-    if out.is_dir() or len(args.paths) > 1:
-        if not out.is_dir():
-            raise KinemoError(f"with several inputs, --output must be an existing folder: {out}")
-        paths = [out / f"{Path(p).stem}.{args.format}" for p in args.paths]
-        if len(set(paths)) < len(paths):
-            raise KinemoError("two inputs have the same name; give them separate output folders")
-    else:
-        paths = [out]
-    for p in paths:
-        argcheck.output_file(p, SUFFIXES, inputs=args.paths)
-    return paths
-
-
 def run_audio(args) -> int:
+    from kinemo.takes import SUFFIXES
     from kinemo.voice.audio_io import AudioFileSource
     from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
 
-    outputs = _outputs(args)
-    plots = _plot_paths(args)
+    outputs = outputs_per_input(args.paths, args.output, SUFFIXES, f".{args.format}")
+    plots = outputs_per_input(args.paths, args.plot, (".png",), ".png", option="--plot", what="plot")
+    unreadable = unreadable_inputs(args.paths)
     target = _osc_target(args)
     sender = None
     if target:
@@ -196,11 +184,16 @@ def run_audio(args) -> int:
 
     model = args.model or (str(FILE_MODEL) if args.engine == "file" else None)
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
-        model_path=model, fps=args.fps, smoothing=args.smoothing, blinks=args.blinks, seed=args.seed,
+        model_path=model, fps=args.fps,
+        smoothing="savgol" if args.smooth in ("offline", "savgol") else args.smooth, blinks=args.blinks, seed=args.seed,
         landmarks=wants_landmarks and not args.no_landmarks))
     failed = 0
     try:
         for path, out, plot in zip(args.paths, outputs, plots, strict=True):
+            if path in unreadable:
+                failed += 1
+                print(f"kinemo: error: {path}: {unreadable[path]}; skipped", file=sys.stderr)
+                continue
             try:
                 _animate_file(animator, AudioFileSource(path), out, sender, args, plot=plot)
             except KinemoError as e:
@@ -214,22 +207,6 @@ def run_audio(args) -> int:
     if failed and not args.quiet:
         print(f"{failed} of {len(args.paths)} files failed", file=sys.stderr)
     return 1 if failed else 0
-
-
-def _plot_paths(args) -> list[Path | None]:
-    """``--plot``: one PNG per input (a folder of STEM.png for several), checked before any work."""
-    if not getattr(args, "plot", None):
-        return [None] * len(args.paths)
-    out = Path(args.plot)
-    if out.is_dir() or len(args.paths) > 1:
-        if not out.is_dir():
-            raise KinemoError(f"with several inputs, --plot must be an existing folder: {out}")
-        paths = [out / f"{Path(p).stem}.png" for p in args.paths]
-    else:
-        paths = [out]
-    for p in paths:
-        argcheck.output_file(p, (".png",), inputs=args.paths, what="plot")
-    return paths
 
 
 def _animate_file(animator, source, out: Path | None, sender, args, plot: Path | None = None) -> None:
