@@ -5,21 +5,31 @@ PY := $(VENV)/bin/python
 SHARED_MODELS := $(abspath ../shared/models)
 export KINEMO_MODEL_DIR ?= $(if $(wildcard $(SHARED_MODELS)/face_landmarker.task),$(SHARED_MODELS),)
 
-.PHONY: setup demo test lint addon clean
+# Extra environments (scripts/setup_env.d/NAME.sh) each command sets up beside .venv: the test
+# suite all of them; the demo only ffmpeg (voice), not the 1.6 GB Blender 4.2 one (bpy42).
+DEMO_EXTRAS := voice
+
+.PHONY: setup setup-demo setup-base demo test lint addon clean
 
 setup:
-	@bash scripts/setup_env.sh
+	@bash scripts/setup_env.sh --extras all
 
-demo: setup
+setup-demo:
+	@bash scripts/setup_env.sh --extras $(DEMO_EXTRAS)
+
+setup-base:
+	@bash scripts/setup_env.sh --extras none
+
+demo: setup-demo
 	$(PY) scripts/demo.py
 
 test: setup
 	$(PY) -m pytest -q
 
-lint: setup
+lint: setup-base
 	$(VENV)/bin/ruff check inference blender_addon scripts tests rigs
 
-addon: setup
+addon: setup-base
 	$(PY) scripts/build_addon.py
 
 clean:

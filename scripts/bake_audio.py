@@ -3,16 +3,27 @@
   blender -b avatar.blend -P scripts/bake_audio.py -- AUDIO... [options]
   python scripts/bake_audio.py --blend avatar.blend AUDIO... [options]     (the bpy module)
 
-AUDIO may be files (wav, flac, ogg, mp3, or videos with a sound track) or folders. The
-Kinemo companion runs out of process (``kinemo audio``) on the whole batch, then each take
-is baked with the add-on's own Import Take into a new Action named after the file; a
-name already in use gets a unique suffix unless --replace. A bad file is reported and
-skipped; the exit status is 1 if any file failed. Bad arguments (an unreadable .blend, an
-output that exists or cannot be written, two inputs with the same name, a missing --kinemo)
-are found before any work, in one line, with exit status 2; the output is written to a
-temporary name and renamed into place, so it appears complete or not at all.
+Under Blender the open file is the input (--blend may name another one); the bpy module has
+no open file, so there --blend is required. AUDIO may be files (wav, flac, ogg, mp3, or
+videos with a sound track) or folders. The Kinemo companion runs out of process (``kinemo
+audio``) on the whole batch, then each take is baked with the add-on's own Import Take into
+a new Action named after the file; a name already in use gets a unique suffix unless
+--replace. Each file's sound goes into the sequencer once: if the scene already has a sound
+strip of that same file (from an earlier bake, or the demo's), that strip is reused -- moved
+to the new take's first frame -- rather than a second one added, so the line never plays
+twice; any further strips of that file are muted.
+
+A bad file is reported and skipped: its progress line says FAILED and, at the end, one line
+on stderr gives its reason; the exit status is 1 if any file failed. Bad arguments (no
+--blend for the bpy module, an unreadable .blend, an output that exists or cannot be written,
+two inputs with the same name, a missing --kinemo) are found before any work, in one line,
+with exit status 2. The output is written to a temporary name and renamed into place, so it
+appears complete or not at all; Blender's own messages (its "Read blend", "Saved copy as" of
+that temporary name, its report on a damaged file) are held back: you see our lines only.
 
 Options:
+  --blend IN.blend     the .blend to open (required with the bpy module; under Blender,
+                       the file Blender opened is used when it is not given)
   --output OUT.blend   where to save (default: <blend>_baked.blend beside the input;
                        the input .blend is never overwritten)
   --force              replace OUT.blend if it already exists (default: refuse)
@@ -28,7 +39,9 @@ Options:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,7 +65,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p = argcheck.Parser(prog=PROG, description=__doc__.split("\n")[0],
                         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("audio", nargs="+", help="audio files or folders")
-    p.add_argument("--blend", type=Path, help="the .blend to open (bpy-module use; blender -b opens its own)")
+    p.add_argument("--blend", type=Path,
+                   help="the .blend to open (required with the bpy module; blender -b opens its own)")
     p.add_argument("--output", type=Path)
     p.add_argument("--force", action="store_true")
     p.add_argument("--target")
@@ -109,6 +123,68 @@ def companion(explicit: str | None) -> list[str]:
     raise KinemoError("cannot find the kinemo command: pass --kinemo PATH or set KINEMO_COMMAND")
 
 
+def inside_blender() -> bool:
+    """True when Blender runs this script (``blender -b avatar.blend -P``): the open file is then the input.
+
+    Run by a plain Python (the bpy module), bpy is not imported yet when this runs; if some
+    caller imported it, ``bpy.app.module`` (``binary_path`` is empty in the module) says which.
+    """
+    bpy = sys.modules.get("bpy")
+    if bpy is None:
+        return False
+    return not getattr(bpy.app, "module", not bpy.app.binary_path)
+
+
+def _flush_c_stdio() -> None:
+    """Flush C-level stdout buffers, so what Blender printed lands where fd 1 points now (best effort)."""
+    try:
+        import ctypes
+
+        (ctypes.CDLL(None) if os.name != "nt" else ctypes.CDLL("ucrtbase")).fflush(None)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+@contextlib.contextmanager
+def held_back():
+    """Hold back what Blender prints inside the block; yields a list that gets its lines when the block ends.
+
+    Blender writes its reports ("Read blend: …", "Info: Saved copy as …", "Error: …") to the
+    process's stdout itself, past ``sys.stdout``, so only moving file descriptors 1 and 2
+    catches them. The caller decides what is worth showing: it says the same in our words.
+    """
+    said: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        saved = os.dup(1), os.dup(2)
+    except OSError:  # no stdout/stderr to hide anything from (a Blender without a console)
+        yield said
+        return
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield said
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            _flush_c_stdio()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            log.seek(0)
+            said += log.read().decode(errors="replace").splitlines()
+
+
+def pass_on(said: list[str], *chatter: str) -> None:
+    """Show held-back lines except Blender's routine ones (``chatter``: text such a line contains)."""
+    for line in said:
+        if line.strip() and not any(c in line for c in chatter):
+            print(line, file=sys.stderr)
+
+
 def check_output(args: argparse.Namespace, source: Path | None) -> Path:
     """Where to save: never the input, an existing file only with --force, in a folder we can write."""
     if args.output is None and source is None:
@@ -118,29 +194,38 @@ def check_output(args: argparse.Namespace, source: Path | None) -> Path:
 
 
 def open_blend(bpy, blend: Path) -> None:
-    """Open the input; a damaged file is one line, not Blender's traceback (its own report goes to stdout)."""
+    """Open the input; a damaged file is our one line, not Blender's traceback nor its own report beside it."""
     if blend.stat().st_size == 0:
         raise KinemoError(f"{blend} is empty, not a .blend file")
     try:
-        bpy.ops.wm.open_mainfile(filepath=str(blend))
+        with held_back() as said:
+            bpy.ops.wm.open_mainfile(filepath=str(blend))
     except RuntimeError as e:
         detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+        # Blender quotes the file's full path in its message; ours names it once already.
+        detail = re.sub(r"""(\s+in file)?\s*(["'])[^"']*\2""",
+                        lambda m: "" if blend.name in m[0] else m[0], detail).strip() or "unknown error"
         raise KinemoError(f"cannot open {blend}: not a readable .blend file ({detail})") from None
+    pass_on(said, "Read blend:")
 
 
 def save_blend(bpy, out: Path) -> None:
     """Save beside ``out`` under a temporary name, then rename: a failed save leaves no half file.
 
-    Same folder, so Blender's relative-path remapping is right for the final name.
+    Same folder, so Blender's relative-path remapping is right for the final name. Blender's
+    "Saved copy as" names the temporary file: held back, the caller's summary names ``out``.
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".blend", dir=out.parent)
     os.close(fd)
     os.unlink(tmp)  # Blender would otherwise keep the empty placeholder as a .blend1 backup
     try:
-        bpy.ops.wm.save_as_mainfile(filepath=tmp, copy=True)
+        with held_back() as said:
+            bpy.ops.wm.save_as_mainfile(filepath=tmp, copy=True)
+        pass_on(said, "Saved copy as", "Info: Saved")
         os.replace(tmp, out)
     except (RuntimeError, OSError) as e:
-        detail = getattr(e, "strerror", None) or str(e).strip().removeprefix("Error: ")
+        detail = getattr(e, "strerror", None) or (str(e).strip().splitlines() or ["unknown error"])[0]
+        detail = detail.removeprefix("Error: ").replace(tmp, str(out))  # the temporary name means nothing to you
         raise KinemoError(f"cannot write {out}: {detail}") from None
     finally:
         for leftover in (tmp, tmp + "1", tmp + "@"):
@@ -149,18 +234,30 @@ def save_blend(bpy, out: Path) -> None:
 
 
 def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> dict[Path, str]:
-    """Track every file in one companion process; returns {file: error} for those that failed."""
+    """Track every file in one companion process; returns {file: why} for those that failed.
+
+    ``why`` is the companion's own one-line reason, which already names the file; the name
+    it repeats inside (ffmpeg's ``NAME: Invalid data …``) is dropped, so it is said once.
+    """
     fps_arg = min((24, 25, 30, 50, 60), key=lambda r: abs(r - fps))
     proc = subprocess.run([*cmd, "audio", "-o", str(out_dir), "--format", "json", "--no-osc", "--fps", str(fps_arg),
                            "--no-landmarks", "-q", "--", *map(str, files)],  # '--': a file may be named -x.wav
                           capture_output=True, text=True)
+    said = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
     errors = {}
     for f in files:
         if not (out_dir / f"{f.stem}.json").is_file():
-            reason = next((ln.split(":", 2)[-1].strip() for ln in proc.stderr.splitlines() if f.name in ln),
-                          proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output")
-            errors[f] = reason
+            named = re.compile(rf"(?<![^\s/\\('\"]){re.escape(f.name)}(?![\w.-])")  # this file, not x{f.name}
+            line = next((ln for ln in said if named.search(ln)), said[-1] if said else "no output")
+            why = re.sub(r"^\S+: error: ", "", line)  # "kinemo: error: "
+            head, sep, tail = why.partition(f"{f}: ")
+            errors[f] = head + sep + tail.replace(f"{f}: ", "") if sep else why
     return errors
+
+
+def failure(f: Path, why: str) -> str:
+    """One failed file, named once: the reason when it names the file already, else ``FILE (reason)``."""
+    return why if str(f) in why else f"{f} ({why})"
 
 
 def ensure_addon(bpy) -> None:
@@ -195,12 +292,44 @@ def find_target(bpy, name: str | None):
     return best
 
 
+def _strips(se, every: bool = False):
+    """The sequencer's strips (5.0: ``strips``; 4.2: ``sequences``); ``every`` includes those inside meta strips."""
+    name = "strips_all" if every else "strips"
+    found = getattr(se, name, None)
+    return getattr(se, name.replace("strips", "sequences")) if found is None else found
+
+
+def _plays(strip, path: Path) -> bool:
+    """Whether a sequencer strip is a sound strip of this very file (however its path is spelled)."""
+    sound = getattr(strip, "sound", None)
+    if strip.type != "SOUND" or sound is None or not sound.filepath:
+        return False
+    import bpy
+
+    return argcheck.same_file(bpy.path.abspath(sound.filepath, library=sound.library), path)
+
+
 def add_sound(scene, path: Path, frame: int, channel: int, mute: bool):
+    """The file's sound strip at ``frame``: the scene's existing strip of that file if it has one, else a new one.
+
+    A second strip of the same file would play the line twice (a re-bake of the demo's
+    line did), so the existing one is moved instead (its volume and other settings kept) and
+    any further copies of the file are muted.
+    """
     se = scene.sequence_editor or scene.sequence_editor_create()
-    strips = getattr(se, "strips", None)
-    if strips is None:
-        strips = se.sequences
-    strip = strips.new_sound(path.stem, str(path.resolve()), channel, frame)  # absolute: valid from any folder
+    same = [s for s in _strips(se, every=True) if _plays(s, path)]
+    top_level = list(_strips(se))
+    top = [s for s in same if s in top_level]  # a strip inside a meta strip cannot be moved on its own
+    if top:
+        strip = top[0]
+        strip.frame_start = frame
+        if strip.channel != channel:
+            strip.channel = channel
+    else:  # absolute path: valid from any folder
+        strip = _strips(se).new_sound(path.stem, str(path.resolve()), channel, frame)
+    for other in same:
+        if other != strip:
+            other.mute = True
     strip.mute = mute
     return strip
 
@@ -208,6 +337,9 @@ def add_sound(scene, path: Path, frame: int, channel: int, mute: bool):
 def main(argv: list[str]) -> int:
     args = parse(argv)
     try:  # every check that can fail runs before the companion tracks anything
+        if not args.blend and not inside_blender():  # the bpy module starts with an empty scene: nothing to bake onto
+            raise KinemoError("no --blend given: name the avatar to bake onto, e.g. --blend avatar.blend "
+                              "(or run it in Blender: blender -b avatar.blend -P scripts/bake_audio.py -- AUDIO...)")
         if args.blend and not args.blend.is_file():
             raise KinemoError(f"no such .blend: {args.blend}")
         cmd = companion(args.kinemo)
@@ -241,28 +373,42 @@ def main(argv: list[str]) -> int:
         frame = scene.frame_start
         key = target.data.shape_keys
         for i, f in enumerate(files, 1):
-            if f in errors:
+            if f in errors:  # the reason is said once, at the end
                 failed.append((f, errors[f]))
-                print(f"[{i}/{len(files)}] {f.name}: FAILED ({errors[f]})", flush=True)
+                print(f"[{i}/{len(files)}] {f.name}: FAILED", flush=True)
                 continue
             if args.replace and f.stem in bpy.data.actions:
                 bpy.data.actions.remove(bpy.data.actions[f.stem])
             take = Path(tmp) / f"{f.stem}.json"
             start = frame if args.nla else scene.frame_start
-            result = bpy.ops.kinemo.import_take(filepath=str(take), target=target.name, frame_start=float(start),
-                                                replace="KEEP")
+            why = ""
+            try:  # the operator's own "Info: Baked NAME.json …" names the temporary take: our line says it
+                with held_back() as said:
+                    result = bpy.ops.kinemo.import_take(filepath=str(take), target=target.name,
+                                                        frame_start=float(start), replace="KEEP")
+                if result != {"FINISHED"}:
+                    why = "Import Take did not finish"
+            except RuntimeError as e:  # the operator reported an error
+                why = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+            pass_on(said, "Info: Baked ")
             action = key.animation_data.action if key.animation_data else None
-            if result != {"FINISHED"} or action is None:
-                failed.append((f, "bake failed"))
-                print(f"[{i}/{len(files)}] {f.name}: FAILED (bake)", flush=True)
+            if why or action is None:
+                failed.append((f, f"bake failed: {why or 'no action made'}"))
+                print(f"[{i}/{len(files)}] {f.name}: FAILED", flush=True)
                 continue
             # The action was named after the take file; make that the audio file's own name.
             if args.replace or action.name.split(".")[0] != f.stem:
                 action.name = f.stem
             length = max(kp.co[0] for fc in _fcurves(action, key) for kp in fc.keyframe_points) - start
             speech_s += length / fps
-            add_sound(scene, f, int(start), channel=1 if args.nla else min(i, 32),
-                      mute=not args.nla and i != len(files))
+            try:
+                with held_back() as said:
+                    add_sound(scene, f, int(start), channel=1 if args.nla else min(i, 32),
+                              mute=not args.nla and i != len(files))
+                pass_on(said)
+            except RuntimeError as e:  # e.g. a Blender built without audio (the bpy 4.2 module): keep the action
+                detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+                print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
             if args.nla:
                 track = key.animation_data.nla_tracks.get("Kinemo speech") or key.animation_data.nla_tracks.new()
                 track.name = "Kinemo speech"
@@ -276,7 +422,7 @@ def main(argv: list[str]) -> int:
             print(f"[{i}/{len(files)}] {f.name}: {length / fps:.1f} s → action '{action.name}' from frame {start}",
                   flush=True)
     for f, why in failed:
-        print(f"{PROG}: failed: {f} ({why})", file=sys.stderr)
+        print(f"{PROG}: failed: {failure(f, why)}", file=sys.stderr)
     if not baked:  # nothing new to save: leave no output that looks like a result
         print(f"{PROG}: error: no file could be baked; {out} not written", file=sys.stderr)
         return 1
@@ -300,5 +446,6 @@ def _fcurves(action, key):
 
 
 if __name__ == "__main__":
-    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    # Blender hands the script what follows its own "--"; a plain Python all of it (argparse knows "--" itself).
+    argv = sys.argv[sys.argv.index("--") + 1:] if inside_blender() and "--" in sys.argv else sys.argv[1:]
     sys.exit(main(argv))

@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
 # Create or reuse the project's environment: system packages, .venv with Python 3.11, and
 # the pinned dependencies (including bpy, real Blender as a module). Safe to run repeatedly.
+#
+#   scripts/setup_env.sh [--extras all|none|NAME[,NAME...]]
+#
+# --extras (or $KINEMO_SETUP_EXTRAS) picks the extra environments of scripts/setup_env.d to
+# set up, by file name without .sh: "all" (the default), "none", or e.g. "voice". `make test`
+# sets up all of them; `make demo` only what the demo needs (voice: ffmpeg), not the 1.6 GB
+# Blender 4.2 environment (bpy42) that only the compatibility tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+
+EXTRAS=${KINEMO_SETUP_EXTRAS:-all}
+usage="usage: scripts/setup_env.sh [--extras all|none|NAME[,NAME...]]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --extras) [ $# -ge 2 ] || { echo "setup: error: --extras needs a value ($usage)" >&2; exit 2; }
+              EXTRAS=$2; shift 2 ;;
+    --extras=*) EXTRAS=${1#--extras=}; shift ;;
+    -h|--help) echo "$usage"; exit 0 ;;
+    *) echo "setup: error: unknown argument '$1' ($usage)" >&2; exit 2 ;;
+  esac
+done
+EXTRAS=$(printf '%s' "$EXTRAS" | tr ' ' ',')
+have=$(for f in scripts/setup_env.d/*.sh; do [ ! -f "$f" ] || basename "$f" .sh; done | paste -sd, - | sed 's/,/, /g')
+case "$EXTRAS" in
+  all|none) ;;
+  *) IFS=, read -ra names <<< "$EXTRAS"
+     for name in "${names[@]}"; do
+       [ -z "$name" ] || [ -f "scripts/setup_env.d/$name.sh" ] \
+         || { echo "setup: error: --extras: no scripts/setup_env.d/$name.sh (there are: all, none, $have)" >&2; exit 2; }
+     done ;;
+esac
 
 # System packages, as "command:debian-package" (the command shows it is installed):
 #   oscsend/oscdump — liblo, the independent OSC implementation the interop tests talk to
@@ -52,8 +81,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Extra environments (e.g. a Blender 4.2 LTS bpy for compatibility tests) hook in here:
+# Extra environments (e.g. a Blender 4.2 LTS bpy for compatibility tests) hook in here,
+# those --extras picked:
 for extra in scripts/setup_env.d/*.sh; do
-  [ -f "$extra" ] && bash "$extra"
+  [ -f "$extra" ] || continue
+  case ",$EXTRAS," in
+    ,all,|*",$(basename "$extra" .sh),"*) bash "$extra" ;;
+  esac
 done
 exit 0

@@ -133,6 +133,8 @@ BAKE_CASES = {
     "--fps 0": ("--blend {ws}/avatar.blend {ws}/line.wav --output {ws}/out.blend --fps 0", 2, "--fps must be", {}),
     "unknown --target": ("--blend {ws}/avatar.blend {ws}/line.wav --output {ws}/out.blend --target Nope", 2,
                          "no mesh with shape keys named 'Nope'", {}),
+    # The bpy module has no open file (only `blender -b avatar.blend -P` has): say so, not "no mesh … in this file".
+    "no --blend (bpy module)": ("{ws}/line.wav --output {ws}/out.blend", 2, "no --blend given", {}),
 }
 
 KINEMO_CASES = {
@@ -198,6 +200,7 @@ def test_bake_audio_bad_input(ws, readonly, name, args, code, words, env):
                        timeout=120, env={**os.environ, **env})
     line = one_clear_line(r, "bake_audio")
     assert r.returncode == code and words in line, line
+    assert r.stdout.strip() == "", f"only our one line, not Blender's own report beside it: {r.stdout}"
     assert snapshot(ws) == before, "an existing file changed or a new one appeared"
 
 
@@ -240,7 +243,7 @@ def test_companion_job_takes_a_file_named_like_an_option(tmp_path, kind, make):
 
 
 def test_bake_audio_with_nothing_baked_writes_nothing(ws):
-    """Every file fails in the companion (not audio): each is reported, and no output .blend appears."""
+    """Every file fails in the companion (not audio): each is reported, its reason once; no output .blend appears."""
     (ws / "broken.wav").write_text("not audio at all")
     before = snapshot(ws)
     r = subprocess.run([sys.executable, str(BAKE), "--blend", str(ws / "avatar.blend"), str(ws / "broken.wav"),
@@ -248,3 +251,8 @@ def test_bake_audio_with_nothing_baked_writes_nothing(ws):
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert "failed: " in r.stderr and "out.blend not written" in r.stderr.strip().splitlines()[-1]
     assert snapshot(ws) == before
+    assert r.stdout.strip().splitlines() == ["[1/1] broken.wav: FAILED"], r.stdout
+    failed = [ln for ln in r.stderr.splitlines() if "failed: " in ln]
+    assert len(failed) == 1 and failed[0].count("broken.wav") == 1, r.stderr  # named once, not three times
+    reason = failed[0].split("broken.wav", 1)[1].strip(" :()")
+    assert reason and (r.stdout + r.stderr).count(reason) == 1, r.stdout + r.stderr

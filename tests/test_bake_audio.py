@@ -1,6 +1,7 @@
 """Batch baking from audio files with scripts/bake_audio.py, run as a user runs it (the bpy module)."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -82,3 +83,75 @@ def test_existing_actions_get_unique_names_unless_replace(tmp_path):
 def test_bad_arguments_are_clear(tmp_path):
     r = run("--blend", tmp_path / "missing.blend", "x.wav")
     assert r.returncode == 2 and "no such .blend" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_rebake_reuses_the_lines_sound_strip_and_prints_only_our_lines(tmp_path):
+    """Baking a line the file already has a sound strip of (as out/demo.blend has) must not make it play twice;
+    and a bake's output is our lines only: not Blender's "Read blend" nor its "Saved copy as" of a temporary name."""
+    speech, rate = sf.read(require(SHARED / "data" / "speech" / "jfk.flac"))
+    wav = tmp_path / "line.wav"
+    sf.write(wav, speech[: int(2 * rate)], rate)
+    avatar = tmp_path / "avatar.blend"
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+            "import bpy\nfrom kinemo_test_rig import make_arkit_mesh\n"
+            "bpy.ops.wm.read_homefile(use_empty=True)\nmake_arkit_mesh(bpy, 'Face')\n"
+            "se = bpy.context.scene.sequence_editor_create()\n"
+            "strips = se.strips if hasattr(se, 'strips') else se.sequences\n"  # 5.0, 4.2
+            f"s = strips.new_sound('spoken', {str(wav)!r}, 1, 40)\n"
+            "s.volume = 0.5\n"  # a setting of the user's, kept by the reuse
+            f"bpy.ops.wm.save_as_mainfile(filepath={str(avatar)!r})\n")  # the path is saved relative ('//')
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out.blend"
+    r = subprocess.run([sys.executable, str(SCRIPT), "--blend", "avatar.blend", "./line.wav", "--output", "out.blend"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)  # the line spelled another way
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert r.stderr.strip() == "" and len(lines) == 2, r.stdout + r.stderr
+    assert lines[0].startswith("[1/1] line.wav: ") and lines[1].endswith(f"wrote {out}"), lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["avatar.blend", "line.wav", "out.blend"]
+    sounds = json.loads(inspect(out, (
+        "se = bpy.context.scene.sequence_editor\n"
+        "import json\n"
+        "print(json.dumps([[s.name, bpy.path.abspath(s.sound.filepath), int(s.frame_start), s.mute, s.volume]"
+        " for s in (se.strips_all if hasattr(se, 'strips_all') else se.sequences_all) if s.type == 'SOUND']))\n")))
+    assert len(sounds) == 1, sounds  # not a second strip of the same line beside the first
+    name, path, start, mute, volume = sounds[0]
+    assert name == "spoken" and path == str(wav) and start == 1 and not mute and volume == 0.5, sounds
+
+
+def test_make_demo_sets_up_without_the_blender_42_environment(tmp_path):
+    """`make demo` sets up .venv and the demo's extras (ffmpeg) but not the 1.6 GB Blender 4.2 environment, which
+    only `make test` needs. Run for real on stand-ins: a fake Python 3.11 that records its calls, fake system tools."""
+    assert shutil.which("make"), "make is required"
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    refuse = '#!/bin/sh\necho "$0 $*" >> "$CALLS"\nexit 1\n'  # nothing is installed for real
+    fakes = {
+        "python3.11": '#!/usr/bin/env bash\necho "$*" >> "$CALLS"\nif [ "${1:-}" = -m ] && [ "${2:-}" = venv ]; '
+                      'then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\n',
+        "oscsend": "#!/bin/sh\n", "oscdump": "#!/bin/sh\n",
+        "dpkg-query": "#!/bin/sh\nprintf 'install ok installed'\n",  # every system package is there
+        "apt-get": refuse, "sudo": refuse,
+    }
+    for name, text in fakes.items():
+        (bin_ / name).write_text(text)
+        (bin_ / name).chmod(0o755)
+    calls, venv42 = tmp_path / "calls", tmp_path / "venv-bpy42"
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "KINEMO_SETUP_EXTRAS")}
+    env.update(PATH=f"{bin_}{os.pathsep}{env['PATH']}", PYTHON=str(bin_ / "python3.11"), VENV42=str(venv42),
+               CALLS=str(calls))
+
+    def make(target):
+        calls.write_text("")
+        r = subprocess.run(["make", "-s", "--no-print-directory", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return calls.read_text().splitlines()
+
+    ran = make("demo")
+    assert ran[-1] == "scripts/demo.py", ran  # the demo itself ran (on the fake Python), after its setup
+    assert not venv42.exists() and not any("bpy==4.2" in c or str(venv42) in c for c in ran), ran
+    ran = make("test")  # the test suite still gets it
+    assert f"-m venv {venv42}" in ran and any("bpy==4.2.0" in c for c in ran), ran
+    assert ran[-1] == "-m pytest -q", ran
