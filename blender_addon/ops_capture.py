@@ -1,4 +1,9 @@
-"""Live, record, import and export operators: every panel button is one, usable as ``bpy.ops.kinemo.*``."""
+"""Live, record, recover, import and export operators: every panel button is one, usable as ``bpy.ops.kinemo.*``.
+
+A recording is journaled to disk while it runs (:mod:`recovery`, :mod:`take_journal`);
+Stop and Bake and the discarding stops delete the journal, Recover Take bakes one that
+a crashed Blender left, through the same :meth:`Recorder.take` and :func:`bake_take`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ import numpy as np
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import mapping, props, protocol
+from . import mapping, props, protocol, recovery, take_journal
 from .bake_write import bake_take
 from .fcurves import action_fcurves, sample_curve
 from .live import SESSION
-from .takes_io import Take, TakeError, read_take, write_llf_csv
+from .takes_io import TakeError, read_take, write_llf_csv
 
 
 def _target_mesh(context, name: str = ""):
@@ -61,7 +66,7 @@ class KINEMO_OT_live_stop(bpy.types.Operator):
     bl_options = {"REGISTER"}
 
     def execute(self, context):
-        SESSION.stop()
+        recovery.discard(SESSION.stop())
         if SESSION.stop_error:
             self.report({"WARNING"}, SESSION.stop_error)
         return {"FINISHED"}
@@ -79,6 +84,9 @@ class KINEMO_OT_record_start(bpy.types.Operator):
             self.report({"ERROR"}, "Start Live first")
             return {"CANCELLED"}
         SESSION.record_start(context.scene.kinemo.take_name or "take")
+        warning = recovery.start(SESSION.receiver.recorder)
+        if warning:
+            self.report({"WARNING"}, warning)
         return {"FINISHED"}
 
 
@@ -104,19 +112,90 @@ class KINEMO_OT_record_stop(bpy.types.Operator):
         if rec is None:
             self.report({"ERROR"}, "Not recording")
             return {"CANCELLED"}
+        recovery.keep(rec)  # closed, not yet deleted: should the bake fail, the take can still be recovered
         if not self.bake:
+            recovery.discard(rec)
             return {"FINISHED"}
-        cols = rec.columns()
-        if len(cols["time"]) == 0:
+        take = rec.take()
+        if take is None:
+            recovery.discard(rec)
             self.report({"WARNING"}, "Nothing was received while recording")
             return {"CANCELLED"}
-        t = cols["time"] - cols["time"][0]
-        take = Take(rec.name, t, cols["blendshapes"], cols["present"], 0.0, cols["head"], cols["eyes"],
-                    [(lb, s - cols["time"][0], e - cols["time"][0], c) for lb, s, e, c in cols["events"]],
-                    emotion=cols["emotion"] if (cols["emotion"] >= 0).any() else None,
-                    emotion_scores=cols["emotion_scores"])
         result = bake_take(context, take, frame_start=self.frame_start)
+        recovery.discard(rec)
         _report_bake(self, result, f"recording '{rec.name}'")
+        return {"FINISHED"}
+
+
+def _journal(op, path: str) -> str:
+    """The journal an operator means: ``path``, or the newest one left for this file; "" after an error."""
+    recovery.refresh()
+    path = path or (recovery.FOUND[0].path if recovery.FOUND else "")
+    if not path or not os.path.isfile(path):
+        op.report({"ERROR"}, f"No crash journal {path}" if path else "No crash journal for this file")
+        return ""
+    if take_journal.is_live(path):
+        op.report({"ERROR"}, "That take is still being recorded (by this or another Blender)")
+        return ""
+    return path
+
+
+class KINEMO_OT_recover_take(bpy.types.Operator):
+    """Bake a take that Blender was recording when it crashed or closed, as Stop and Bake would have"""
+
+    bl_idname = "kinemo.recover_take"
+    bl_label = "Recover Take"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(name="Journal", subtype="FILE_PATH",
+                             description="Crash journal (empty: the newest one left for this file)")
+    frame_start: FloatProperty(name="Start Frame", default=-1.0,
+                               description="First frame of the take (-1: the scene's start frame)")
+
+    def execute(self, context):
+        path = _journal(self, self.filepath)
+        if not path:
+            return {"CANCELLED"}
+        if not _has_targets(context.scene.kinemo):
+            self.report({"ERROR"}, "Choose a target mesh with shape keys (or an armature) first; the take is kept")
+            return {"CANCELLED"}
+        try:
+            journal = take_journal.read_journal(path)
+        except (OSError, take_journal.JournalError) as e:
+            self.report({"ERROR"}, f"Cannot read {os.path.basename(path)}: {getattr(e, 'strerror', None) or e}")
+            return {"CANCELLED"}
+        take = journal.recorder().take()
+        if take is None:
+            take_journal.remove(path)
+            recovery.refresh()
+            self.report({"WARNING"}, f"Nothing had been received in '{journal.name}': its journal is removed")
+            return {"CANCELLED"}
+        result = bake_take(context, take, frame_start=self.frame_start)
+        take_journal.remove(path)
+        recovery.refresh()
+        _report_bake(self, result, f"recovered take '{journal.name}'")
+        return {"FINISHED"}
+
+
+class KINEMO_OT_discard_journal(bpy.types.Operator):
+    """Delete a take Blender left unrecovered (its crash journal); this cannot be undone"""
+
+    bl_idname = "kinemo.discard_journal"
+    bl_label = "Discard Take"
+    bl_options = {"REGISTER"}
+
+    filepath: StringProperty(name="Journal", subtype="FILE_PATH",
+                             description="Crash journal (empty: the newest one left for this file)")
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_confirm(self, event)
+
+    def execute(self, context):
+        path = _journal(self, self.filepath)
+        if not path:
+            return {"CANCELLED"}
+        take_journal.remove(path)
+        recovery.refresh()
         return {"FINISHED"}
 
 
@@ -202,4 +281,4 @@ class KINEMO_OT_export_take(bpy.types.Operator, ExportHelper):
 
 
 CLASSES = (KINEMO_OT_live_start, KINEMO_OT_live_stop, KINEMO_OT_record_start, KINEMO_OT_record_stop,
-           KINEMO_OT_import_take, KINEMO_OT_export_take)
+           KINEMO_OT_recover_take, KINEMO_OT_discard_journal, KINEMO_OT_import_take, KINEMO_OT_export_take)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import bpy
 
-from . import mapping, props
+from . import mapping, props, recovery
 from .companion import JOBS
 from .live import SESSION
 
@@ -63,8 +65,25 @@ def _status_box(layout) -> None:
         box.label(text=f"Dropped {st['bad_values']} with NaN, infinite or absurd values", icon="ERROR")
     if st["recording"] is not None:
         box.label(text=f"Recording: {st['recording']} frames", icon="REC")
+        journal_error = recovery.journal_error()
+        if journal_error:
+            box.label(text=journal_error, icon="ERROR")
     if st["last_error"]:
         box.label(text=st["last_error"], icon="ERROR")
+
+
+def _recovery_box(layout) -> None:
+    """Takes a crashed (or quit-while-recording) Blender left for this file: Recover or Discard each."""
+    box = layout.box()
+    box.label(text="Unrecovered takes (Blender stopped while recording):", icon="RECOVER_LAST")
+    for found in recovery.FOUND[:5]:
+        row = box.row(align=True)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.started))
+        row.label(text=f"{found.take}, {when}, ~{found.frames} frames")
+        row.operator("kinemo.recover_take", text="Recover", icon="RECOVER_LAST").filepath = found.path
+        row.operator("kinemo.discard_journal", text="", icon="TRASH").filepath = found.path
+    if len(recovery.FOUND) > 5:
+        box.label(text=f"and {len(recovery.FOUND) - 5} more")
 
 
 class KINEMO_PT_live(_Panel, bpy.types.Panel):
@@ -74,6 +93,8 @@ class KINEMO_PT_live(_Panel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.kinemo
+        if recovery.FOUND:
+            _recovery_box(layout)
         layout.prop(settings, "target")
         layout.prop(settings, "source", expand=True)
         row = layout.row(align=True)
