@@ -42,6 +42,8 @@ class Frame:
         )
         if self.expression is not None:
             sample.expression = self.expression.as_message()
+            if self.expression.custom:
+                sample.expression_labels = self.expression.as_labels_message()
             sample.action_units = tuple(self.expression.action_units.tolist())
         if self.landmarks is not None and landmarks != "none":
             if landmarks == "68":

@@ -33,9 +33,10 @@ MAGIC = b"KINEMO-TAKE-JOURNAL 1\n"
 SUFFIX = ".journal"
 FLUSH_SECONDS = 1.0
 _RECORD = struct.Struct("<II")  # payload length, CRC-32 of the payload
-_HEAD = struct.Struct("<qddBBBB")  # seq, time, stamp, present, has expression, has landmarks, label length
+#: seq, time, stamp, present, has expression, has landmarks, label length, number of scores, image width, height
+_HEAD = struct.Struct("<qddBBBBBHH")
 _NB, _NH, _NE = protocol.NUM_BLENDSHAPES, len(protocol.HEAD_FIELDS), len(protocol.EYE_FIELDS)
-_NS, _NA = len(protocol.EMOTIONS), len(protocol.ACTION_UNITS)
+_NA = len(protocol.ACTION_UNITS)
 
 
 def journal_path(output: str | os.PathLike) -> Path:
@@ -51,14 +52,25 @@ class JournalExpression:
     label: str
     scores: np.ndarray
     action_units: np.ndarray
+    labels: tuple[str, ...] = protocol.EMOTIONS
 
 
 def _encode(frame: Frame) -> bytes:
     expr = frame.expression
     lm = frame.landmarks
-    label = expr.label.encode("utf-8")[:255] if expr is not None else b""
+    # A label set other than the built-ins (taught expressions) travels as one "\n"-joined string.
+    label = b""
+    n_scores = 0
+    if expr is not None:
+        names = "\n".join(expr.labels) if expr.labels != protocol.EMOTIONS else ""
+        label = (expr.label + ("\t" + names if names else "")).encode("utf-8")
+        n_scores = len(expr.scores)
+        if len(label) > 255 * 255 or n_scores > 255:
+            raise ValueError("too many expression labels to journal")
+    w, h = frame.image_size or (0, 0)
     parts = [_HEAD.pack(int(frame.seq), float(frame.time), float(frame.stamp), bool(frame.present),
-                        expr is not None, lm is not None, len(label)),
+                        expr is not None, lm is not None, 0, n_scores, int(w), int(h)),
+             struct.pack("<H", len(label)),
              np.asarray(frame.blendshapes, "<f4").tobytes(), np.asarray(frame.head, "<f4").tobytes(),
              np.asarray(frame.eyes, "<f4").tobytes()]
     if expr is not None:
@@ -69,8 +81,9 @@ def _encode(frame: Frame) -> bytes:
 
 
 def _decode(payload: bytes) -> Frame:
-    seq, t, stamp, present, has_expr, has_lm, nlabel = _HEAD.unpack_from(payload)
-    at = _HEAD.size
+    seq, t, stamp, present, has_expr, has_lm, _unused, n_scores, width, height = _HEAD.unpack_from(payload)
+    (nlabel,) = struct.unpack_from("<H", payload, _HEAD.size)
+    at = _HEAD.size + 2
 
     def take(n: int) -> np.ndarray:
         nonlocal at
@@ -79,11 +92,12 @@ def _decode(payload: bytes) -> Frame:
         return out
 
     frame = Frame(seq=seq, time=t, stamp=stamp, present=bool(present), blendshapes=take(_NB), head=take(_NH),
-                  eyes=take(_NE))
+                  eyes=take(_NE), image_size=(width, height) if width and height else None)
     if has_expr:
-        label = payload[at:at + nlabel].decode("utf-8", "replace")
+        label, _, names = payload[at:at + nlabel].decode("utf-8", "replace").partition("\t")
         at += nlabel
-        frame.expression = JournalExpression(label, take(_NS), take(_NA))  # type: ignore[assignment]
+        labels = tuple(names.split("\n")) if names else protocol.EMOTIONS
+        frame.expression = JournalExpression(label, take(n_scores), take(_NA), labels)  # type: ignore[assignment]
     if has_lm:
         frame.landmarks = take(NUM_LANDMARKS * 3).reshape(NUM_LANDMARKS, 3)
     if at != len(payload):

@@ -61,6 +61,9 @@ ADDR_HEAD = "/kinemo/face/head"
 ADDR_EYES = "/kinemo/face/eyes"
 ADDR_PRESENT = "/kinemo/face/present"
 ADDR_EXPRESSION = "/kinemo/face/expression"
+#: The label over every label the performer's profile knows, the user's own names included
+#: (label, then name/score pairs). Sent beside ADDR_EXPRESSION, which keeps the built-in view.
+ADDR_EXPRESSION_LABELS = "/kinemo/face/expression/labels"
 ADDR_ACTION_UNITS = "/kinemo/face/au"
 ADDR_LANDMARKS68 = "/kinemo/face/landmarks68"
 ADDR_LANDMARKS = "/kinemo/face/landmarks"
@@ -93,6 +96,8 @@ PAYLOAD_TYPES: dict[str, str] = {
     ADDR_PRESENT: "i",
     # label, then one score per EMOTIONS entry
     ADDR_EXPRESSION: "s" + "f" * len(EMOTIONS),
+    # variable length: the label, then (name s, score f) pairs over every label; see decode_message
+    ADDR_EXPRESSION_LABELS: "s",
     ADDR_ACTION_UNITS: "f" * len(ACTION_UNITS),
     # x, y per iBUG-300W point, normalised image coordinates
     ADDR_LANDMARKS68: "f" * 136,
@@ -130,7 +135,7 @@ MAX_PCA = 1e6  # compact landmark pose and coefficients
 MAX_SEQ = 0x7FFFFFFF  # senders mask seq to 31 bits; anything else is not ours
 
 _LIMITS: dict[str, float] = {
-    ADDR_BLENDSHAPES: MAX_WEIGHT, ADDR_EYES: MAX_ANGLE, ADDR_EXPRESSION: MAX_WEIGHT,
+    ADDR_BLENDSHAPES: MAX_WEIGHT, ADDR_EYES: MAX_ANGLE, ADDR_EXPRESSION: MAX_WEIGHT, ADDR_EXPRESSION_LABELS: MAX_WEIGHT,
     ADDR_ACTION_UNITS: MAX_WEIGHT, ADDR_LANDMARKS68: MAX_COORD, ADDR_LANDMARKS: MAX_COORD,
     ADDR_LANDMARKS_PCA: MAX_PCA, ADDR_CALIBRATE: MAX_TIME, ADDR_BODY_PROBS: MAX_WEIGHT,
     ADDR_BODY_EVENT: MAX_TIME,
@@ -160,6 +165,7 @@ class FaceSample:
     eyes: tuple[float, ...] = (0.0,) * len(EYE_FIELDS)
     # Optional streams: None means "not sent".
     expression: tuple | None = None  # (label, *scores in EMOTIONS order)
+    expression_labels: tuple | None = None  # (label, name, score, name, score, …) over the profile's labels
     action_units: tuple[float, ...] | None = None  # ACTION_UNITS order
     landmarks68: tuple[float, ...] | None = None  # x0, y0, x1, y1, …
     landmarks: tuple[float, ...] | None = None  # x0, y0, z0, …
@@ -195,6 +201,10 @@ def encode_sample(sample: FaceSample) -> list[Message]:
     if sample.expression is not None:
         label, *scores = sample.expression
         payloads += ((ADDR_EXPRESSION, (str(label), *(float(v) for v in scores))),)
+    if sample.expression_labels is not None:
+        label, *pairs = sample.expression_labels
+        payloads += ((ADDR_EXPRESSION_LABELS, (str(label), *(str(v) if k % 2 == 0 else float(v)
+                                                              for k, v in enumerate(pairs)))),)
     for address, values in ((ADDR_ACTION_UNITS, sample.action_units), (ADDR_LANDMARKS68, sample.landmarks68),
                             (ADDR_LANDMARKS, sample.landmarks), (ADDR_LANDMARKS_PCA, sample.landmarks_pca)):
         if values is not None:
@@ -204,6 +214,8 @@ def encode_sample(sample: FaceSample) -> list[Message]:
         types = PAYLOAD_TYPES[address]
         if address == ADDR_LANDMARKS_PCA:
             types = "f" * len(payload)
+        elif address == ADDR_EXPRESSION_LABELS:
+            types = "s" + "sf" * ((len(payload) - 1) // 2)
         if len(payload) != len(types):
             raise ProtocolError(f"{address}: expected {len(types)} values, got {len(payload)}")
         out.append((address, HEADER_TYPES + types, header + payload))
@@ -249,6 +261,9 @@ def decode_message(address: str, args: tuple | list, tags: str | None = None) ->
     if address == ADDR_BODY_PROBS:
         types = "sf" * ((len(args) - need) // 2)
         need += len(types)
+    elif address == ADDR_EXPRESSION_LABELS:
+        types = "s" + "sf" * ((len(args) - need) // 2)
+        need += len(types) - 1
     elif address == ADDR_LANDMARKS_PCA:
         types = "f" * (len(args) - len(HEADER_TYPES))
         need = len(args)
@@ -304,6 +319,8 @@ def apply_update(sample: FaceSample, update: Update) -> FaceSample:
         sample.present = bool(update.values[0])
     elif address == ADDR_EXPRESSION:
         sample.expression = tuple(update.values)
+    elif address == ADDR_EXPRESSION_LABELS:
+        sample.expression_labels = tuple(update.values)
     elif address == ADDR_ACTION_UNITS:
         sample.action_units = tuple(update.values)
     elif address == ADDR_LANDMARKS68:

@@ -112,6 +112,7 @@ class CameraSource:
         fps = self._cap.get(_cv2().CAP_PROP_FPS)
         self.fps = float(fps) if fps and 1.0 <= fps <= 1000.0 else DEFAULT_FPS
         self.reconnects = 0
+        self._pending = None
 
     def _open(self):
         cv2 = _cv2()
@@ -136,8 +137,9 @@ class CameraSource:
             cap = self._open()
             if cap is not None:
                 with quiet_stderr():
-                    ok, _ = cap.read()
+                    ok, frame = cap.read()
                 if ok:
+                    self._pending = frame  # the frame that proved it is back is delivered, not dropped
                     self._cap = cap
                     self.reconnects += 1
                     sys.stderr.write(f"kinemo: {self.name} is back\n")
@@ -151,8 +153,11 @@ class CameraSource:
         t0 = None
         i = 0
         while True:
-            with quiet_stderr():
-                ok, frame = self._cap.read()
+            if self._pending is not None:
+                ok, frame, self._pending = True, self._pending, None
+            else:
+                with quiet_stderr():
+                    ok, frame = self._cap.read()
             if not ok:
                 if i > 0 and self._reconnect():
                     continue

@@ -18,6 +18,7 @@ import numpy as np
 
 from kinemo import argcheck, protocol
 from kinemo.errors import KinemoError
+from kinemo.face.calibration import Profile
 from kinemo.face.expression import classify
 from kinemo.face.headpose import matrix_from_head, quaternion_from_matrix
 from kinemo.face.landmarks import MESH_TO_IBUG68
@@ -74,10 +75,14 @@ def check_output_path(path: str | os.PathLike) -> Path:
 class TakeWriter:
     """Streams frames into the take's journal; ``close`` writes the file for its suffix from it."""
 
-    def __init__(self, path: str | os.PathLike, *, fps: float, source: str = "", zero_phase: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, *, fps: float, source: str = "", zero_phase: bool = False,
+                 profile: Profile | None = None, profile_path: str | os.PathLike | None = None) -> None:
         self.path = check_output_path(path)
         self.fps, self.source = float(fps), source
         self.zero_phase = zero_phase  # smooth the whole take without lag before writing (file input)
+        self.profile = profile  # labels frames that are labelled again (zero-phase) with the performer's expressions
+        self.profile_path = str(profile_path) if profile_path else ""  # so that recover() labels them the same way
+        self.labels: tuple[str, ...] = protocol.EMOTIONS  # what the emotion scores are of; set by columns()
         self.frames: list[Frame] = []  # filled from the journal by close()/recover(), not while recording
         self._journal: JournalWriter | None = None  # opened by the first frame: a run that fails first leaves none
 
@@ -88,7 +93,8 @@ class TakeWriter:
 
     def add(self, frame: Frame) -> None:
         if self._journal is None:
-            self._journal = JournalWriter(journal_path(self.path), {**self._meta(), "zero_phase": self.zero_phase})
+            self._journal = JournalWriter(journal_path(self.path), {**self._meta(), "zero_phase": self.zero_phase,
+                                                                  "profile": self.profile_path})
         self._journal.add(frame)
 
     def close(self) -> Path:
@@ -139,12 +145,15 @@ class TakeWriter:
         if self.zero_phase and n:
             self._smooth(cols)
         # The motion stage's label (mesh geometry, calibration profile, hysteresis) where the frame has
-        # one; otherwise the blendshape-only head on what is written (e.g. voice takes).
-        expressions = [f.expression if f.expression is not None and not self.zero_phase else classify(b)
+        # one; otherwise the label of what is written (zero-phase smoothed, or e.g. a voice take), by the
+        # performer's own taught expressions when the profile has them.
+        expressions = [f.expression if f.expression is not None and not self.zero_phase
+                       else classify(b, profile=self.profile)
                        for f, b in zip(frames, cols["blendshapes"], strict=True)]
-        cols["emotion"] = np.array([protocol.EMOTIONS.index(e.label) for e in expressions], np.int64)
-        cols["emotion_scores"] = (np.stack([e.scores for e in expressions]) if n
-                                  else np.zeros((0, len(protocol.EMOTIONS)), np.float32))
+        self.labels = label_set(expressions)
+        cols["emotion"] = np.array([self.labels.index(e.label) for e in expressions], np.int64)
+        cols["emotion_scores"] = (np.stack([_scores_over(e, self.labels) for e in expressions]) if n
+                                  else np.zeros((0, len(self.labels)), np.float32))
         cols["action_units"] = (np.stack([e.action_units for e in expressions]) if n
                                 else np.zeros((0, len(protocol.ACTION_UNITS)), np.float32))
         return cols
@@ -160,7 +169,7 @@ class TakeWriter:
     def _meta(self) -> dict:
         return {"format": TAKE_FORMAT, "version": TAKE_VERSION, "source": self.source, "fps": self.fps,
                 "channels": list(protocol.ARKIT_NAMES), "head_fields": list(protocol.HEAD_FIELDS),
-                "eye_fields": list(protocol.EYE_FIELDS), "emotions": list(protocol.EMOTIONS),
+                "eye_fields": list(protocol.EYE_FIELDS), "emotions": list(self.labels),
                 "action_units": list(protocol.ACTION_UNITS)}
 
     def _write_csv(self, f) -> None:
@@ -174,7 +183,7 @@ class TakeWriter:
         for key in ("seq", "time", "stamp", "present", "blendshapes", "head", "eyes", "emotion_scores",
                     "action_units"):
             doc[key] = cols[key].tolist()
-        doc["emotion"] = [protocol.EMOTIONS[i] for i in cols["emotion"]]
+        doc["emotion"] = [self.labels[i] for i in cols["emotion"]]
         present = cols["present"]
         if len(cols["landmarks"]):
             doc["landmarks"] = [np.round(lm.astype(np.float64), 6).tolist() if ok and np.isfinite(lm).all()
@@ -209,11 +218,41 @@ def recover(output: str | os.PathLike) -> tuple[Path, int, bool]:
         writer = TakeWriter.__new__(TakeWriter)
         writer.path, writer.fps, writer.source = out, float(meta["fps"]), str(meta.get("source", ""))
         writer.zero_phase, writer.frames = bool(meta.get("zero_phase", False)), frames
+        writer.labels, writer.profile_path = protocol.EMOTIONS, str(meta.get("profile", ""))
+        writer.profile = _profile_for_recovery(writer.profile_path)
     except (KeyError, TypeError, ValueError) as e:
         raise KinemoError(f"{journal}: damaged journal header ({e})") from None
     writer._write()
     journal.unlink()
     return out, len(frames), torn
+
+
+def _profile_for_recovery(path: str):
+    """The capture's profile, when it is still there: recovered labels then match a normal stop's."""
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        return Profile.load(path)
+    except KinemoError:
+        return None
+
+
+def label_set(expressions) -> tuple[str, ...]:
+    """The labels a take's scores are over: the built-in emotions, then any of the user's own names."""
+    extra = []
+    for e in expressions:
+        for name in getattr(e, "labels", protocol.EMOTIONS):
+            if name not in protocol.EMOTIONS and name not in extra:
+                extra.append(name)
+    return protocol.EMOTIONS + tuple(extra)
+
+
+def _scores_over(expr, labels: tuple[str, ...]) -> np.ndarray:
+    own = getattr(expr, "labels", protocol.EMOTIONS)
+    if own == labels:
+        return np.asarray(expr.scores, np.float32)
+    pos = {name: i for i, name in enumerate(own)}
+    return np.array([expr.scores[pos[n]] if n in pos else 0.0 for n in labels], np.float32)
 
 
 def read_take(path: str | os.PathLike) -> dict:
@@ -225,6 +264,7 @@ def read_take(path: str | os.PathLike) -> dict:
             raise KinemoError(f"{p} is not a Kinemo take")
         out = {k: np.asarray(doc[k]) for k in ("seq", "time", "stamp", "present", "blendshapes", "head", "eyes")}
         out["meta"] = {k: doc[k] for k in ("format", "version", "source", "fps", "channels")}
+        out["meta"]["emotions"] = doc.get("emotions", list(protocol.EMOTIONS))
         return out
     with np.load(p, allow_pickle=False) as z:
         out = {k: z[k] for k in z.files if k != "meta"}

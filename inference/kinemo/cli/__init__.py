@@ -39,8 +39,8 @@ Wire protocol: docs/protocol.md.
 
 #: The command families, in the order ``kinemo --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "kinemo.cli.face", "kinemo.cli.voice", "kinemo.cli.image", "kinemo.cli.actions", "kinemo.cli.recover",
-    "kinemo.cli.models")
+    "kinemo.cli.face", "kinemo.cli.voice", "kinemo.cli.image", "kinemo.cli.expressions", "kinemo.cli.actions",
+    "kinemo.cli.recover", "kinemo.cli.models")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -173,7 +173,9 @@ def _track(args: argparse.Namespace, source, output: Path | None, preview_path: 
         closers.append(sender.close)
     writer = None
     if output is not None:
-        writer = TakeWriter(output, fps=source.fps, source=source.name, zero_phase=args.smooth == "offline")
+        taught = profile if profile is not None and profile.personal.examples else None
+        writer = TakeWriter(output, fps=source.fps, source=source.name, zero_phase=args.smooth == "offline",
+                            profile=taught, profile_path=args.profile if taught else None)
         sinks.append(lambda _stream, file: writer.add(file))
     preview = None
     if preview_path is not None:
@@ -187,6 +189,8 @@ def _track(args: argparse.Namespace, source, output: Path | None, preview_path: 
 
     def save_profile(p: Profile) -> None:
         if args.profile:
+            if Path(args.profile).is_file():  # a new neutral face keeps the expressions taught before
+                p.personal = Profile.load(args.profile).personal
             p.save(args.profile)
             print(f"kinemo: calibrated; profile saved to {args.profile}", file=sys.stderr)
 

@@ -28,7 +28,9 @@ def register(sub) -> None:
                     f"images without a face are reported and skipped; the exit status is then {EXIT_SKIPPED}.")
     p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="images, or folders of images (not recursive)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the rows: .json or .csv (default: a summary only)")
-    p.add_argument("--profile", metavar="PROFILE.json", help="calibration profile of the person in the photos")
+    p.add_argument("--profile", metavar="PROFILE.json",
+                   help="the person's profile: neutral calibration, and taught expressions (kinemo expressions "
+                        "teach) that then label the photos")
     p.add_argument("--model", metavar="PATH", help="face_landmarker.task to use instead of the model store")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-image lines")
     p.set_defaults(func=run)
@@ -75,21 +77,22 @@ def row(path: Path, frame, expr) -> dict:
                                       strict=True))
         doc["head"] = dict(zip(protocol.HEAD_FIELDS, (round(float(v), 5) for v in frame.head), strict=True))
         doc["expression"] = expr.label
-        doc["scores"] = dict(zip(protocol.EMOTIONS, (round(float(v), 5) for v in expr.scores), strict=True))
+        doc["scores"] = dict(zip(expr.labels, (round(float(v), 5) for v in expr.scores), strict=True))
     return doc
 
 
-def write(path: Path, rows: list[dict]) -> None:
+def write(path: Path, rows: list[dict], labels: tuple[str, ...] = protocol.EMOTIONS) -> None:
+    """The rows as JSON or CSV; ``labels``: what the scores are of (the user's own names too, with a profile)."""
     from kinemo.files import atomic_write
 
     with atomic_write(path, "w", what="output ") as f:
         if path.suffix.lower() == ".json":
             json.dump({"format": "kinemo-images", "version": 1, "channels": list(protocol.ARKIT_NAMES),
-                       "head_fields": list(protocol.HEAD_FIELDS), "emotions": list(protocol.EMOTIONS),
+                       "head_fields": list(protocol.HEAD_FIELDS), "emotions": list(labels),
                        "images": rows}, f, indent=1)
             f.write("\n")
             return
-        header = ["file", "face", "expression", *(f"score_{e}" for e in protocol.EMOTIONS),
+        header = ["file", "face", "expression", *(f"score_{e}" for e in labels),
                   *protocol.HEAD_FIELDS, *protocol.ARKIT_NAMES]
         w = csv.writer(f)
         w.writerow(header)
@@ -134,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     faces = sum(r["face"] for r in rows)
     written = out is not None and faces > 0  # nothing succeeded: an existing output is left as it was
     if written:
-        write(out, rows)
+        classifier = profile.classifier() if profile is not None else None
+        write(out, rows, classifier.labels if classifier is not None else protocol.EMOTIONS)
     print(f"{len(images)} images, {faces} with a face, {len(skipped)} skipped"
           + (f"; wrote {out}" if written else f"; nothing written, {out} left as it was" if out else ""),
           file=sys.stderr)

@@ -84,14 +84,35 @@ _AU_MATRIX, _SUPPORT, _CONTRA = _matrices()
 @dataclass
 class Expression:
     label: str
-    scores: np.ndarray  # (len(EMOTIONS),), sums to 1
+    scores: np.ndarray  # (len(labels),), sums to 1
     action_units: np.ndarray  # (len(ACTION_UNITS),) intensities 0-1
+    #: What the scores are of: the built-in emotions, or (with taught expressions) those and the user's own.
+    labels: tuple[str, ...] = EMOTIONS
 
     def score(self, emotion: str) -> float:
-        return float(self.scores[EMOTIONS.index(emotion)])
+        return float(self.scores[self.labels.index(emotion)]) if emotion in self.labels else 0.0
+
+    @property
+    def custom(self) -> bool:
+        """Whether the label set is not just the built-in emotions (custom names travel in a second message)."""
+        return self.labels != EMOTIONS
+
+    def builtin(self) -> tuple[str, np.ndarray]:
+        """The label and scores over the built-in emotions only: what receivers of the v1 message understand."""
+        if not self.custom:
+            return self.label, self.scores
+        s = np.array([self.score(e) for e in EMOTIONS], np.float64)
+        s = s / s.sum() if s.sum() > 0 else np.eye(len(EMOTIONS))[0]
+        return EMOTIONS[int(np.argmax(s))], s.astype(np.float32)
 
     def as_message(self) -> tuple:
-        return (self.label, *(float(s) for s in self.scores))
+        label, scores = self.builtin()
+        return (label, *(float(s) for s in scores))
+
+    def as_labels_message(self) -> tuple:
+        """(label, name, score, name, score, …) over every label, custom ones included."""
+        return (self.label, *(x for name, s in zip(self.labels, self.scores.tolist(), strict=True)
+                              for x in (name, float(s))))
 
 
 def action_units(blendshapes: np.ndarray) -> np.ndarray:
@@ -117,9 +138,13 @@ def classify(blendshapes: np.ndarray, landmarks: np.ndarray | None = None,
              image_size: tuple[int, int] | None = None, *, profile=None) -> Expression:
     """The learned label. ``landmarks`` (478×3, MediaPipe-normalised) and ``image_size`` add the
     geometry features; ``profile`` (a calibration Profile already applied to ``blendshapes``)
-    re-centres the performer's resting face on the training set's neutral face."""
+    re-centres the performer's resting face on the training set's neutral face, and when it
+    holds taught expressions, the performer's own model labels the frame instead."""
     from kinemo.face.expression_model import default_model, features
 
+    personal = profile.classifier() if profile is not None else None
+    if personal is not None:
+        return personal.classify(profile.raw_blendshapes(blendshapes), landmarks, image_size)
     model = default_model()
     bs = np.asarray(blendshapes, np.float64)
     aus = action_units(blendshapes).astype(np.float32)
@@ -148,6 +173,8 @@ class ExpressionSmoother:
 
     def update(self, expr: Expression, t: float) -> Expression:
         s = np.asarray(expr.scores, np.float64)
+        if self._scores is not None and len(self._scores) != len(s):  # another label set: start again
+            self._scores = None
         if self._scores is None or t <= self._t:
             self._scores, self._label, self._t, self._lead_since = s.copy(), int(np.argmax(s)), t, None
         else:
@@ -163,4 +190,4 @@ class ExpressionSmoother:
             else:
                 self._lead_since = None
         scores = (self._scores / self._scores.sum()).astype(np.float32)
-        return Expression(EMOTIONS[self._label], scores, expr.action_units)
+        return Expression(expr.labels[self._label], scores, expr.action_units, labels=expr.labels)
