@@ -50,11 +50,22 @@ def frame_features(blendshapes, landmarks, sizes) -> np.ndarray:
     return np.stack([features(b, lm, tuple(s)) for b, lm, s in zip(blendshapes, landmarks, sizes, strict=True)])
 
 
-def std_weights(x: np.ndarray) -> np.ndarray:
-    """Every feature in units of its spread over the training photos, shrunk towards the typical spread:
-    a channel the tracker hardly ever moves (tongueOut) must not make any twitch of it decisive."""
+WEIGHTINGS = ("std", "sqrt-std", "uniform")
+WEIGHTING = ["std"]  # the one the simulations use now; main() tries each
+
+
+def std_weights(x: np.ndarray, kind: str | None = None) -> np.ndarray:
+    """Per-feature weights from the training photos' spread. ``std``: every feature in units of its
+    spread, shrunk towards the typical spread (a channel the tracker hardly ever moves, tongueOut,
+    must not make any twitch of it decisive); ``sqrt-std``: half-way; ``uniform``: all alike."""
+    kind = kind or WEIGHTING[0]
     var = x.var(axis=0)
-    return 1.0 / (var + 0.1 * np.median(var))
+    w = 1.0 / (var + 0.1 * np.median(var))
+    if kind == "sqrt-std":
+        return np.sqrt(w) * np.sqrt(np.median(w))
+    if kind == "uniform":
+        return np.full_like(w, np.median(w))
+    return w
 
 
 def population(x: np.ndarray, labels: np.ndarray, persons: np.ndarray) -> np.ndarray:
@@ -219,6 +230,16 @@ def _clips(z: dict, persons: np.ndarray, photos: Photos) -> Clips:
                  std_weights(photos.x))
 
 
+def _reweigh(kind: str, photos: Photos, sets: list) -> None:
+    """Use weighting ``kind`` in every simulation (fold weights from each fold's training people)."""
+    WEIGHTING[0] = kind
+    for f in range(5):
+        photos.w[f] = std_weights(photos.x[photos.folds != f])
+    for s in sets:
+        if isinstance(s, Clips):
+            s.w = std_weights(photos.x)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -232,20 +253,24 @@ def main(argv: list[str] | None = None) -> int:
     print("personal protocol, one taught example per expression; accuracy / macro-F1 (items)")
     print("  " + " | ".join(f"{n:>24s}" for n in (*sources, *report)))
     naive = [s.simulate(None) for s in (*sources.values(), *report.values())]
-    print("  naive:  " + " | ".join(f"{a:.3f} / {f:.3f} ({n:4d})" for a, f, n in naive))
+    print("  naive:                  " + " | ".join(f"{a:.3f} / {f:.3f} ({n:4d})" for a, f, n in naive))
     rows = []
-    for prior in PRIORS:
-        res = [s.simulate(prior) for s in (*sources.values(), *report.values())]
-        chosen_on = float(np.mean([f for _, f, _ in res[:len(sources)]]))
-        rows.append((chosen_on, prior))
-        print(f"  prior {prior:<5g} " + " | ".join(f"{a:.3f} / {f:.3f} ({n:4d})" for a, f, n in res)
-              + f"   mean over the chosen-on sources {chosen_on:.3f}", flush=True)
-    best = max(rows)[1]
+    for kind in WEIGHTINGS:
+        _reweigh(kind, photos, [*sources.values(), *report.values()])
+        for prior in PRIORS:
+            res = [s.simulate(prior) for s in (*sources.values(), *report.values())]
+            chosen_on = float(np.mean([f for _, f, _ in res[:len(sources)]]))
+            rows.append((chosen_on, prior, kind))
+            print(f"  {kind:8s} prior {prior:<5g} " + " | ".join(f"{a:.3f} / {f:.3f} ({n:4d})" for a, f, n in res)
+                  + f"   mean over the chosen-on sources {chosen_on:.3f}", flush=True)
+    _, best, kind = max(rows)
+    _reweigh(kind, photos, [*sources.values(), *report.values()])
     SCORES.clear()
     for s in sources.values():
         s.simulate(best)
     sharpness = fit_sharpness()
-    print(f"chosen: prior {best:g} (best mean macro-F1 over {', '.join(sources)}); sharpness {sharpness:g}")
+    print(f"chosen: {kind} weights, prior {best:g} (best mean macro-F1 over {', '.join(sources)}); "
+          f"sharpness {sharpness:g}")
     if args.no_write:
         return 0
     arrays = {"classes": np.array(EMOTIONS), "prior": np.float32(best), "generic_cost": np.float32(GENERIC_COST),
@@ -253,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     keep = np.ones(len(photos.x), bool)
     for head, cols in (("full", slice(None)), ("blendshapes", slice(0, 52))):
         x = photos.x[keep][:, cols]
-        arrays[f"{head}_weights"] = std_weights(x).astype(np.float32)
+        arrays[f"{head}_weights"] = std_weights(x, kind).astype(np.float32)
         arrays[f"{head}_population"] = population(x, photos.labels, photos.persons).astype(np.float32)
     np.savez(args.out, **arrays)
     print(f"wrote {args.out}")
