@@ -48,7 +48,8 @@ def bake_take(context, take: Take, *, frame_start: float | None = None, replace:
     shaping = props.retarget(settings)
     out = BakeResult()
     reactions = props.expression_map(settings) if take.emotion is not None else {}
-    events = take_events(take.times, take.emotion, take.emotion_scores, reactions,
+    # The take's own label set: a reaction mapped to one of the performer's taught names bakes as it played live.
+    events = take_events(take.times, take.emotion, take.emotion_scores, reactions, names=take.labels,
                          threshold=settings.expression_threshold, hold=settings.expression_hold) if reactions else []
     last = start + float(take.times[-1]) * fps
     shapes = reaction_curves(events, {lb: keys for lb, (_, keys) in reactions.items()}, fps=fps, frame_start=start,

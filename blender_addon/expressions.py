@@ -1,5 +1,12 @@
 """Expression label (``/kinemo/face/expression``) → avatar reactions: Actions or shape-key presets. No ``bpy``.
 
+Which label: a performer whose profile holds taught expressions gets labels of their own
+("smirk", "tongue_out") besides the built-in :data:`~protocol.EMOTIONS`. Those travel in
+``/kinemo/face/expression/labels`` beside the unchanged v1 message, which keeps the built-in
+view; :func:`streamed_label` takes the labels message when a frame has one, else the v1
+message, so a reaction may be mapped to any name and an old sender still drives the
+built-in ones.
+
 The label drives reactions through the body actions' own machinery: :class:`ReactionGate`
 turns the per-frame label and its score into start/end events, which then fade Actions in
 and out live (:class:`drive.ActionWriter`, via :class:`actions.ActionBlender`) and become
@@ -15,9 +22,16 @@ reaction at a time.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 
 from .protocol import EMOTIONS, EVENT_END, EVENT_START
+
+#: A label a user may give a taught expression, as the service checks it (``kinemo.face.personal``):
+#: letters, digits, ``_`` and ``-``, up to 32 characters, starting with a letter. Names are case-sensitive.
+LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
 #: Default reaction per label, tried in order against the avatar: a user's ``react_<label>``
 #: Action first, then these shape keys (VRM 0.x presets Joy/Angry/Sorrow/Fun/Surprised as
@@ -49,6 +63,61 @@ def default_reaction(label: str, actions: list[str], shape_keys: list[str]) -> t
     return "", ""
 
 
+def action_labels(actions: Iterable[str]) -> list[str]:
+    """Labels the user made ``react_<label>`` Actions for (``react_smirk`` → "smirk"), in the given order:
+    *Find Reactions* maps the performer's own names too, not only the built-in ones it knows."""
+    out = []
+    for name in actions:
+        if name.startswith(ACTION_PREFIX) and is_label(name[len(ACTION_PREFIX):]):
+            out.append(name[len(ACTION_PREFIX):])
+    return out
+
+
+def is_label(name: str) -> bool:
+    """Could ``name`` be a streamed label (built-in or taught)? Rows named otherwise drive nothing."""
+    return isinstance(name, str) and bool(LABEL_RE.match(name))
+
+
+def parse_labels(text: str) -> list[str]:
+    """``"happy, smirk,,tongue_out"`` → ["happy", "smirk", "tongue_out"] (order kept, repeats dropped).
+    Raises ValueError naming the first name the service would refuse, so the panel says so at once
+    instead of the teach job failing after it started."""
+    out: list[str] = []
+    for part in text.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        if not is_label(name):
+            raise ValueError(f"expression name '{name}': use letters, digits, '_' or '-' (up to 32, starting "
+                             "with a letter)")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def label_scores(labels: Sequence | None) -> dict[str, float]:
+    """The (name, score) pairs of an ``/kinemo/face/expression/labels`` payload (label first) as a dict."""
+    if not labels:
+        return {}
+    return {str(labels[k]): float(labels[k + 1]) for k in range(1, len(labels) - 1, 2)}
+
+
+def streamed_label(expression: Sequence | None, labels: Sequence | None) -> tuple[str | None, float]:
+    """(label, its score) of one frame: from the labels message (any name, custom ones included) when the
+    frame has one whose label is among its pairs, else from the v1 message (a built-in emotion), else
+    (None, 0). Why both: v1 always carries the built-in view, so a sender without taught expressions (or
+    an older one) sends only that, and a reaction mapped to a built-in name must still fire."""
+    if labels:
+        label = str(labels[0])
+        scores = label_scores(labels)
+        if label in scores:
+            return label, scores[label]
+    if expression is not None and len(expression) == 1 + len(EMOTIONS) and str(expression[0]) in EMOTIONS:
+        label = str(expression[0])
+        return label, float(expression[1 + EMOTIONS.index(label)])
+    return None, 0.0
+
+
 def parse_keys(text: str, weight: float = 1.0) -> list[tuple[str, float]]:
     """``"Joy, Fcl_MTH_Fun=0.5"`` → [("Joy", weight), ("Fcl_MTH_Fun", 0.5 × weight)]."""
     out = []
@@ -68,7 +137,7 @@ def parse_keys(text: str, weight: float = 1.0) -> list[tuple[str, float]]:
 class ReactionGate:
     """Per-frame (label, score) → reaction events [(label, phase)] for the ``labels`` that have a reaction."""
 
-    def __init__(self, labels, threshold: float = 0.5, hold: float = 0.5) -> None:
+    def __init__(self, labels: Iterable[str], threshold: float = 0.5, hold: float = 0.5) -> None:
         self.labels = set(labels)
         self.threshold = threshold
         self.hold = hold
@@ -99,15 +168,18 @@ class ReactionGate:
         return out
 
 
-def take_events(times: np.ndarray, emotion: np.ndarray, scores: np.ndarray, labels, *, threshold: float,
-                hold: float) -> list[tuple[str, float, float, float]]:
-    """A take's per-frame labels (EMOTIONS indices, −1 none) and scores (T, 7) → (label, start s, end s,
-    confidence) events, through the same gate as live. An end lands where live would send it."""
+def take_events(times: np.ndarray, emotion: np.ndarray, scores: np.ndarray, labels: Iterable[str], *,
+                threshold: float, hold: float,
+                names: Sequence[str] = EMOTIONS) -> list[tuple[str, float, float, float]]:
+    """A take's per-frame labels (indices into ``names``, −1 none) and scores (T, len(names)) → (label,
+    start s, end s, confidence) events for the reaction ``labels``, through the same gate as live. An end
+    lands where live would send it. ``names``: the take's label set (built-ins first, then the performer's
+    own), so a custom label's reaction is baked as it played live."""
     gate = ReactionGate(labels, threshold, hold)
     out: list[list] = []
     t = 0.0
     for t, i, s in zip(np.asarray(times, float), np.asarray(emotion, int), np.asarray(scores, float), strict=True):
-        label = EMOTIONS[i] if 0 <= i < len(EMOTIONS) else None
+        label = names[i] if 0 <= i < len(names) and i < len(s) else None
         score = float(s[i]) if label else 0.0
         for lb, phase in gate.update(label, score, float(t)):
             if phase == EVENT_START:

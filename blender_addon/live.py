@@ -22,7 +22,7 @@ import numpy as np
 from . import protocol, rig
 from .bake_plan import BoneTargets
 from .drive import EXPRESSION_TRACK_PREFIX, ActionWriter, MeshDrivers, write_bones
-from .expressions import ReactionGate
+from .expressions import ReactionGate, is_label, streamed_label
 from .receiver import Receiver
 from .recorder import Recorder
 from .retarget import Retarget, Smoother
@@ -32,6 +32,8 @@ LOST_AFTER = 0.5  # seconds without frames before the status says "lost"
 EASE_TIME = 0.15  # time constant of the ease back to neutral
 _NB = protocol.NUM_BLENDSHAPES
 _POSE = 6  # yaw, pitch, roll, x, y, z: the head fields bones use (the quaternion repeats the angles)
+#: Labels of the performer's own remembered for the panel's offer; a sender naming more is not a performer.
+MAX_SEEN_LABELS = 64
 
 
 @dataclass
@@ -77,6 +79,11 @@ class LiveSession:
         self._reactions = ActionWriter(0.3, EXPRESSION_TRACK_PREFIX)
         self._root_ref: np.ndarray | None = None
         self._last_tick: float | None = None
+        #: Labels beyond the built-in ones seen on the stream (the performer's taught expressions), first seen
+        #: first: the panel offers them for reactions, so a user need not guess how a name was spelled.
+        self.seen_labels: list[str] = []
+        #: The newest frame's (label, score), from the labels message when there is one, else v1: the panel's readout.
+        self.streamed: tuple[str | None, float] = (None, 0.0)
 
     @property
     def running(self) -> bool:
@@ -99,6 +106,7 @@ class LiveSession:
         self.current = None
         self._root_ref = None
         self._last_tick = None
+        self.streamed = (None, 0.0)
         if use_timer and not bpy.app.timers.is_registered(_timer):
             bpy.app.timers.register(_timer, first_interval=0.0, persistent=True)
 
@@ -197,6 +205,7 @@ class LiveSession:
             if changed:
                 self.apply_current()
             self._drive_actions(events, now)
+            self._note_labels(sample)
             self._drive_expressions(sample, now)
             if sample is not None:
                 self.last_applied = sample
@@ -243,18 +252,33 @@ class LiveSession:
                 out.append(obj.data.shape_keys)
         return out
 
+    def _note_labels(self, sample: protocol.FaceSample | None) -> None:
+        """Remember the frame's streamed label (custom names first, else v1) and any new name of the
+        performer's own, for the gate and the panel; a lost face has no label."""
+        if sample is None:
+            return
+        if not sample.present:
+            self.streamed = (None, 0.0)
+            return
+        self.streamed = streamed_label(sample.expression, sample.expression_labels)
+        labels = sample.expression_labels
+        if labels and len(self.seen_labels) < MAX_SEEN_LABELS:
+            for k in range(1, len(labels) - 1, 2):
+                name = str(labels[k])
+                if name not in protocol.EMOTIONS and name not in self.seen_labels and is_label(name):
+                    self.seen_labels.append(name)
+                    if len(self.seen_labels) >= MAX_SEEN_LABELS:
+                        break
+
     def _drive_expressions(self, sample: protocol.FaceSample | None, now: float) -> None:
-        """The expression label → reaction events (threshold, hold) → Actions and shape keys, faded."""
+        """The expression label (the performer's own names when streamed, else the built-in v1 label) →
+        reaction events (threshold, hold) → Actions and shape keys, faded."""
         cfg = self.config
         if not cfg.expressions and not self._reactions.blender.actions:
             return
         events: list[tuple[str, str]] = []
         if sample is not None or self.lost(now):
-            label, score = None, 0.0
-            x = sample.expression if sample is not None and sample.present else None
-            if x is not None and str(x[0]) in protocol.EMOTIONS:
-                label = str(x[0])
-                score = float(x[1 + protocol.EMOTIONS.index(label)])
+            label, score = self.streamed if sample is not None else (None, 0.0)
             events = self._gate.update(label, score, now)
         arm = bpy.data.objects.get(cfg.armature) if cfg.armature else None
         arm = arm if arm is not None and arm.type == "ARMATURE" else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from . import presets, props, protocol
-from .expressions import default_reaction
+from .expressions import action_labels, default_reaction, is_label
 from .live import SESSION
 
 
@@ -157,7 +157,22 @@ class KINEMO_OT_action_map_remove(bpy.types.Operator):
         return {"FINISHED"}
 
 
-_EMOTION_ITEMS = [(e, e.capitalize(), f"The '{e}' expression label") for e in protocol.EMOTIONS]
+def known_labels(settings) -> list[str]:
+    """Labels worth offering for a reaction: the built-in ones, then the performer's own seen on the stream,
+    then names already mapped or with a ``react_<label>`` Action, each once."""
+    out = list(protocol.EMOTIONS)
+    for name in (*SESSION.seen_labels, *(m.name for m in settings.expressions),
+                 *action_labels(a.name for a in bpy.data.actions)):
+        if is_label(name) and name not in out:
+            out.append(name)
+    return out
+
+
+def _label_search(_self, context, edit_text: str) -> list[tuple[str, str]]:
+    """Suggestions while typing a label (any name may be typed; these are the ones known so far)."""
+    seen = set(SESSION.seen_labels)
+    return [(name, "built-in" if name in protocol.EMOTIONS else "seen on the stream" if name in seen else "your own")
+            for name in known_labels(context.scene.kinemo) if edit_text.casefold() in name.casefold()]
 
 
 def _expression_row(settings, label: str):
@@ -176,13 +191,19 @@ class KINEMO_OT_expression_map_set(bpy.types.Operator):
     bl_label = "Set Expression Reaction"
     bl_options = {"REGISTER", "UNDO"}
 
-    label: EnumProperty(name="Label", items=_EMOTION_ITEMS, default="happy")
+    label: StringProperty(name="Label", default="happy", search=_label_search,
+                          description="Expression label: a built-in one (neutral, happy, sad, surprise, anger, "
+                                      "fear, disgust) or one the performer taught (smirk); case-sensitive")
     action: StringProperty(name="Action", description="Action name (empty: none)")
     shape_keys: StringProperty(name="Shape Keys", description="Comma-separated shape keys, optionally key=value")
     weight: FloatProperty(name="Weight", default=1.0, min=0.0, max=1.0)
 
     def execute(self, context):
         settings = context.scene.kinemo
+        if not is_label(self.label):
+            self.report({"ERROR"}, f"'{self.label}' cannot be an expression label: letters, digits, '_' or '-' "
+                                   "(up to 32, starting with a letter)")
+            return {"CANCELLED"}
         action = bpy.data.actions.get(self.action) if self.action else None
         if self.action and action is None:
             self.report({"ERROR"}, f"No Action named '{self.action}'")
@@ -215,8 +236,9 @@ class KINEMO_OT_expression_map_remove(bpy.types.Operator):
 
 
 class KINEMO_OT_expression_map_defaults(bpy.types.Operator):
-    """Map every expression label to what the avatar offers: a 'react_<label>' Action, else its VRM
-    expression shape key (Joy, Sorrow, Angry, Surprised, Fun, as VRoid or VRM 1.0 name them)"""
+    """Map every expression label to what the avatar offers: a 'react_<label>' Action (your own labels
+    too, such as react_smirk), else its VRM expression shape key (Joy, Sorrow, Angry, Surprised, Fun, as
+    VRoid or VRM 1.0 name them)"""
 
     bl_idname = "kinemo.expression_map_defaults"
     bl_label = "Find Reactions"
@@ -232,7 +254,7 @@ class KINEMO_OT_expression_map_defaults(bpy.types.Operator):
             if obj.data.shape_keys is not None:
                 keys += [kb.name for kb in obj.data.shape_keys.key_blocks[1:]]
         found = 0
-        for label in protocol.EMOTIONS:
+        for label in known_labels(settings):
             action, key = default_reaction(label, actions, keys)
             if not action and not key:
                 continue

@@ -19,6 +19,10 @@ from .presets import ChannelPreset, Preset
 from .retarget import ChannelShape, Retarget
 
 _AXIS_ITEMS = [(a, a, f"Rotate about the bone's {a} axis") for a in rig.AXES]
+#: File paths that may be relative to the .blend ("//me.json"): Blender 5.0 warns on such a value unless the
+#: property says it takes one; 4.2 has no such option (and no warning).
+BLEND_RELATIVE: set[str] = ({"PATH_SUPPORTS_BLEND_RELATIVE"}
+                            if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties else set())
 
 
 def _changed(_self, context) -> None:
@@ -71,7 +75,8 @@ class KinemoActionMap(bpy.types.PropertyGroup):
 
 
 class KinemoExpressionMap(bpy.types.PropertyGroup):
-    # ``name`` (inherited) is the expression label (neutral, happy, sad, surprise, anger, fear, disgust).
+    # ``name`` (inherited) is the expression label: a built-in one (neutral, happy, sad, surprise, anger, fear,
+    # disgust) or any name the performer taught (smirk, tongue_out), typed freely; names are case-sensitive.
     action: PointerProperty(update=_changed, name="Action", type=bpy.types.Action,
                             description="Action played while the label holds (on the armature, or on the "
                                         "target's shape keys for a shape-key Action)")
@@ -148,6 +153,20 @@ class KinemoSettings(bpy.types.PropertyGroup):
     replace_action: BoolProperty(name="Replace Existing",
                                  description="Write into the assigned actions instead of new ones "
                                              "(overwrites their curves at the same channels)")
+    # your own expressions (kinemo expressions teach)
+    profile_path: StringProperty(name="Profile", subtype="FILE_PATH", options=BLEND_RELATIVE,
+                                 description="The performer's profile (.json): the expressions taught into it label "
+                                             "the stream of Webcam and Video jobs started here, and Teach adds to it")
+    teach_labels: StringProperty(name="Expressions", default="",
+                                 description="Comma-separated expressions to teach, built-in names or your own "
+                                             "(smirk, tongue_out); empty: the seven built-in ones")
+    teach_seconds: FloatProperty(name="Hold", default=2.0, min=0.3, max=30.0, subtype="TIME_ABSOLUTE",
+                                 unit="TIME_ABSOLUTE", description="Seconds each expression is held and recorded")
+    teach_ready: FloatProperty(name="Get Ready", default=2.0, min=0.0, max=30.0, subtype="TIME_ABSOLUTE",
+                               unit="TIME_ABSOLUTE", description="Seconds to get into each expression before "
+                                                                 "it is recorded")
+    teach_repeats: IntProperty(name="Rounds", default=2, min=1, max=10,
+                               description="Times to go through the expressions")
     # companion jobs
     video_path: StringProperty(name="Video", subtype="FILE_PATH")
     audio_path: StringProperty(name="Audio", subtype="FILE_PATH")
@@ -236,14 +255,15 @@ def apply_preset(settings, preset: Preset) -> None:
 
 
 def expression_map(settings) -> dict[str, tuple[str, list[tuple[str, float]]]]:
-    """label → (Action name or "", [(shape key, value)]) for the rows that drive something."""
-    from .expressions import parse_keys
+    """label → (Action name or "", [(shape key, value)]) for the rows that drive something. Any label name
+    counts — the built-in ones and the performer's own — as long as the service could send it."""
+    from .expressions import is_label, parse_keys
 
     out = {}
     if not settings.use_expressions:
         return out
     for m in settings.expressions:
-        if m.name not in protocol.EMOTIONS:
+        if not is_label(m.name):
             continue
         action = m.action.name if m.action is not None else ""
         keys = parse_keys(m.shape_keys, m.weight)

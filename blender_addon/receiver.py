@@ -5,6 +5,11 @@ thread just parks the newest :class:`FaceSample` for the timer to pick up, queue
 action events, and (while recording) appends every frame to a :class:`Recorder`.
 A bad packet is counted and dropped; nothing raises out of the thread.
 
+A frame's fields persist until a message replaces them (newest wins). The one exception is
+the performer's own expression labels (``/kinemo/face/expression/labels``): a new sender, or
+a frame with the v1 expression but without them, means they are no longer sent, so they are
+dropped rather than left to outvote the v1 label.
+
 Every datagram lands in exactly one outcome counter — accepted, malformed, stale,
 duplicate, rejected (sender not on the allow-list) or foreign (nothing of ours) —
 so ``packets`` always equals their sum.
@@ -266,14 +271,20 @@ class Receiver:
                 return "duplicate"
         else:
             gap = seq_delta(update.seq, self._gate.current) - 1 if self._gate.current is not None else 0
-            if cls == NEWER and gap > MAX_GAP:
-                self.stats.restarts += 1  # a jump no stream makes: start over rather than count 1e9 lost
+            restart = cls == RESTART or (cls == NEWER and gap > MAX_GAP)  # a far jump: a new sender, not loss
+            if restart:
+                self.stats.restarts += 1
             elif cls == NEWER:
                 self.stats.lost += max(0, gap)
-            elif cls == RESTART:
-                self.stats.restarts += 1
             self.stats.frames += 1
             self._arrivals.append(now)
+            if restart or (protocol.ADDR_EXPRESSION in self._seen
+                           and protocol.ADDR_EXPRESSION_LABELS not in self._seen):
+                # A new sender, or a frame that just finished with a label but none of the performer's own:
+                # their labels are no longer sent (restarted without a profile, or an older sender). Fields stay
+                # until replaced, so without this the last custom label would outvote every v1 label from now on.
+                # A sender that does send them sends them again in this frame.
+                self._sample.expression_labels = None
             self._seen.clear()
         self._gate.accept(update.seq, now, sender)
         self._seen.add(update.address)

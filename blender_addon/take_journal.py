@@ -8,9 +8,13 @@ the network. A killed process leaves the file with, at worst, a torn last record
 
 File: ``MAGIC``, then records ``<kind u8><length u32><crc32 u32><payload>``. Kinds:
 a JSON header first, rows (``<start u32><count u32>`` + float64 row-major, the
-recorder's own layout) and events (JSON ``[[index, label, start, end, confidence]]``).
+recorder's own layout), events (JSON ``[[index, label, start, end, confidence]]``) and
+labels (JSON list: the recorder's label set, built-ins then the performer's own names,
+written whenever it grew and before the rows that use it; the last one counts).
 A later record for a row or event index replaces the earlier one (a frame sent as
-separate messages is completed after it was journaled). Reading stops at the first
+separate messages is completed after it was journaled). Journals written before the
+performer's own labels (:data:`~.recorder.LEGACY_LAYOUT`: 7 score columns, no labels
+record) are still read: their rows are padded to today's layout. Reading stops at the first
 incomplete or corrupt record: what came before it is trusted, nothing after. Nothing
 is unpickled or evaluated: JSON, ``struct`` and raw float64 only.
 
@@ -33,14 +37,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .recorder import LAYOUT, Recorder
+from .protocol import EMOTIONS
+from .recorder import LAYOUT, LEGACY_LAYOUT, MAX_LABELS, Recorder, widen
 
 MAGIC = b"KINEMOJ1"
 FORMAT = "kinemo-take-journal"
 VERSION = 1
 SUFFIX = ".kinemo-journal"
 FLUSH_INTERVAL = 0.5  # seconds: a crash loses at most about this much (the issue asks for ≤ 1 s)
-HEADER, ROWS, EVENTS = 0, 1, 2
+HEADER, ROWS, EVENTS, LABELS = 0, 1, 2, 3
 _REC = struct.Struct("<BII")  # kind, payload length, crc32 of the payload
 _SPAN = struct.Struct("<II")  # first row index, row count
 _MAX_RECORD = 1 << 30  # a length beyond this is corruption, not data
@@ -158,8 +163,10 @@ class JournalWriter:
                 return
             good = self._size
             try:
-                start, rows, events = self.recorder.drain()
+                start, rows, events, labels = self.recorder.drain()
                 data = b""
+                if labels is not None:  # before the rows naming them: a torn tail never keeps rows without names
+                    data += encode(LABELS, json.dumps(labels).encode())
                 if len(rows):
                     payload = _SPAN.pack(start, len(rows)) + np.ascontiguousarray(rows, "<f8").tobytes()
                     data += encode(ROWS, payload)
@@ -229,6 +236,7 @@ class Journal:
     rows: np.ndarray  # (T, width), the recorder's layout
     events: list[tuple[str, float, float, float]] = field(default_factory=list)
     torn: bool = False  # reading stopped at an incomplete or corrupt record
+    labels: list[str] = field(default_factory=lambda: list(EMOTIONS))  # what the rows' label indices are of
 
     @property
     def name(self) -> str:
@@ -236,7 +244,7 @@ class Journal:
 
     def recorder(self) -> Recorder:
         """The recorder a normal stop would have had, to build the take the same way."""
-        return Recorder.restore(self.name, self.rows, self.events)
+        return Recorder.restore(self.name, self.rows, self.events, self.labels)
 
 
 def _records(f):
@@ -275,7 +283,7 @@ def _check_header(path: str, payload: bytes) -> dict:
         raise JournalError(f"{os.path.basename(path)}: bad header ({e})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
         raise JournalError(f"{os.path.basename(path)} is not a version {VERSION} Kinemo journal")
-    if header.get("layout") != LAYOUT:
+    if header.get("layout") not in (LAYOUT, LEGACY_LAYOUT):
         raise JournalError(f"{os.path.basename(path)} was written by a Kinemo with another frame layout")
     return header
 
@@ -284,7 +292,8 @@ def read_journal(path: str) -> Journal:
     """Everything up to the first torn or corrupt record. Raises JournalError or OSError."""
     blocks: list[tuple[int, np.ndarray]] = []
     events: dict[int, tuple[str, float, float, float]] = {}
-    header, torn, count = None, False, 0
+    labels = list(EMOTIONS)
+    header, torn, count, width = None, False, 0, _WIDTH
     with open(path, "rb") as f:
         if f.read(len(MAGIC)) != MAGIC:
             raise JournalError(f"{os.path.basename(path)} is not a Kinemo journal")
@@ -296,8 +305,9 @@ def read_journal(path: str) -> Journal:
                 if kind != HEADER:
                     raise JournalError(f"{os.path.basename(path)} has no readable header")
                 header = _check_header(path, payload)
+                width = int(header["layout"]["width"])
             elif kind == ROWS:
-                block = _rows(payload, count)
+                block = _rows(payload, count, width)
                 if block is None:
                     torn = True
                     break
@@ -310,22 +320,40 @@ def read_journal(path: str) -> Journal:
                     torn = True
                     break
                 events.update(parsed)
+            elif kind == LABELS:
+                names = _labels(payload)
+                if names is None:
+                    torn = True
+                    break
+                labels = names
     if header is None:
         raise JournalError(f"{os.path.basename(path)} has no readable header")
-    data = np.empty((count, _WIDTH), np.float64)
+    data = np.empty((count, width), np.float64)
     for start, rows in blocks:
         data[start:start + len(rows)] = rows
-    return Journal(header, data, [events[i] for i in sorted(events)], torn)
+    return Journal(header, widen(data), [events[i] for i in sorted(events)], torn, labels)
 
 
-def _rows(payload: bytes, count: int) -> tuple[int, np.ndarray] | None:
+def _rows(payload: bytes, count: int, width: int = _WIDTH) -> tuple[int, np.ndarray] | None:
     if len(payload) < _SPAN.size:
         return None
     start, n = _SPAN.unpack_from(payload)
     body = memoryview(payload)[_SPAN.size:]
-    if start > count or len(body) != n * _WIDTH * 8:  # rows are journaled without gaps
+    if start > count or len(body) != n * width * 8:  # rows are journaled without gaps
         return None
-    return start, np.frombuffer(body, "<f8").reshape(n, _WIDTH)  # as the recorder held them: the CRC vouches
+    return start, np.frombuffer(body, "<f8").reshape(n, width)  # as the recorder held them: the CRC vouches
+
+
+def _labels(payload: bytes) -> list[str] | None:
+    """A labels record: the built-ins first, then distinct names, at most MAX_LABELS; None if not."""
+    try:
+        names = json.loads(payload)
+    except ValueError:
+        return None
+    if (not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names)
+            or not 0 < len(names) <= MAX_LABELS or names[:len(EMOTIONS)] != list(EMOTIONS)):
+        return None
+    return names
 
 
 def _events(payload: bytes) -> dict[int, tuple[str, float, float, float]] | None:

@@ -3,6 +3,11 @@
 CSV columns are found by header name, not position: real Live Link Face files
 order some pairs differently (JawRight before JawLeft). Head and eye rotations in
 LLF CSV are radians; in a :class:`Take` they are degrees, as on the wire.
+
+Expression labels: a Kinemo take's ``emotions`` meta lists what its ``emotion`` column
+(names in JSON, indices in NPZ) and ``emotion_scores`` columns are of — the built-in
+:data:`~protocol.EMOTIONS`, then the performer's own taught names. Takes from before
+those (no ``emotions``) are of the 7 built-ins.
 """
 
 from __future__ import annotations
@@ -43,13 +48,15 @@ class Take:
     head: np.ndarray | None = None  # (T, 6) yaw, pitch, roll (degrees), x, y, z (cm)
     eyes: np.ndarray | None = None  # (T, 4) left yaw, left pitch, right yaw, right pitch (degrees)
     events: list = field(default_factory=list)  # (label, start s, end s, confidence) action events
-    emotion: np.ndarray | None = None  # (T,) expression label as an EMOTIONS index, −1 none; None: no labels
-    emotion_scores: np.ndarray | None = None  # (T, 7) the label's scores, EMOTIONS order
+    emotion: np.ndarray | None = None  # (T,) expression label as an index into ``labels``, −1 none; None: no labels
+    emotion_scores: np.ndarray | None = None  # (T, len(labels)) the labels' scores
+    labels: tuple[str, ...] = EMOTIONS  # what the label indices and scores are of: built-ins, then the user's own
 
     def __post_init__(self) -> None:
         n = len(self.times)
+        self.labels = tuple(self.labels)
         if self.emotion is not None and (len(self.emotion) != n or self.emotion_scores is None
-                                         or np.shape(self.emotion_scores) != (n, len(EMOTIONS))):
+                                         or np.shape(self.emotion_scores) != (n, len(self.labels))):
             self.emotion = self.emotion_scores = None
         if self.head is None:
             self.head = np.zeros((n, len(HEAD_FIELDS)))
@@ -84,10 +91,21 @@ def _load_json(path: str) -> dict:
         doc = json.load(f)
     if not isinstance(doc, dict) or doc.get("format") != TAKE_FORMAT:
         raise TakeError(f"{os.path.basename(path)} is not a Kinemo take (format '{TAKE_FORMAT}')")
-    doc["meta"] = {"fps": doc.get("fps"), "channels": doc.get("channels")}
+    labels = label_set(doc.get("emotions"))
+    doc["meta"] = {"fps": doc.get("fps"), "channels": doc.get("channels"), "emotions": list(labels)}
     if isinstance(doc.get("emotion"), list):  # labels as names in JSON, indices in NPZ
-        doc["emotion"] = [EMOTIONS.index(e) if e in EMOTIONS else -1 for e in doc["emotion"]]
+        index = {e: i for i, e in enumerate(labels)}
+        doc["emotion"] = [index.get(e, -1) if isinstance(e, str) else -1 for e in doc["emotion"]]
     return doc
+
+
+def label_set(value: object) -> tuple[str, ...]:
+    """A take's ``emotions`` meta → its label set; the built-in 7 when absent (older takes) or not a list
+    of distinct names (then indices past the 7 read as no label rather than as the wrong one)."""
+    if (isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+            and len(set(value)) == len(value)):
+        return tuple(value)
+    return EMOTIONS
 
 
 def _from_columns(name: str, cols: dict) -> Take:
@@ -103,16 +121,17 @@ def _from_columns(name: str, cols: dict) -> Take:
     fps = float(meta.get("fps") or _rate_from_times(times))
     head = _optional(cols, "head", len(times), len(HEAD_FIELDS))
     eyes = _optional(cols, "eyes", len(times), len(EYE_FIELDS))
+    labels = label_set(meta.get("emotions"))
     emotion = scores = None
     if "emotion" in cols and "emotion_scores" in cols:
         emotion = np.asarray(cols["emotion"], dtype=np.int64).reshape(-1)
-        scores = _optional(cols, "emotion_scores", len(times), len(EMOTIONS))
+        scores = _optional(cols, "emotion_scores", len(times), len(labels))
         if scores is not None and np.isfinite(scores).all():
-            emotion = np.where((emotion >= 0) & (emotion < len(EMOTIONS)), emotion, -1)
+            emotion = np.where((emotion >= 0) & (emotion < len(labels)), emotion, -1)
         else:
             emotion = scores = None
     return _checked(Take(name, times - (times[0] if len(times) else 0.0), bs, present, fps, head, eyes,
-                         emotion=emotion, emotion_scores=scores))
+                         emotion=emotion, emotion_scores=scores, labels=labels))
 
 
 def _optional(cols: dict, key: str, n: int, width: int) -> np.ndarray | None:

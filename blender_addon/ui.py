@@ -6,8 +6,8 @@ import time
 
 import bpy
 
-from . import mapping, props, recovery
-from .companion import JOBS
+from . import mapping, props, protocol, recovery
+from .companion import JOBS, TEACH, teach_outcome, teach_progress
 from .live import SESSION
 
 _report_cache: dict[tuple, tuple[dict[int, list[str]], list[str]]] = {}
@@ -232,14 +232,74 @@ class KINEMO_PT_expressions(_Panel, bpy.types.Panel):
         if 0 <= settings.expression_index < len(settings.expressions):
             item = settings.expressions[settings.expression_index]
             layout.prop(item, "name", text="Label")
+            if SESSION.seen_labels and item.name not in protocol.EMOTIONS and item.name not in SESSION.seen_labels:
+                layout.label(text=f"'{item.name}' not seen on the stream (names are case-sensitive)", icon="INFO")
             layout.prop(item, "action")
             layout.prop(item, "shape_keys")
             layout.prop(item, "weight")
+        mapped = {m.name for m in settings.expressions}
+        offer = [name for name in SESSION.seen_labels if name not in mapped]
+        if offer:  # the performer's own labels on the stream, one click from a reaction row
+            layout.label(text="Your labels on the stream:")
+            flow = layout.row(align=True)
+            for name in offer[:6]:
+                op = flow.operator("kinemo.expression_map_set", text=name, icon="ADD")
+                op.label = name
+                if f"react_{name}" in bpy.data.actions:
+                    op.action = f"react_{name}"
         layout.operator("kinemo.expression_map_defaults", icon="SHAPEKEY_DATA")
+        if SESSION.running:
+            label, score = SESSION.streamed
+            if label:
+                layout.label(text=f"Streamed: {label} {score:.2f}", icon="MONKEY")
         if SESSION.running and SESSION.config.expressions:
             gate = SESSION._gate
             layout.label(text=f"Reacting: {gate.active}" if gate.active else "No reaction",
                          icon="PLAY" if gate.active else "PAUSE")
+
+
+def teach_lines() -> list[tuple[str, str]]:
+    """What the teach box says, as (text, icon) lines: the running step, or how the last teach ended."""
+    job = JOBS.jobs.get(TEACH)
+    if job is None:
+        return []
+    st = job.status()
+    progress = teach_progress(tuple(job.lines))
+    if st.running:
+        return [(progress.text, "REC" if progress.phase == "hold" else "TIME")]
+    ok, text = teach_outcome(st, progress, job.profile)
+    return [(text, "CHECKMARK" if ok else "ERROR")]
+
+
+class KINEMO_PT_teach(_Panel, bpy.types.Panel):
+    """Your own expressions: teach them from the camera (a companion job), its prompts shown as they come.
+    A sub-panel of its own, so switching reactions off does not grey it out."""
+
+    bl_label = "Your Own Expressions"
+    bl_parent_id = "KINEMO_PT_expressions"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.kinemo
+        layout.prop(settings, "profile_path")
+        job = JOBS.jobs.get(TEACH)
+        if job is not None and job.status().running:
+            for text, icon in teach_lines():
+                layout.label(text=text, icon=icon)
+            layout.label(text=f"{teach_progress(tuple(job.lines)).fraction * 100:.0f} % done")
+            layout.operator("kinemo.job_stop", text="Stop Teaching", icon="CANCEL").kind = TEACH
+            return
+        layout.prop(settings, "teach_labels")
+        row = layout.row(align=True)
+        row.prop(settings, "teach_ready")
+        row.prop(settings, "teach_seconds")
+        row = layout.row(align=True)
+        row.prop(settings, "teach_repeats")
+        row.prop(settings, "camera")
+        layout.operator("kinemo.teach_expressions", icon="OUTLINER_OB_CAMERA")
+        for text, icon in teach_lines():
+            layout.label(text=text, icon=icon)
 
 
 class KINEMO_PT_bake(_Panel, bpy.types.Panel):
@@ -272,6 +332,7 @@ class KINEMO_PT_jobs(_Panel, bpy.types.Panel):
         layout.prop(settings, "video_path")
         layout.prop(settings, "realtime")
         layout.prop(settings, "camera")
+        layout.prop(settings, "profile_path")  # Webcam and Video stream the performer's own expressions with it
         layout.prop(settings, "audio_path")
         for kind, label, icon in (("VIDEO", "Video", "FILE_MOVIE"), ("WEBCAM", "Webcam", "OUTLINER_OB_CAMERA"),
                                   ("AUDIO", "Audio", "FILE_SOUND"), ("MIC", "Microphone", "REC")):
@@ -288,7 +349,7 @@ class KINEMO_PT_jobs(_Panel, bpy.types.Panel):
 
 
 CLASSES = (KINEMO_UL_channels, KINEMO_UL_expressions, KINEMO_PT_live, KINEMO_PT_mapping, KINEMO_PT_armature,
-           KINEMO_PT_expressions, KINEMO_PT_bake, KINEMO_PT_jobs)
+           KINEMO_PT_expressions, KINEMO_PT_teach, KINEMO_PT_bake, KINEMO_PT_jobs)
 
 
 def redraw_while_live() -> float | None:
