@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import cv2
 import numpy as np
 import pytest
-from conftest import SHARED, require, run_kinemo
+from conftest import ROOT, SHARED, require, run_kinemo
 
 from kinemo import protocol
 from kinemo.face.calibration import Profile
@@ -80,6 +81,24 @@ def test_learned_label_on_held_out_real_faces(faces):
     assert labels["normal"].label != "happy"
     for e in labels.values():
         assert e.scores.sum() == pytest.approx(1.0, abs=1e-5) and len(e.action_units) == len(protocol.ACTION_UNITS)
+
+
+def test_training_folds_keep_each_person_on_one_side():
+    """The person-grouped folds the weights are chosen on: a London Set adult's neutral (_03) and smiling
+    (_08) photo are one person, and no person has photos in two folds."""
+    sys.path.insert(0, str(ROOT / "scripts" / "expression"))
+    import expression_data as data
+
+    rows = [r for r in data.read_labels() if r["use"] == "train"]
+    persons = np.array([data.person_of(r["file"]) for r in rows])
+    london = [r["file"] for r in rows if r["set"] == "london"]
+    assert len(london) == 204
+    assert data.person_of("images/london_017_03.jpg") == data.person_of("images/london_017_08.jpg") == "london_017"
+    assert len({data.person_of(f) for f in london}) == 102
+    folds = data.grouped_folds(persons, np.array([r["label"] for r in rows]))
+    for p in np.unique(persons):
+        assert len(set(folds[persons == p].tolist())) == 1, p
+    assert len(set(folds.tolist())) == 5
 
 
 def test_geometry_ignores_head_pose_and_face_size(faces):

@@ -14,10 +14,11 @@ What is cached (``build/expression/``), so training and evaluation never run Med
   (evaluation only) through ``FaceTracker`` in VIDEO mode, every ``MEAD_STEP``-th frame, with
   that frame saved as JPEG so the peers see exactly the frames we classify.
 
-Splits (``split_rows``): rows whose ``use`` column is ``train`` (muxspace, Apache-2.0) are the only
-rows any shipped weight learns from; ``eval`` rows (Yale, stock) are the source hold-out. Within
-muxspace the person is the file name without its number (``muxspace_George_W_Bush_0012.jpg`` →
-``George_W_Bush``), so folds never put one person on both sides.
+Splits: rows whose ``use`` column is ``train`` (muxspace, Apache-2.0; the London Set, CC BY 4.0) are
+the only rows any shipped weight learns from; ``eval`` rows (Yale, stock) are the source hold-out.
+``person_of`` names the person from the file name (``muxspace_George_W_Bush_0012.jpg`` →
+``George_W_Bush``; ``london_017_03.jpg`` and ``london_017_08.jpg`` → ``london_017``), and
+``grouped_folds`` keeps each person's photos in one fold, so folds never put one person on both sides.
 """
 
 from __future__ import annotations
@@ -48,10 +49,15 @@ os.environ.setdefault("KINEMO_OFFLINE", "1")
 
 
 def person_of(file: str) -> str:
-    """muxspace_George_W_Bush_0012.jpg → George_W_Bush; yale_subject01.happy.jpeg → yale_subject01."""
+    """The person a photo shows, so folds keep a person's photos together:
+    muxspace_George_W_Bush_0012.jpg → George_W_Bush; london_017_03.jpg and london_017_08.jpg (the
+    London Set's neutral and smiling photo of one adult) → london_017; yale_subject01.happy.jpeg → yale_subject01."""
     name = Path(file).name
     if name.startswith("muxspace_"):
         return re.sub(r"_?\d*\.(jpe?g|png)$", "", name[len("muxspace_"):])
+    london = re.fullmatch(r"(london_\d+)_\d+\.(jpe?g|png)", name)
+    if london:
+        return london.group(1)
     return name.split(".")[0]
 
 

@@ -6,8 +6,8 @@ Splits (never trained on; see scripts/expression/expression_data.py):
 
 - ``source``: the ``eval`` rows of ../shared/data/expressions/labels.csv (Yale faces + stock
   photos) — another source than anything the shipped weights saw.
-- ``person``: the muxspace ``train`` rows, each scored by the cross-validation model that did not
-  see that person (build/expression/oof.npz from scripts/expression/expression_train.py); the peers and the
+- ``person``: the ``train`` rows (muxspace and London Set), each scored by the cross-validation model
+  that did not see that person (build/expression/oof.npz from scripts/expression/expression_train.py); the peers and the
   rules score the same photos.
 - ``mead``: the MEAD clips in ../shared/data/talking/wild (evaluation only), every 2nd frame;
   per-clip majority label printed per predictor.

@@ -15,6 +15,14 @@ mesh), from our tracker on the talking clips we may train on (``extract_talking`
 that has seen speech move the mouth confuse talking with emotion less (MEAD)? Tried, not kept
 (docs/expression-model.md). ``--source`` also scores the MEAD frames (evaluation only, never chosen on).
 
+Every line also prints the macro-F1 with each row weighted by 1 / its class's count ("balanced-prior":
+what the same per-class confusions would score on a set with as many faces of each class, such as a
+posed set), the macro-F1 of the muxspace rows alone, and the accuracy on the London Set rows (neutral and
+smiling studio photos). ``*_nolondon`` variants train without the London Set and are scored on the same
+rows and folds; ``*_synthN`` variants add synthetic fear / disgust rows (``synth_transfer``) made from
+each fold's training rows only. ``--seeds N`` prints every fold draw's macro-F1, so variants run with
+the same N can be compared draw by draw.
+
 ``--only prior --source``: the decision prior for macro-F1 (docs/expression-model.md). The shipped
 model (regression + network) with per-class log-offsets b (p'_c ∝ exp(b_c)·p_c, renormalised) found by
 coordinate search on the inner folds' out-of-fold probabilities to maximise macro-F1, then scored on
@@ -221,7 +229,11 @@ class Data:
         self.train = np.flatnonzero((d["use"] == "train") & d["present"])
         self.y = np.array([data.CLASSES.index(s) for s in d["label"][self.train]])
         self.folds = data.grouped_folds(d["person"][self.train], d["label"][self.train])
+        self.featfn = featfn
+        self.person = d["person"][self.train]
+        self.london = d["set"][self.train] == "london"
         self.x = np.stack([featfn(d["blendshapes"][i], d["landmarks"][i], tuple(d["size"][i])) for i in self.train])
+        self._shapes = None
         ev = np.flatnonzero(d["use"] == "eval")
         self.ev_present = d["present"][ev]
         self.ev_y = np.array([data.CLASSES.index(s) for s in d["label"][ev]])
@@ -256,6 +268,63 @@ class Data:
         x = np.concatenate([self.x[mask], self.ax[am]])
         y = np.concatenate([self.y[mask], self.y[self.apos[am]]])
         return x, y
+
+    def raw(self):
+        """Per training row: blendshapes (float64) and the aligned mesh (the transfer's raw spaces)."""
+        if self._shapes is None:
+            d = self.d
+            self._shapes = (d["blendshapes"][self.train].astype(np.float64),
+                            np.stack([em.aligned_shape(d["landmarks"][i], tuple(d["size"][i])) for i in self.train]))
+        return self._shapes
+
+    def train_xy(self, mask, spec, seed=0):
+        """``subset`` plus, with ``spec["synth"]``, synthetic rare-class rows made from the rows in mask only."""
+        x, y = self.subset(mask)
+        if spec.get("synth"):
+            bs, shapes = self.raw()
+            sx, sy = synth_transfer(bs, shapes, self.y, self.person, mask, self.featfn, spec["synth"],
+                                    spec.get("synth_classes", RARE), seed, spec.get("synth_mode", "logit"))
+            x, y = np.concatenate([x, sx]), np.concatenate([y, sy])
+        return x, y
+
+
+#: The rare classes (fear, disgust) synthetic rows are made for.
+RARE = (5, 6)
+
+
+def synth_transfer(bs, shapes, y, person, mask, featfn, target, classes=RARE, seed=0, mode="logit"):
+    """Synthetic rows by expression transfer (tried, not kept): a rare-class photo's expression, measured as
+    its deviation from the mean neutral face of the rows in ``mask``, put on a neutral face of another
+    person from ``mask``, until each class in ``classes`` has ``target`` rows (every real photo once, then
+    drawn at random). The deviation is taken on the aligned meshes ``shapes`` and, for the blendshapes
+    ``bs``, on their logits (``mode="logit"``: MediaPipe's blendshapes are sigmoid outputs, so there the
+    offsets add and a value never leaves (0, 1); channels exactly 0 in the photo, e.g. tongueOut, stay 0)
+    or on the raw values clipped to [0, 1] (``mode="clip"``: 43 % of the synthetic values become exactly
+    0, against 2 % of the real ones, and the classifier learns that artefact). Only rows in ``mask`` are
+    read, so a fold's synthetic rows never carry its held-out people. ``featfn(blendshapes, aligned mesh,
+    (1, 1))`` makes the features. Returns (features, labels)."""
+    rng = np.random.default_rng(seed)
+    neu = np.flatnonzero(mask & (y == 0))
+    lb = np.clip(bs, 1e-8, 1 - 1e-8)
+    lb = np.log(lb) - np.log1p(-lb)
+    mu_l, mu_b, mu_s = lb[neu].mean(0), bs[neu].mean(0), shapes[neu].mean(0)
+    xs, ys = [], []
+    for c in classes:
+        src = np.flatnonzero(mask & (y == c))
+        for k in range(max(0, target - len(src))):
+            i = src[k] if k < len(src) else src[rng.integers(len(src))]
+            j = neu[rng.integers(len(neu))]
+            while person[j] == person[i]:
+                j = neu[rng.integers(len(neu))]
+            if mode == "clip":
+                b = np.clip(bs[j] + bs[i] - mu_b, 0, 1)
+            else:
+                b = np.where(bs[i] == 0, 0.0, 1.0 / (1.0 + np.exp(mu_l - lb[i] - lb[j])))
+            xs.append(featfn(b, shapes[j] + shapes[i] - mu_s, (1, 1)))
+            ys.append(c)
+    if not xs:
+        return np.zeros((0, len(featfn(bs[0], shapes[0], (1, 1))))), np.zeros(0, int)
+    return np.array(xs), np.array(ys, int)
 
 
 def oof(D, fitter, mask, folds, wpow, drop=None):
@@ -298,13 +367,14 @@ def evaluate(D, spec, source=False):
     bz = np.zeros((len(D.y), K))  # each row's outer fold's offsets
     biases, gains = [], []
     ndrop = []
+    usable = ~D.london if spec.get("no_london") else allm  # no_london: trained without, scored on the same rows
     for f in range(5):
-        tr = (D.folds != f) & fewer_persons(D, spec.get("persons", 1.0), f)
+        tr = (D.folds != f) & fewer_persons(D, spec.get("persons", 1.0), f) & usable
         te = D.folds == f
         drop = noisy(tr) if spec.get("clean") else None
         ndrop.append(0 if drop is None else int(drop.sum()))
         dtr = tr if drop is None else tr & ~drop
-        x, y = D.subset(dtr)
+        x, y = D.train_xy(dtr, spec, f)
         zt = fitter(x, y, class_weights(y, wpow))(D.x[te])
         b = np.zeros(K)
         if spec.get("bias"):
@@ -316,8 +386,8 @@ def evaluate(D, spec, source=False):
         z[te] = zt
         bz[te] = b
     if source:
-        drop = noisy(allm) if spec.get("clean") else None
-        x, y = D.subset(np.ones(len(D.y), bool) if drop is None else ~drop)
+        drop = noisy(usable) if spec.get("clean") else None
+        x, y = D.train_xy(usable if drop is None else usable & ~drop, spec)
         fitted = fitter(x, y, class_weights(y, wpow))
         ze = fitted(D.ev_x)
         pm = fitted(D.mead_x).argmax(1)
@@ -332,6 +402,8 @@ def evaluate(D, spec, source=False):
     for s in spec.get("shrink", (1.0,)):  # the offsets times s: one decision per shrink, same fits
         p = (z + s * bz).argmax(1)
         res = {"acc": float(np.mean(p == D.y)), "f1": train.macro_f1(D.y, p), "rec": recalls(D.y, p),
+               "f1_bal": macro_f1_balanced(D.y, p), "f1_mux": train.macro_f1(D.y[~D.london], p[~D.london]),
+               "acc_london": float(np.mean(p[D.london] == D.y[D.london])) if D.london.any() else float("nan"),
                "f1c": " ".join(f"{train.macro_f1(D.y, p, [c]):.2f}" for c in range(K)),
                "bias": s * np.mean(biases, 0), "dropped": int(np.mean(ndrop))}
         if "shrink" in spec:
@@ -346,9 +418,22 @@ def evaluate(D, spec, source=False):
     return out if "shrink" in spec else out[0]
 
 
+def macro_f1_balanced(y, p):
+    """Macro-F1 with every row weighted by 1 / its class's count: the expected macro-F1 on a test set
+    with as many faces of each class (a posed set) and these per-class confusion rates."""
+    w = 1.0 / np.bincount(y, minlength=K)[y]
+    f1 = []
+    for c in np.unique(y):
+        tp = np.sum(w[(p == c) & (y == c)])
+        prec, rec = tp / max(np.sum(w[p == c]), 1e-12), tp / np.sum(w[y == c])
+        f1.append(0.0 if tp == 0 else 2 * prec * rec / (prec + rec))
+    return float(np.mean(f1))
+
+
 def fmt(name, r):
     rec = " ".join(f"{v:.2f}" for v in r["rec"])
-    s = f"{name:34s} person acc {r['acc']:.3f} F1 {r['f1']:.3f} rec [{rec}] f1c [{r['f1c']}]"
+    s = (f"{name:34s} person acc {r['acc']:.3f} F1 {r['f1']:.3f} (balanced-prior {r['f1_bal']:.3f}; muxspace rows "
+         f"{r['f1_mux']:.3f}; London acc {r['acc_london']:.3f}) rec [{rec}] f1c [{r['f1c']}]")
     if r.get("dropped"):
         s += f" dropped {r['dropped']}"
     if "shrink" in r:  # mean offsets over the outer folds (± their spread), inner-CV F1 gain of the full offsets
@@ -414,6 +499,30 @@ for _t in (0.03, 0.05, 0.1):
     VARIANTS[f"lr_clean{_t}"] = {"model": "lr", "C": 0.01, "clean": _t}
 VARIANTS["ens_c003"] = {"model": "ens", "C": 0.03, "hidden": 32, "alpha": 1.0}
 VARIANTS["ens_c0003"] = {"model": "ens", "C": 0.003, "hidden": 32, "alpha": 1.0}
+#: the London Set (neutral + smiling studio photos, use = train): the v2.1 recipe trained without it, scored on the
+#: same rows and folds
+VARIANTS["ens_nolondon"] = {**VARIANTS["ens"], "no_london": True}
+VARIANTS["lr_nolondon"] = {**VARIANTS["lr"], "no_london": True}
+VARIANTS["ens_w15"] = {**VARIANTS["ens"], "wpow": 1.5}
+#: balanced decision: trained unweighted (or half-weighted), the scores divided by the training class shares
+VARIANTS["ens_w0_bal"] = {**VARIANTS["ens"], "wpow": 0.0, "balance": 1.0}
+VARIANTS["ens_w05_bal05"] = {**VARIANTS["ens"], "wpow": 0.5, "balance": 0.5}
+#: synthetic rare-class rows by expression transfer (synth_transfer, logit blendshapes) up to N rows per class;
+#: *_clip: the raw blendshapes clipped at 0 instead (the artefact that first looked like a gain)
+for _n in (150, 300, 600):
+    VARIANTS[f"ens_synth{_n}"] = {**VARIANTS["ens"], "synth": _n}
+VARIANTS["lr_synth300"] = {**VARIANTS["lr"], "synth": 300}
+VARIANTS["ens_synth1000"] = {**VARIANTS["ens"], "synth": 1000}
+VARIANTS["ens_synth600_all"] = {**VARIANTS["ens"], "synth": 600, "synth_classes": (2, 3, 4, 5, 6)}
+VARIANTS["ens_synth600_nolondon"] = {**VARIANTS["ens_synth600"], "no_london": True}
+VARIANTS["ens_synth600_mix0.7"] = {**VARIANTS["ens_synth600"], "w_lr": 0.7}
+VARIANTS["ens_synth600_h64_a3"] = {**VARIANTS["ens_synth600"], "hidden": 64, "alpha": 3.0}
+VARIANTS["ens_synth600_w05_bal05"] = {**VARIANTS["ens_synth600"], "wpow": 0.5, "balance": 0.5}
+VARIANTS["ens3_synth600"] = {**VARIANTS["ens_synth600"], "seeds": 3}
+for _n in (600, 1000):
+    VARIANTS[f"ens_synth{_n}_clip"] = {**VARIANTS[f"ens_synth{_n}"], "synth_mode": "clip"}
+for _n in (300, 1000):
+    VARIANTS[f"ens_synth{_n}_all"] = {**VARIANTS["ens"], "synth": _n, "synth_classes": (2, 3, 4, 5, 6)}
 #: decision prior for macro-F1: the shipped model, its log-offsets by inner person-CV macro-F1, full and halved
 VARIANTS["prior"] = {"model": "ens", "C": 0.01, "hidden": 32, "alpha": 1.0, "bias": "f1", "shrink": (0.0, 0.5, 1.0)}
 
@@ -466,6 +575,7 @@ FEATURES: dict = {
     "extra": lambda bs, lm, sz: np.concatenate([em.features(bs, lm, sz), asym(bs), inter(bs)]),
     "nopca": lambda bs, lm, sz: em.features(bs, lm, sz)[:68],
     "upper": lambda bs, lm, sz: em.features(bs, lm, sz)[UPPER],
+    "blendshapes": lambda bs, lm, sz: em.features(bs),  # the second head's input (frames without landmarks)
 }
 
 
@@ -560,8 +670,11 @@ def main():
             rs = [run[k] for run in runs]
             r = rs[0]
             if args.seeds > 1:
-                r = dict(r, acc=float(np.mean([q["acc"] for q in rs])), f1=float(np.mean([q["f1"] for q in rs])),
-                         rec=np.mean([q["rec"] for q in rs], 0), f1c=f"sd F1 {np.std([q['f1'] for q in rs]):.3f}",
+                r = dict(r, **{k: float(np.mean([q[k] for q in rs])) for k in ("acc", "f1", "f1_bal", "f1_mux",
+                                                                                 "acc_london")},
+                         rec=np.mean([q["rec"] for q in rs], 0),
+                         f1c=f"sd F1 {np.std([q['f1'] for q in rs]):.3f}; per draw "
+                         + " ".join(f"{q['f1']:.3f}" for q in rs),
                          bias=np.mean([q["bias"] for q in rs], 0),
                          bias_sd=np.mean([q.get("bias_sd", 0.0) for q in rs], 0),
                          inner_gain=float(np.mean([q.get("inner_gain", 0.0) for q in rs])))

@@ -3,19 +3,23 @@
   python scripts/expression/expression_train.py [--out inference/kinemo/assets/expression.npz]
 
 Data: only the rows of ../shared/data/expressions/labels.csv whose ``use`` column is ``train``
-(the muxspace photos, Apache-2.0); the ``eval`` rows (Yale, stock photos) are never read here.
-Features come from ``scripts/expression/expression_data.py``'s cache of our FaceTracker's IMAGE-mode outputs.
+(the muxspace photos, Apache-2.0, and the London Set, CC BY 4.0); the ``eval`` rows (Yale, stock
+photos) are never read here. Features come from ``scripts/expression/expression_data.py``'s cache of our
+FaceTracker's IMAGE-mode outputs; ``expression_data.person_of`` names each photo's person (a London
+person's neutral and smiling photo are one person), and the folds keep a person's photos together.
 
-Method (v2.1, ``--model ens``): a multinomial logistic regression on standardised features, classes
-weighted by inverse frequency, whose probabilities are averaged half and half (``--mix 0.5``) with a
-one-hidden-layer ReLU network's (sklearn MLPClassifier: 32 units, L2 alpha 1.0, one seed, same class
-weights); the regression's L2 strength is chosen by 5-fold cross-validation grouped by person (nobody in
-both the fitting and the scoring folds), by macro-F1; a softmax temperature is fitted on the
-out-of-fold log-probabilities (negative log-likelihood). The network's width, L2, mix and seed count were
-chosen by the same person-grouped CV (``scripts/expression/expression_experiments.py``), never on held-out rows.
-``--model lr`` trains v2.0, the regression alone. The final weights refit on every training row.
-Out-of-fold scores are kept in build/expression/oof.npz for scripts/expression/expression_eval.py's person hold-out.
-CPU, about two minutes, deterministic.
+Method (v2.2 = v2.1's recipe on the training rows above, ``--model ens``): a multinomial logistic
+regression on standardised features, classes weighted by inverse frequency, whose probabilities are
+averaged half and half (``--mix 0.5``) with a one-hidden-layer ReLU network's (sklearn MLPClassifier:
+32 units, L2 alpha 1.0, one seed, same class weights); the regression's L2 strength is chosen by 5-fold
+cross-validation grouped by person (nobody in both the fitting and the scoring folds), by macro-F1; a
+softmax temperature is fitted on the out-of-fold log-probabilities (negative log-likelihood). The
+network's width, L2, mix and seed count, the class weighting and the training data (with or without the
+London Set, with or without synthetic rows) were chosen by the same person-grouped CV
+(``scripts/expression/expression_experiments.py``), never on held-out rows. ``--model lr`` trains v2.0's
+form, the regression alone. The final weights refit on every training row. Out-of-fold scores are kept in
+build/expression/oof.npz for scripts/expression/expression_eval.py's person hold-out.
+CPU, under a minute, deterministic (fixed seeds).
 """
 
 from __future__ import annotations
