@@ -21,9 +21,10 @@ DEFAULT_CONTROL_PORT = protocol.DEFAULT_PORT + 1
 
 
 class ControlListener:
-    def __init__(self, on_calibrate: Callable[[float], None], host: str = protocol.DEFAULT_HOST,
-                 port: int = DEFAULT_CONTROL_PORT) -> None:
-        self.on_calibrate = on_calibrate
+    def __init__(self, on_calibrate: Callable[[float], None] | None = None, host: str = protocol.DEFAULT_HOST,
+                 port: int = DEFAULT_CONTROL_PORT, *,
+                 on_emotion: Callable[[str, float], None] | None = None) -> None:
+        self.on_calibrate, self.on_emotion = on_calibrate, on_emotion
         self.malformed = 0
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -53,11 +54,18 @@ class ControlListener:
             for raw, tags in protocol.split_datagram(data):
                 msg = OscMessage(raw)
                 update = protocol.decode_message(msg.address, tuple(msg.params), tags)
-                if update is not None and update.address == protocol.ADDR_CALIBRATE:
+                if update is None:
+                    continue
+                if update.address == protocol.ADDR_CALIBRATE and self.on_calibrate is not None:
                     seconds = float(update.values[0])
                     if not 0 < seconds <= 60:
                         raise protocol.ProtocolError("calibration time out of range")
                     self.on_calibrate(seconds)
+                elif update.address == protocol.ADDR_EMOTION and self.on_emotion is not None:
+                    name, intensity = str(update.values[0]), float(update.values[1])
+                    if not 0 <= intensity <= 1:
+                        raise protocol.ProtocolError("emotion intensity out of range")
+                    self.on_emotion(name, intensity)  # an unknown name raises: counted as malformed
         except Exception:  # noqa: BLE001 - anything off the network is untrusted
             self.malformed += 1
 

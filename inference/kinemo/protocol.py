@@ -69,6 +69,10 @@ ADDR_LANDMARKS68 = "/kinemo/face/landmarks68"
 ADDR_LANDMARKS = "/kinemo/face/landmarks"
 ADDR_LANDMARKS_PCA = "/kinemo/face/landmarks/pca"
 ADDR_CALIBRATE = "/kinemo/control/calibrate"
+#: Change the emotion a speaking face shows (kinemo mic/audio): name, intensity 0-1.
+ADDR_EMOTION = "/kinemo/control/emotion"
+#: Where ``kinemo mic`` listens for control messages by default (``kinemo webcam`` has DEFAULT_PORT + 1).
+VOICE_CONTROL_PORT = DEFAULT_PORT + 2
 
 #: Emotion labels of the expression stream, in the order their scores travel.
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "anger", "fear", "disgust")
@@ -107,6 +111,7 @@ PAYLOAD_TYPES: dict[str, str] = {
     ADDR_LANDMARKS_PCA: "f" * len(PCA_POSE_FIELDS),
     # seconds to capture the performer's neutral face for
     ADDR_CALIBRATE: "f",
+    ADDR_EMOTION: "sf",
     ADDR_BODY_PRESENT: "i",
     # label, phase ("start"/"end"), confidence, start media time, end media time (= start while ongoing)
     ADDR_BODY_EVENT: "ssfdd",
@@ -137,7 +142,7 @@ MAX_SEQ = 0x7FFFFFFF  # senders mask seq to 31 bits; anything else is not ours
 _LIMITS: dict[str, float] = {
     ADDR_BLENDSHAPES: MAX_WEIGHT, ADDR_EYES: MAX_ANGLE, ADDR_EXPRESSION: MAX_WEIGHT, ADDR_EXPRESSION_LABELS: MAX_WEIGHT,
     ADDR_ACTION_UNITS: MAX_WEIGHT, ADDR_LANDMARKS68: MAX_COORD, ADDR_LANDMARKS: MAX_COORD,
-    ADDR_LANDMARKS_PCA: MAX_PCA, ADDR_CALIBRATE: MAX_TIME, ADDR_BODY_PROBS: MAX_WEIGHT,
+    ADDR_LANDMARKS_PCA: MAX_PCA, ADDR_CALIBRATE: MAX_TIME, ADDR_EMOTION: MAX_WEIGHT, ADDR_BODY_PROBS: MAX_WEIGHT,
     ADDR_BODY_EVENT: MAX_TIME,
 }
 _HEAD_LIMITS = (MAX_ANGLE,) * 3 + (MAX_CM,) * 3 + (2.0,) * 4  # angles, translation, quaternion

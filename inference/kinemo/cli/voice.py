@@ -13,6 +13,7 @@ from kinemo.cli.outputs import OVERWRITE_RULE, unreadable_inputs
 from kinemo.cli.outputs import per_input as outputs_per_input
 from kinemo.cli.stopping import exit_status
 from kinemo.errors import KinemoError
+from kinemo.protocol import EMOTIONS
 
 FPS_CHOICES = (24, 25, 30, 50, 60)
 FORMATS = ("csv", "json", "npz")
@@ -70,6 +71,10 @@ def register(subparsers) -> None:
     a.add_argument("--plot", metavar="OUT.png",
                    help="also draw jawOpen and the most active curves over the waveform (a PNG; a folder "
                         "when given several files)")
+    a.add_argument("--emotions", metavar="CSV",
+                   help="per-file emotions for a batch: rows file,emotion,intensity (header optional; files not "
+                        "listed take --emotion)")
+    _add_emotion(a)
     _add_common(a)
     a.set_defaults(func=run_audio)
 
@@ -81,8 +86,35 @@ def register(subparsers) -> None:
     m.add_argument("--block", type=argcheck.integer(16, 16000), default=256, metavar="N",
                    help="samples per sound-card block (16 kHz)")
     m.add_argument("-o", "--output", metavar="OUT", help="also save the take (.csv, .json, .npz) when stopped")
+    m.add_argument("--control-port", type=argcheck.port_or_off, default=protocol.VOICE_CONTROL_PORT, metavar="PORT",
+                   help=f"listen on 127.0.0.1:PORT for {protocol.ADDR_EMOTION} (name, intensity) to change the "
+                        f"emotion live (default {protocol.VOICE_CONTROL_PORT}; 0 = off)")
+    _add_emotion(m)
     _add_common(m)
     m.set_defaults(func=run_mic)
+
+
+def _add_emotion(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--emotion", metavar="NAME[:I]",
+                   help="the line's emotion at intensity I (0-1, default 1): " + ", ".join(EMOTIONS[1:])
+                        + ", or one of your own taught expressions with --profile; brows, eyes, cheeks and nose "
+                          "show it, the mouth blends it with speech")
+    p.add_argument("--profile", metavar="PROFILE.json",
+                   help="a profile whose taught expressions (kinemo expressions teach) can be --emotion names")
+
+
+def _emotion_layer_options(args) -> dict:
+    """VoiceAnimatorOptions fields for --emotion/--profile, checked before any model loads."""
+    from kinemo.voice.emotion import EmotionLayer, parse_emotion, poses_from_profile
+
+    profile = None
+    if args.profile:
+        from kinemo.face.calibration import Profile
+
+        profile = Profile.load(args.profile)
+    name, intensity = parse_emotion(args.emotion) if args.emotion else ("neutral", 1.0)
+    EmotionLayer(args.fps, poses_from_profile(profile)).check(name)
+    return {"emotion": name, "emotion_intensity": intensity, "profile": profile}
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -173,6 +205,8 @@ def run_audio(args) -> int:
     outputs = outputs_per_input(args.paths, args.output, SUFFIXES, f".{args.format}")
     plots = outputs_per_input(args.paths, args.plot, (".png",), ".png", option="--plot", what="plot")
     unreadable = unreadable_inputs(args.paths)
+    emotion = _emotion_layer_options(args)
+    per_file = _read_emotions(args.emotions, args.paths, emotion) if args.emotions else {}
     target = _osc_target(args)
     sender = None
     if target:
@@ -186,7 +220,7 @@ def run_audio(args) -> int:
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
         model_path=model, fps=args.fps,
         smoothing="savgol" if args.smooth in ("offline", "savgol") else args.smooth, blinks=args.blinks, seed=args.seed,
-        landmarks=wants_landmarks and not args.no_landmarks))
+        landmarks=wants_landmarks and not args.no_landmarks, **emotion))
     failed = 0
     try:
         for path, out, plot in zip(args.paths, outputs, plots, strict=True):
@@ -195,6 +229,8 @@ def run_audio(args) -> int:
                 print(f"kinemo: error: {path}: {unreadable[path]}; skipped", file=sys.stderr)
                 continue
             try:
+                animator.emotion.set(*per_file.get(path, (emotion["emotion"], emotion["emotion_intensity"])),
+                                     immediately=True)
                 _animate_file(animator, AudioFileSource(path), out, sender, args, plot=plot)
             except KinemoError as e:
                 if len(args.paths) == 1:
@@ -257,6 +293,42 @@ def _animate_file(animator, source, out: Path | None, sender, args, plot: Path |
         print(msg, file=sys.stderr)
 
 
+def _read_emotions(csv_path: str, paths: list[str], emotion: dict) -> dict[str, tuple[str, float]]:
+    """``--emotions``: rows file,emotion,intensity → {input as given: (name, intensity)}, all checked up front."""
+    import csv
+
+    from kinemo.voice.emotion import EmotionLayer, poses_from_profile
+
+    layer = EmotionLayer(60.0, poses_from_profile(emotion["profile"]))
+    by_name = {Path(p).name: p for p in paths}
+    by_path = {str(Path(p).resolve()): p for p in paths}
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            rows = [[c.strip() for c in r] for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise KinemoError(f"cannot read --emotions {csv_path}: {e}") from None
+    if rows and [c.lower() for c in rows[0]] == ["file", "emotion", "intensity"]:
+        rows = rows[1:]
+    out: dict[str, tuple[str, float]] = {}
+    for n, row in enumerate(rows, 1):
+        if len(row) != 3:
+            raise KinemoError(f"{csv_path}, row {n}: {len(row)} columns, expected file,emotion,intensity")
+        file, name, value = row
+        try:
+            intensity = float(value)
+        except ValueError:
+            raise KinemoError(f"{csv_path}, row {n}: intensity {value!r} is not a number 0-1") from None
+        if not 0 <= intensity <= 1:
+            raise KinemoError(f"{csv_path}, row {n}: intensity {value} is not 0-1")
+        layer.check(name)
+        key = by_path.get(str((Path(csv_path).parent / file).resolve())) or by_path.get(str(Path(file).resolve())) \
+            or by_name.get(Path(file).name)
+        if key is None:
+            raise KinemoError(f"{csv_path}, row {n}: {file} is not among the inputs")
+        out[key] = (name, intensity)
+    return out
+
+
 def run_mic(args) -> int:
     from kinemo.voice import mic
     from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
@@ -269,6 +341,7 @@ def run_mic(args) -> int:
         from kinemo.takes import check_output_path
 
         check_output_path(out)
+    emotion = _emotion_layer_options(args)
     source = mic.MicSource(args.device, block=args.block)
     target = None if args.no_osc else (args.osc or f"{protocol.DEFAULT_HOST}:{protocol.DEFAULT_PORT}")
     sender = None
@@ -278,7 +351,12 @@ def run_mic(args) -> int:
         sender = OscSender(*parse_target(target))
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(
         model_path=args.model, fps=args.fps, smoothing="live", blinks=args.blinks, seed=args.seed,
-        landmarks=out is not None and out.suffix.lower() in (".json", ".npz")))
+        landmarks=out is not None and out.suffix.lower() in (".json", ".npz"), **emotion))
+    control = None
+    if args.control_port:
+        from kinemo.control import ControlListener
+
+        control = ControlListener(port=args.control_port, on_emotion=animator.emotion.set)
     from kinemo.takes import TakeWriter
 
     writer = TakeWriter(out, fps=args.fps, source=source.name) if out else None  # journaled: a kill loses ≤ 1 s
@@ -300,6 +378,8 @@ def run_mic(args) -> int:
         source.close()
         if sender:
             sender.close()
+        if control is not None:
+            control.close()
     written = writer.close() if writer is not None else None
     if not args.quiet:
         print(f"stopped after {count} frames" + (f"; wrote {written}" if written else ""), file=sys.stderr)

@@ -22,6 +22,7 @@ import numpy as np
 
 from kinemo.frame import Frame
 from kinemo.protocol import ARKIT_INDEX
+from kinemo.voice.emotion import EmotionLayer, poses_from_profile
 from kinemo.voice.features import FRAME_RATE, HOP, N_MELS, SAMPLE_RATE, WIN, LogMelStream
 from kinemo.voice.idle import IdleMotion
 from kinemo.voice.net import VoiceNet, load_voice_net
@@ -43,6 +44,9 @@ class VoiceAnimatorOptions:
     landmarks: bool = False  # decode 478-point landmarks per frame (costs time and memory)
     gate_db: float = -55.0  # frames quieter than this (dBFS) around a moment close the mouth
     threads: int = 1
+    emotion: str = "neutral"  # the line's emotion: a built-in name, or one taught into ``profile``
+    emotion_intensity: float = 1.0
+    profile: object = None  # a kinemo.face.calibration.Profile whose taught expressions can be emotions
 
 
 class _RateConverter:
@@ -109,6 +113,8 @@ class VoiceAnimator:
         self._index = np.array([ARKIT_INDEX[c] for c in net.channels], np.int64)
         self._rest = NEUTRAL[self._index]  # what silence shows
         self._landmarks = _LandmarkDecoder.load() if options.landmarks else None
+        self.emotion = EmotionLayer(options.fps, poses_from_profile(options.profile))
+        self.emotion.set(options.emotion, options.emotion_intensity, immediately=True)
         # a network fed feature frames alone (not the file network, which reads the samples) may be
         # fed late: frames of a block that completes no output frame wait for the next block
         self._deferrable = isinstance(net, VoiceNet)
@@ -253,6 +259,7 @@ class VoiceAnimator:
         poses = np.empty((n, len(NEUTRAL)), np.float32)
         poses[:] = NEUTRAL
         poses[:, self._index] = np.clip(curves, 0.0, 1.0)
+        self.emotion.apply(poses)
         points = self._landmarks.decode(poses[:, SPEECH_INDEX]) if self._landmarks is not None else None
         now = time.time()
         seq = self.seq
