@@ -1,10 +1,11 @@
-"""The Whisper encoder cut after its first blocks: built in memory from the pinned package's model file."""
+"""The pinned package's CTranslate2 model file: read as arrays (the one-pass graph's weights), and v2.6's
+Whisper encoder cut after its first blocks, built in memory from it (the two-pass path kept to compare)."""
 
 import numpy as np
 import pytest
 
 from kinemo.errors import KinemoError
-from kinemo.voice.ct2_model import BLOCKS, _layout, truncated_files, truncated_model, variable_names
+from kinemo.voice.ct2_model import BLOCKS, _layout, arrays, truncated_files, truncated_model, variable_names
 from kinemo.voice.whisper import DIM, WhisperEncoder, model_dir
 
 
@@ -40,8 +41,8 @@ def test_cut_encoder_gives_other_features_than_the_whole_one_side_by_side():
     rng = np.random.default_rng(0)
     t = np.arange(3 * 16000) / 16000
     audio = (0.2 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0) + 0.01 * rng.standard_normal(len(t)))
-    whole = WhisperEncoder().encode(audio.astype(np.float32))
-    both = WhisperEncoder(blocks=(4, 3)).encode(audio.astype(np.float32))
+    whole = WhisperEncoder(backend="ctranslate2").encode(audio.astype(np.float32))
+    both = WhisperEncoder(blocks=(4, 3), backend="ctranslate2").encode(audio.astype(np.float32))
     assert both.shape == (len(whole), 2 * DIM)
     np.testing.assert_array_equal(both[:, :DIM], whole)
     cut = both[:, DIM:]
@@ -50,3 +51,22 @@ def test_cut_encoder_gives_other_features_than_the_whole_one_side_by_side():
     np.testing.assert_allclose(cut.std(axis=1), whole.std(axis=1), rtol=0.5)
     r = np.corrcoef(cut.ravel(), whole.ravel())[0, 1]
     assert 0.2 < r < 0.99  # related (same encoder) but not the same output
+
+
+def test_encoder_variables_read_as_arrays_in_their_stored_type(model_bytes):
+    v = arrays(model_bytes)
+    assert v["conv1/weight"].shape == (DIM, 80, 3) and v["conv1/weight"].dtype == np.float16
+    assert v["layer_3/ffn/linear_0/weight"].shape == (4 * DIM, DIM)
+    assert v["layer_0/self_attention/linear_0/weight"].shape == (3 * DIM, DIM)  # queries, keys, values
+    assert v["position_encodings/encodings"].shape == (1500, DIM)
+    assert int(v["num_heads"]) == 6
+    assert not any(name.startswith("decoder") for name in v)
+    assert {n[len("encoder/"):] for n in variable_names(model_bytes) if n.startswith("encoder/")} == set(v)
+    assert all(np.isfinite(a.astype(np.float32)).all() for a in v.values())
+
+
+def test_a_bad_backend_or_block_says_what_is_wrong():
+    with pytest.raises(KinemoError, match="backend"):
+        WhisperEncoder(backend="torch")
+    with pytest.raises(KinemoError, match="blocks 1"):
+        WhisperEncoder(blocks=(5,))

@@ -1,11 +1,12 @@
 """Speed and memory of the voice engine, side by side with the targets and the paper's numbers.
 
-  OMP_NUM_THREADS=1 python scripts/bench/voice_bench.py [--minutes 10] [--hours 2] [--live-seconds 120]
+  OMP_NUM_THREADS=1 python scripts/bench/voice_bench.py [--minutes 10] [--hours 2] [--live-seconds 120] [--two-pass]
 
 * offline RTF on one core: a ``--minutes`` long FLAC (real speech, looped), decoded,
   resampled and animated at 60 fps with Savitzky-Golay smoothing, written as LLF CSV —
   by the file engine (Whisper encoder + head, what ``kinemo audio`` uses) and by the live
-  network on the same file;
+  network on the same file; ``--two-pass`` also times the file engine with v2.6's encoder
+  (two CTranslate2 passes, blocks 1–3 computed twice) in the same process, for a before/after;
 * live: 256-sample blocks (16 ms at 16 kHz) as a sound card delivers them, compute per
   output frame (p50/p99/max; CPU time and wall clock side by side, the target judged on CPU
   time since a shared machine's wall clock includes other processes' turns) and the latency
@@ -62,11 +63,16 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def offline(path: Path, write_csv: bool, model: Path = FILE_MODEL) -> tuple[float, float, int]:
-    """Wall and CPU seconds to animate a file at 60 fps (optionally writing the LLF CSV)."""
+def offline(path: Path, write_csv: bool, model: Path = FILE_MODEL, encoder: str = "onnx") -> tuple[float, float, int]:
+    """Wall and CPU seconds to animate a file at 60 fps (optionally writing the LLF CSV); ``encoder``:
+    the file engine's Whisper encoder backend (``ctranslate2``: v2.6's two passes)."""
     from kinemo.cli.voice import _CsvStream
 
     animator = VoiceAnimator.create_from_options(VoiceAnimatorOptions(model_path=model, fps=60, threads=1))
+    if encoder != "onnx":
+        from kinemo.voice.whisper import WhisperEncoder
+
+        animator.net.encoder = WhisperEncoder(1, animator.net.encoder.blocks, backend=encoder)
     writer = _CsvStream(ROOT / "build/voice/bench.csv", 60) if write_csv else None
     source = AudioFileSource(path)
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -114,17 +120,20 @@ def live(audio: np.ndarray, block: int = 256, model: Path = DEFAULT_MODEL) -> di
     return out
 
 
-def offline_rtf(path: Path, minutes: float, live_model: Path) -> None:
+def offline_rtf(path: Path, minutes: float, live_model: Path, two_pass: bool = False) -> None:
     """RTF of the file engine (with and without the CSV) and of the live network on one long file."""
     path = long_file(path, minutes * 60, "PCM_16")
     dur = minutes * 60
     print(f"offline, {minutes:g} min FLAC (real speech), 60 fps, one thread; RTF = seconds per second of audio:")
     print(f"  {'':44s}{'ours':>9s}{'target':>9s}{'paper':>9s}{'ours/target':>13s}{'ours/paper':>12s}")
-    runs = (("file engine: decode → frames", False, FILE_MODEL), ("file engine + write LLF CSV", True, FILE_MODEL),
-            ("live network on the file + LLF CSV", True, live_model))
+    runs = [("file engine: decode → frames", False, FILE_MODEL, "onnx")]
+    if two_pass:
+        runs.append(("  v2.6: two CTranslate2 passes", False, FILE_MODEL, "ctranslate2"))
+    runs += [("file engine + write LLF CSV", True, FILE_MODEL, "onnx"),
+             ("live network on the file + LLF CSV", True, live_model, "onnx")]
     frames = 0
-    for label, csv_out, model in runs:
-        wall, cpu, frames = offline(path, csv_out, model)
+    for label, csv_out, model, encoder in runs:
+        wall, cpu, frames = offline(path, csv_out, model, encoder)
         for kind, sec in (("CPU", cpu), ("wall", wall)):
             rtf = sec / dur
             print(f"  {label + f' ({kind})':44s}{rtf:9.4f}{RTF_TARGET:9.4f}{0.07:9.4f}"
@@ -147,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--live-model", metavar="ONNX", type=Path, default=DEFAULT_MODEL,
                     help="live network to time (default: the shipped assets/voice_net.onnx)")
     ap.add_argument("--live-only", action="store_true", help="skip the offline RTF runs (quick model comparisons)")
+    ap.add_argument("--two-pass", action="store_true",
+                    help="also time the file engine with v2.6's encoder (two CTranslate2 passes) on the same file")
     args = ap.parse_args(argv)
     build = ROOT / "build/voice"
     if not args.live_model.is_file():
@@ -155,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.live_only:
         args.hours = 0
     else:
-        offline_rtf(build / f"bench_{args.minutes:g}min.flac", args.minutes, args.live_model)
+        offline_rtf(build / f"bench_{args.minutes:g}min.flac", args.minutes, args.live_model, args.two_pass)
     speech = np.concatenate(list(AudioFileSource(SPEECH).blocks()))
     reps = max(1, int(np.ceil(args.live_seconds * SAMPLE_RATE / len(speech))))
     lv = live(np.concatenate([speech] * reps), model=args.live_model)

