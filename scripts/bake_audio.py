@@ -34,6 +34,24 @@ Options:
   --replace            replace actions of the same name instead of adding .001 copies
   --kinemo CMD         the companion command (default: $KINEMO_COMMAND, `kinemo` on PATH,
                        or this checkout's .venv/bin/kinemo)
+  --split N            one output .blend per N files (OUT_001.blend, OUT_002.blend, ...), each
+                       baked onto a fresh copy of the input: for very large batches
+
+Studio scale (docs/farm.md; needs `pip install 'kinemo[farm]'`, the bpy module, not Blender):
+the speech → curves work runs on a Dask cluster, a few files a task; the bake stays here,
+file by file as the takes come back.
+  --workers N          a local cluster of N workers (one encoder thread each), listening on
+                       127.0.0.1 only, over TLS with a certificate made for this run
+  --scheduler ADDRESS  an existing cluster: tls://HOST:PORT (or tcp:// on a trusted network:
+                       whoever reaches a Dask scheduler can run any code on its workers)
+  --security FILE      the TLS credentials for --scheduler: a YAML file with tls: ca-file,
+                       cert, key (default: Dask's own configuration, distributed.comm.tls)
+  --upload             send each file's bytes to the workers (when they do not see this
+                       machine's files at the same path)
+A worker lost mid-batch costs time only: its files run again on another worker. A file that
+cannot be read is reported like above; one that kills every worker it runs on too. Exit
+status: 0 all baked, 1 some file failed (each named on stderr), 2 nothing done (bad
+arguments, or the cluster cannot be started or reached).
 """
 
 from __future__ import annotations
@@ -74,6 +92,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--nla", action="store_true")
     p.add_argument("--replace", action="store_true")
     p.add_argument("--kinemo")
+    p.add_argument("--split", type=argcheck.integer(1), metavar="N")
+    p.add_argument("--workers", type=argcheck.integer(1, 512), metavar="N")
+    p.add_argument("--scheduler", metavar="ADDRESS")
+    p.add_argument("--security", type=Path, metavar="FILE")
+    p.add_argument("--upload", action="store_true")
     return p.parse_args(argv)
 
 
@@ -233,13 +256,18 @@ def save_blend(bpy, out: Path) -> None:
                 os.unlink(leftover)
 
 
+def take_rate(fps: float) -> int:
+    """The companion's frame rate nearest the scene's (the bake resamples the take to the scene's own)."""
+    return min((24, 25, 30, 50, 60), key=lambda r: abs(r - fps))
+
+
 def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> dict[Path, str]:
     """Track every file in one companion process; returns {file: why} for those that failed.
 
     ``why`` is the companion's own one-line reason, which already names the file; the name
     it repeats inside (ffmpeg's ``NAME: Invalid data …``) is dropped, so it is said once.
     """
-    fps_arg = min((24, 25, 30, 50, 60), key=lambda r: abs(r - fps))
+    fps_arg = take_rate(fps)
     proc = subprocess.run([*cmd, "audio", "-o", str(out_dir), "--format", "json", "--no-osc", "--fps", str(fps_arg),
                            "--no-landmarks", "-q", "--", *map(str, files)],  # '--': a file may be named -x.wav
                           capture_output=True, text=True)
@@ -249,10 +277,14 @@ def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) 
         if not (out_dir / f"{f.stem}.json").is_file():
             named = re.compile(rf"(?<![^\s/\\('\"]){re.escape(f.name)}(?![\w.-])")  # this file, not x{f.name}
             line = next((ln for ln in said if named.search(ln)), said[-1] if said else "no output")
-            why = re.sub(r"^\S+: error: ", "", line)  # "kinemo: error: "
-            head, sep, tail = why.partition(f"{f}: ")
-            errors[f] = head + sep + tail.replace(f"{f}: ", "") if sep else why
+            errors[f] = said_once(f, re.sub(r"^\S+: error: ", "", line))  # "kinemo: error: "
     return errors
+
+
+def said_once(f: Path, why: str) -> str:
+    """A reason with the file's name in it once (ffmpeg's ``NAME: Invalid data …`` repeats it inside)."""
+    head, sep, tail = why.partition(f"{f}: ")
+    return head + sep + tail.replace(f"{f}: ", "") if sep else why
 
 
 def failure(f: Path, why: str) -> str:
@@ -309,16 +341,18 @@ def _plays(strip, path: Path) -> bool:
     return argcheck.same_file(bpy.path.abspath(sound.filepath, library=sound.library), path)
 
 
-def add_sound(scene, path: Path, frame: int, channel: int, mute: bool):
+def add_sound(scene, path: Path, frame: int, channel: int, mute: bool, same: list | None = None):
     """The file's sound strip at ``frame``: the scene's existing strip of that file if it has one, else a new one.
 
     A second strip of the same file would play the line twice (a re-bake of the demo's
     line did), so the existing one is moved instead (its volume and other settings kept) and
-    any further copies of the file are muted.
+    any further copies of the file are muted. ``same``: the scene's strips of this file, when
+    the caller knows them (:class:`SoundStrips`), else they are looked up.
     """
     se = scene.sequence_editor or scene.sequence_editor_create()
-    same = [s for s in _strips(se, every=True) if _plays(s, path)]
-    top_level = list(_strips(se))
+    if same is None:
+        same = [s for s in _strips(se, every=True) if _plays(s, path)]
+    top_level = list(_strips(se)) if same else []
     top = [s for s in same if s in top_level]  # a strip inside a meta strip cannot be moved on its own
     if top:
         strip = top[0]
@@ -334,15 +368,254 @@ def add_sound(scene, path: Path, frame: int, channel: int, mute: bool):
     return strip
 
 
+def check_farm(args: argparse.Namespace):
+    """The Dask cluster the options name (a :class:`kinemo.farm.Farm`, not started yet), or None: no farm."""
+    if args.workers and args.scheduler:
+        raise KinemoError("--workers starts a local cluster, --scheduler names an existing one: pass one of them")
+    if not (args.workers or args.scheduler):
+        for option, given in (("--upload", args.upload), ("--security", args.security)):
+            if given:
+                raise KinemoError(f"{option} is for a Dask cluster: pass --workers N or --scheduler ADDRESS too")
+        return None
+    if args.security and not args.scheduler:
+        raise KinemoError("--security is for --scheduler; the local cluster of --workers makes its own TLS "
+                          "certificate for the run")
+    if args.kinemo:
+        raise KinemoError("--kinemo names the companion of a run without a cluster; with --workers/--scheduler "
+                          "each worker runs its own installed Kinemo")
+    if args.workers and inside_blender():
+        raise KinemoError("--workers starts Python processes: run bake_audio with the bpy module "
+                          "(python scripts/bake_audio.py --blend avatar.blend ...), not inside Blender")
+    from kinemo.farm import Farm
+
+    farm = Farm(workers=args.workers, scheduler=args.scheduler, security=args.security, upload=args.upload)
+    farm.check()
+    return farm
+
+
+def split_outputs(args: argparse.Namespace, source: Path | None, count: int) -> list[Path]:
+    """With --split, the .blend files to write, one per N files: OUT_001.blend, OUT_002.blend, ... (each
+    checked like OUT itself would be; OUT itself is not written)."""
+    if source is None:
+        raise KinemoError("--split starts each part from the input .blend again: save the scene first")
+    out = args.output or source.with_name(f"{source.stem}_baked.blend")
+    if out.suffix.lower() != ".blend":
+        argcheck.output_file(out, (".blend",), inputs=[source], force=args.force)  # its one-line refusal
+    parts = -(-count // args.split)
+    width = max(3, len(str(parts)))
+    return [argcheck.output_file(out.with_name(f"{out.stem}_{k:0{width}d}.blend"), (".blend",), inputs=[source],
+                                 force=args.force).resolve() for k in range(1, parts + 1)]
+
+
+def addon_modules(bpy):
+    """The add-on's take reader and bake (``takes_io``, ``bake_write``): whichever copy registered Import Take."""
+    import importlib
+
+    package = bpy.types.KINEMO_OT_import_take.__module__.rpartition(".")[0]
+    return importlib.import_module(f"{package}.takes_io"), importlib.import_module(f"{package}.bake_write")
+
+
+class SoundStrips:
+    """The scene's sound strips by the file they play, looked up once: ``add_sound``'s search without its
+    cost per file (that search, over every strip for every file, grows with the square of the batch)."""
+
+    def __init__(self, scene) -> None:
+        import bpy
+
+        self._by_file: dict[tuple[int, int], list] = {}
+        se = scene.sequence_editor
+        for strip in (_strips(se, every=True) if se else []):
+            sound = getattr(strip, "sound", None)
+            if strip.type == "SOUND" and sound is not None and sound.filepath:
+                self.add(bpy.path.abspath(sound.filepath, library=sound.library), strip)
+
+    @staticmethod
+    def _id(path) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return st.st_dev, st.st_ino
+
+    def of(self, path: Path) -> list:
+        return list(self._by_file.get(self._id(path), []))
+
+    def add(self, path, strip) -> None:
+        key = self._id(path)
+        if key is not None:
+            self._by_file.setdefault(key, []).append(strip)
+
+
+class CompanionTakes:
+    """The takes of a run without a farm (the companion tracks the whole batch first), as a farm batch offers them."""
+
+    def __init__(self, cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> None:
+        self.files, self.out_dir = files, out_dir
+        self.errors = run_companion(cmd, files, out_dir, fps)
+
+    def result(self, i: int, timeout: float) -> tuple[bool, str | None]:
+        return True, self.errors.get(self.files[i])
+
+    def take(self, i: int) -> Path:
+        return self.out_dir / f"{self.files[i].stem}.json"
+
+    def cancel(self) -> None:
+        pass
+
+
+PROGRESS_S = 10.0  # a farm progress line at most this often while the bake waits for a file
+
+
+def wait_for(batch, i: int, total: int, clock: list[float]) -> str | None:
+    """File ``i``'s take (None) or why it failed; says what the farm does while the bake waits."""
+    notes = getattr(batch, "notes", None)
+    while True:
+        finished, why = batch.result(i, timeout=1.0)
+        while notes is not None and not notes.empty():
+            print(f"{PROG}: {notes.get()}", flush=True)
+        if finished:
+            return why
+        if time.monotonic() - clock[0] >= PROGRESS_S:
+            clock[0] = time.monotonic()
+            print(f"{PROG}: farm: {batch.done} of {total} files done, {batch.failed} failed", flush=True)
+
+
+def last_key(action, key) -> float:
+    """The frame of the action's last key (keys are written in order, so each curve's last is its latest)."""
+    return max(fc.keyframe_points[-1].co[0] for fc in _fcurves(action, key) if len(fc.keyframe_points))
+
+
+def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path, str]], target,
+               source: Path | None, outs: list[Path]) -> int:
+    """Bake the batch with the add-on's bulk f-curve writes, file by file as the takes arrive; one .blend per part.
+
+    The same result as the Import Take loop of a plain run (same actions, strips and sounds), without
+    the operator's depsgraph update around every file, which grows with the scene and would take most
+    of a large batch's time.
+    """
+    takes_io, bake_write = addon_modules(bpy)
+    size = args.split or len(files)
+    t0 = time.perf_counter()
+    speech_s = 0.0
+    baked: list[str] = []
+    written: list[Path] = []
+    errors = 0
+    clock = [time.monotonic()]
+    with tempfile.TemporaryDirectory(prefix="kinemo-bake-") as tmp:
+        scene = bpy.context.scene
+        if args.fps:
+            scene.render.fps, scene.render.fps_base = args.fps, 1.0
+        fps = scene.render.fps / scene.render.fps_base
+        batch = (farm.submit(files, take_rate(fps), Path(tmp)) if farm is not None
+                 else CompanionTakes(cmd, files, Path(tmp), fps))
+        try:
+            for k, out in enumerate(outs):
+                part = range(k * size, min(len(files), (k + 1) * size))
+                if k:  # each part starts from the input again
+                    open_blend(bpy, source)
+                    target = find_target(bpy, args.target)
+                    scene = bpy.context.scene
+                    if args.fps:
+                        scene.render.fps, scene.render.fps_base = args.fps, 1.0
+                sounds = SoundStrips(scene)
+                frame = scene.frame_start
+                key = target.data.shape_keys
+                part_baked = 0
+                for j, i in enumerate(part, 1):
+                    f = files[i]
+                    why = wait_for(batch, i, len(files), clock)
+                    if farm is not None and i == len(files) - 1:  # every take is in: let the cluster go
+                        batch.cancel()
+                        farm.close(wait=False)
+                    if why is not None:  # the reason is said once, at the end
+                        failed.append((f, said_once(f, why)))
+                        print(f"[{i + 1}/{len(files)}] {f.name}: FAILED", flush=True)
+                        continue
+                    if args.replace and f.stem in bpy.data.actions:
+                        bpy.data.actions.remove(bpy.data.actions[f.stem])
+                    start = frame if args.nla else scene.frame_start
+                    action, why = None, ""
+                    try:
+                        take = takes_io.read_take(str(batch.take(i)))
+                        result = bake_write.bake_take(bpy.context, take, frame_start=float(start), replace=False,
+                                                      targets=[target])
+                        action = result.actions[0] if result.actions else None
+                    except (takes_io.TakeError, RuntimeError) as e:
+                        why = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+                    finally:
+                        with contextlib.suppress(OSError):
+                            batch.take(i).unlink()
+                    if why or action is None:
+                        failed.append((f, f"bake failed: {why or 'no action made'}"))
+                        print(f"[{i + 1}/{len(files)}] {f.name}: FAILED", flush=True)
+                        continue
+                    if args.replace or action.name.split(".")[0] != f.stem:
+                        action.name = f.stem
+                    length = last_key(action, key) - start
+                    speech_s += length / fps
+                    try:
+                        with held_back() as said:
+                            strip = add_sound(scene, f, int(start), channel=1 if args.nla else min(j, 32),
+                                              mute=not args.nla and j != len(part), same=sounds.of(f))
+                        pass_on(said)
+                        sounds.add(f, strip)
+                    except RuntimeError as e:  # e.g. a Blender built without audio: keep the action
+                        detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+                        print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
+                    if args.nla:
+                        track = (key.animation_data.nla_tracks.get("Kinemo speech")
+                                 or key.animation_data.nla_tracks.new())
+                        track.name = "Kinemo speech"
+                        strip = track.strips.new(action.name, int(start), action)
+                        if hasattr(strip, "action_slot") and key.animation_data.action_slot is not None:
+                            strip.action_slot = key.animation_data.action_slot
+                        key.animation_data.action = None
+                    frame = int(start + length) + int(fps // 2)  # half a second between clips
+                    scene.frame_end = max(scene.frame_end, int(start + length))
+                    baked.append(action.name)
+                    part_baked += 1
+                    print(f"[{i + 1}/{len(files)}] {f.name}: {length / fps:.1f} s → action '{action.name}' "
+                          f"from frame {start}", flush=True)
+                if not part_baked:
+                    if len(outs) > 1:
+                        print(f"{PROG}: error: no file of part {k + 1} (files {part.start + 1}-{part.stop}) could "
+                              f"be baked; {out} not written", file=sys.stderr)
+                    continue
+                try:
+                    save_blend(bpy, out)
+                    written.append(out)
+                except KinemoError as e:
+                    print(f"{PROG}: error: {e}", file=sys.stderr)
+                    errors += 1
+        finally:
+            batch.cancel()
+    for f, why in failed:
+        print(f"{PROG}: failed: {failure(f, why)}", file=sys.stderr)
+    if not baked:  # nothing new to save: leave no output that looks like a result
+        where = f"{outs[0]} not written" if len(outs) == 1 else "no .blend written"
+        print(f"{PROG}: error: no file could be baked; {where}", file=sys.stderr)
+        return 1
+    if not written:
+        return 1
+    wall = time.perf_counter() - t0
+    rate = (speech_s / 60) / (wall / 60) if wall > 0 else 0.0
+    wrote = str(written[0]) if len(written) == 1 else f"{written[0]} … {written[-1].name} ({len(written)} files)"
+    print(f"bake_audio: baked {len(baked)} of {len(baked) + len(failed)} files onto '{target.name}': "
+          f"{speech_s:.1f} s of speech in {wall:.1f} s ({rate:.1f} min of speech per minute); wrote {wrote}")
+    return 1 if failed or errors else 0
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    farm = None
     try:  # every check that can fail runs before the companion tracks anything
         if not args.blend and not inside_blender():  # the bpy module starts with an empty scene: nothing to bake onto
             raise KinemoError("no --blend given: name the avatar to bake onto, e.g. --blend avatar.blend "
                               "(or run it in Blender: blender -b avatar.blend -P scripts/bake_audio.py -- AUDIO...)")
         if args.blend and not args.blend.is_file():
             raise KinemoError(f"no such .blend: {args.blend}")
-        cmd = companion(args.kinemo)
+        farm = check_farm(args)
+        cmd = companion(args.kinemo) if farm is None else []
         files, failed = collect(args.audio)
         check_batch(files, failed)
         if args.blend:
@@ -351,16 +624,34 @@ def main(argv: list[str]) -> int:
             import bpy
 
             source_blend = Path(bpy.data.filepath) if bpy.data.filepath else None
-        out = check_output(args, source_blend)
+        out = check_output(args, source_blend) if not args.split else None
+        outs = split_outputs(args, source_blend, len(files)) if args.split else [out]
         import bpy
+
+        if farm is not None:
+            for warning in farm.warnings:
+                print(f"{PROG}: warning: {warning}", file=sys.stderr)
+            farm.start()  # in the background, while the .blend opens (after bpy's import: two threads
+            # loading extension modules at once can deadlock)
 
         if args.blend:
             open_blend(bpy, args.blend)
         ensure_addon(bpy)
         target = find_target(bpy, args.target)
+        if farm is not None:
+            where = farm.ready()
+            print(f"{PROG}: {len(files)} file{'s' * (len(files) > 1)} on {where}", flush=True)
     except KinemoError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        if farm is not None:
+            farm.close()
         return 2
+    if farm is not None or args.split:
+        try:
+            return bake_parts(bpy, args, cmd, farm, files, failed, target, source_blend, outs)
+        finally:
+            if farm is not None:
+                farm.join()
     scene = bpy.context.scene
     if args.fps:
         scene.render.fps, scene.render.fps_base = args.fps, 1.0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or reuse the project's environment: system packages, .venv with Python 3.11, and
-# the pinned dependencies (including bpy, real Blender as a module). Safe to run repeatedly.
+# the pinned dependencies (including bpy, real Blender as a module, and Dask for batch baking on
+# a cluster: the dev and farm extras of pyproject.toml). Safe to run repeatedly.
 #
 #   scripts/setup_env.sh [--extras all|none|NAME[,NAME...]]
 #
@@ -76,8 +77,8 @@ stamp="$VENV/.kinemo-deps"
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing dependencies into $VENV (first time takes a few minutes)" >&2
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
-  "$VENV/bin/python" -c "import kinemo, bpy, mediapipe, pythonosc" || { echo "setup: dependency install failed" >&2; exit 1; }
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev,farm]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$VENV/bin/python" -c "import kinemo, bpy, mediapipe, pythonosc, distributed" || { echo "setup: dependency install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 
