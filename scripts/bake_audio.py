@@ -46,6 +46,8 @@ file by file as the takes come back.
                        whoever reaches a Dask scheduler can run any code on its workers)
   --security FILE      the TLS credentials for --scheduler: a YAML file with tls: ca-file,
                        cert, key (default: Dask's own configuration, distributed.comm.tls)
+  --emotion NAME[:I]   the lines' emotion (kinemo audio --emotion): happy:0.8, anger, sad:0.5, …
+  --emotions CSV       per-file emotions: rows file,emotion,intensity (files not listed take --emotion)
   --upload             send each file's bytes to the workers (when they do not see this
                        machine's files at the same path)
 A worker lost mid-batch costs time only: its files run again on another worker. A file that
@@ -97,6 +99,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--scheduler", metavar="ADDRESS")
     p.add_argument("--security", type=Path, metavar="FILE")
     p.add_argument("--upload", action="store_true")
+    p.add_argument("--emotion", metavar="NAME[:I]")
+    p.add_argument("--emotions", type=Path, metavar="CSV")
     return p.parse_args(argv)
 
 
@@ -261,7 +265,27 @@ def take_rate(fps: float) -> int:
     return min((24, 25, 30, 50, 60), key=lambda r: abs(r - fps))
 
 
-def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> dict[Path, str]:
+def check_emotions(args: argparse.Namespace, files: list[Path]) -> dict[Path, tuple[str, float]]:
+    """``--emotion`` / ``--emotions``: every file's (emotion, intensity), checked before any work."""
+    if not args.emotion and not args.emotions:
+        return {}
+    from kinemo.cli.voice import _read_emotions
+    from kinemo.voice.emotion import EmotionLayer, parse_emotion
+
+    default = parse_emotion(args.emotion) if args.emotion else ("neutral", 1.0)
+    EmotionLayer(60.0).check(default[0])
+    listed = _read_emotions(str(args.emotions), [str(f) for f in files], {"profile": None}) if args.emotions else {}
+    return {f: listed.get(str(f), default) for f in files}
+
+
+def emotion_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """The companion's own options for the same emotions."""
+    return ((("--emotion", args.emotion) if args.emotion else ())
+            + (("--emotions", str(args.emotions)) if args.emotions else ()))
+
+
+def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float,
+                  extra: tuple[str, ...] = ()) -> dict[Path, str]:
     """Track every file in one companion process; returns {file: why} for those that failed.
 
     ``why`` is the companion's own one-line reason, which already names the file; the name
@@ -269,7 +293,7 @@ def run_companion(cmd: list[str], files: list[Path], out_dir: Path, fps: float) 
     """
     fps_arg = take_rate(fps)
     proc = subprocess.run([*cmd, "audio", "-o", str(out_dir), "--format", "json", "--no-osc", "--fps", str(fps_arg),
-                           "--no-landmarks", "-q", "--", *map(str, files)],  # '--': a file may be named -x.wav
+                           "--no-landmarks", "-q", *extra, "--", *map(str, files)],  # '--': a file may be named -x.wav
                           capture_output=True, text=True)
     said = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
     errors = {}
@@ -449,9 +473,10 @@ class SoundStrips:
 class CompanionTakes:
     """The takes of a run without a farm (the companion tracks the whole batch first), as a farm batch offers them."""
 
-    def __init__(self, cmd: list[str], files: list[Path], out_dir: Path, fps: float) -> None:
+    def __init__(self, cmd: list[str], files: list[Path], out_dir: Path, fps: float,
+                 extra: tuple[str, ...] = ()) -> None:
         self.files, self.out_dir = files, out_dir
-        self.errors = run_companion(cmd, files, out_dir, fps)
+        self.errors = run_companion(cmd, files, out_dir, fps, extra)
 
     def result(self, i: int, timeout: float) -> tuple[bool, str | None]:
         return True, self.errors.get(self.files[i])
@@ -486,7 +511,7 @@ def last_key(action, key) -> float:
 
 
 def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path, str]], target,
-               source: Path | None, outs: list[Path]) -> int:
+               source: Path | None, outs: list[Path], emotions: dict[Path, tuple[str, float]] | None = None) -> int:
     """Bake the batch with the add-on's bulk f-curve writes, file by file as the takes arrive; one .blend per part.
 
     The same result as the Import Take loop of a plain run (same actions, strips and sounds), without
@@ -506,8 +531,8 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
         if args.fps:
             scene.render.fps, scene.render.fps_base = args.fps, 1.0
         fps = scene.render.fps / scene.render.fps_base
-        batch = (farm.submit(files, take_rate(fps), Path(tmp)) if farm is not None
-                 else CompanionTakes(cmd, files, Path(tmp), fps))
+        batch = (farm.submit(files, take_rate(fps), Path(tmp), emotions=emotions) if farm is not None
+                 else CompanionTakes(cmd, files, Path(tmp), fps, emotion_args(args)))
         try:
             for k, out in enumerate(outs):
                 part = range(k * size, min(len(files), (k + 1) * size))
@@ -618,6 +643,7 @@ def main(argv: list[str]) -> int:
         cmd = companion(args.kinemo) if farm is None else []
         files, failed = collect(args.audio)
         check_batch(files, failed)
+        emotions = check_emotions(args, files)
         if args.blend:
             source_blend: Path | None = args.blend.resolve()
         else:  # blender -b avatar.blend -P bake_audio.py: Blender opened it
@@ -648,7 +674,7 @@ def main(argv: list[str]) -> int:
         return 2
     if farm is not None or args.split:
         try:
-            return bake_parts(bpy, args, cmd, farm, files, failed, target, source_blend, outs)
+            return bake_parts(bpy, args, cmd, farm, files, failed, target, source_blend, outs, emotions)
         finally:
             if farm is not None:
                 farm.join()
@@ -660,7 +686,7 @@ def main(argv: list[str]) -> int:
     speech_s = 0.0
     baked: list[str] = []
     with tempfile.TemporaryDirectory(prefix="kinemo-bake-") as tmp:
-        errors = run_companion(cmd, files, Path(tmp), fps)
+        errors = run_companion(cmd, files, Path(tmp), fps, emotion_args(args))
         frame = scene.frame_start
         key = target.data.shape_keys
         for i, f in enumerate(files, 1):

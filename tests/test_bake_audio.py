@@ -155,3 +155,27 @@ def test_make_demo_sets_up_without_the_blender_42_environment(tmp_path):
     ran = make("test")  # the test suite still gets it
     assert f"-m venv {venv42}" in ran and any("bpy==4.2.0" in c for c in ran), ran
     assert ran[-1] == "-m pytest -q", ran
+
+
+def test_batch_emotions_from_a_csv(tmp_path):
+    avatar = tmp_path / "avatar.blend"
+    assert subprocess.run([sys.executable, str(ROOT / "rigs" / "build_avatar.py"), str(avatar)],
+                          capture_output=True, timeout=300).returncode == 0
+    for name in ("calm", "angry"):
+        shutil.copy(ROOT / "rigs" / "media" / "hello.flac", tmp_path / f"{name}.flac")
+    (tmp_path / "lines.csv").write_text("file,emotion,intensity\nangry.flac,anger,1\n")
+    bad = run("--blend", avatar, tmp_path / "calm.flac", "--emotion", "furious", "--output", tmp_path / "x.blend")
+    assert bad.returncode == 2 and "unknown emotion" in bad.stderr and not (tmp_path / "x.blend").exists()
+    out = tmp_path / "baked.blend"
+    r = run("--blend", avatar, tmp_path / "calm.flac", tmp_path / "angry.flac", "--emotions", tmp_path / "lines.csv",
+            "--output", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    brows = json.loads(inspect(out, (
+        "import json\n"
+        "def brow(name):\n"
+        "    fcs = bpy.data.actions[name].layers[0].strips[0].channelbags[0].fcurves if bpy.app.version >= (4, 4) "
+        "else bpy.data.actions[name].fcurves\n"
+        "    fc = next(f for f in fcs if 'browDownLeft' in f.data_path)\n"
+        "    return sum(k.co[1] for k in fc.keyframe_points) / len(fc.keyframe_points)\n"
+        "print(json.dumps([brow('calm'), brow('angry')]))\n")))
+    assert brows[1] > brows[0] + 0.15  # the angry line's brows are down; the other line has no emotion

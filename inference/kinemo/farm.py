@@ -104,8 +104,8 @@ def _worker_address() -> str:
         return "this machine"
 
 
-def animate(label: str, name: str, fps: int, path: str | None = None, data: bytes | None = None
-            ) -> tuple[bytes | None, str | None]:
+def animate(label: str, name: str, fps: int, path: str | None = None, data: bytes | None = None,
+            emotion: tuple[str, float] | None = None) -> tuple[bytes | None, str | None]:
     """One audio file → its take: ``(npz bytes, None)``, or ``(None, reason)`` for a file that cannot be read.
 
     ``path`` is read where the worker runs (shared storage); ``data`` is the file's bytes when
@@ -135,6 +135,8 @@ def animate(label: str, name: str, fps: int, path: str | None = None, data: byte
             # exactly what `kinemo audio --format npz --no-landmarks --no-osc -q` does for each file
             animator = VoiceAnimator(net, VoiceAnimatorOptions(model_path=str(FILE_MODEL), fps=fps,
                                                                smoothing="savgol", landmarks=False, threads=1))
+            if emotion is not None:  # what `--emotion NAME:I` does
+                animator.emotion.set(*emotion, immediately=True)
             _animate_file(animator, AudioFileSource(src), out, None,
                           SimpleNamespace(fps=fps, realtime=False, quiet=True))
         except KinemoError as e:
@@ -144,11 +146,11 @@ def animate(label: str, name: str, fps: int, path: str | None = None, data: byte
         return out.read_bytes(), None
 
 
-def animate_many(items: list[tuple[str, str, str | None, bytes | None]], fps: int
-                 ) -> list[tuple[bytes | None, str | None]]:
-    """:func:`animate` for a few files in one task (``(label, name, path, data)`` each): Dask's cost per task,
-    on the client and on the worker, is then paid once for them all."""
-    return [animate(label, name, fps, path=path, data=data) for label, name, path, data in items]
+def animate_many(items: list[tuple], fps: int) -> list[tuple[bytes | None, str | None]]:
+    """:func:`animate` for a few files in one task (``(label, name, path, data, emotion)`` each): Dask's cost per
+    task, on the client and on the worker, is then paid once for them all."""
+    return [animate(label, name, fps, path=path, data=data, emotion=emotion)
+            for label, name, path, data, emotion in items]
 
 
 # -- client side --------------------------------------------------------------------------------
@@ -377,8 +379,9 @@ class Farm:
         except (OSError, ValueError):
             return None
 
-    def submit(self, files: list[Path], fps: int, out_dir: Path) -> Batch:
-        return Batch(self, files, fps, out_dir)
+    def submit(self, files: list[Path], fps: int, out_dir: Path,
+               emotions: dict[Path, tuple[str, float]] | None = None) -> Batch:
+        return Batch(self, files, fps, out_dir, emotions)
 
     def close(self, wait: bool = True) -> None:
         """Close the client (and the local cluster); ``wait=False`` does it in the background (see :meth:`join`)."""
@@ -414,8 +417,10 @@ class Batch:
     cluster, so that only the file that does it fails.
     """
 
-    def __init__(self, farm: Farm, files: list[Path], fps: int, out_dir: Path) -> None:
+    def __init__(self, farm: Farm, files: list[Path], fps: int, out_dir: Path,
+                 emotions: dict[Path, tuple[str, float]] | None = None) -> None:
         self.farm, self.files, self.fps, self.out_dir = farm, files, fps, out_dir
+        self.emotions = emotions or {}
         self.done = 0
         self.failed = 0
         self._results: dict[int, str | None] = {}
@@ -503,7 +508,8 @@ class Batch:
                 except OSError as e:
                     self._finish(i, f"cannot read {f}: {e.strerror or e}")
                     continue
-            items.append((str(f), f.name, None if self.farm.upload else str(f.resolve()), data))
+            items.append((str(f), f.name, None if self.farm.upload else str(f.resolve()), data,
+                          self.emotions.get(f)))
         if not items:
             return None
         group = [i for i in group if i not in self._results]
