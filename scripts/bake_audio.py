@@ -505,6 +505,16 @@ def wait_for(batch, i: int, total: int, clock: list[float]) -> str | None:
             print(f"{PROG}: farm: {batch.done} of {total} files done, {batch.failed} failed", flush=True)
 
 
+def lay_on_nla(key, action, start: float) -> None:
+    """Move the just-baked action from the shape keys onto the "Kinemo speech" NLA track at ``start``."""
+    track = key.animation_data.nla_tracks.get("Kinemo speech") or key.animation_data.nla_tracks.new()
+    track.name = "Kinemo speech"
+    strip = track.strips.new(action.name, int(start), action)
+    if hasattr(strip, "action_slot") and key.animation_data.action_slot is not None:
+        strip.action_slot = key.animation_data.action_slot
+    key.animation_data.action = None
+
+
 def last_key(action, key) -> float:
     """The frame of the action's last key (keys are written in order, so each curve's last is its latest)."""
     return max(fc.keyframe_points[-1].co[0] for fc in _fcurves(action, key) if len(fc.keyframe_points))
@@ -588,13 +598,7 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
                         detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
                         print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
                     if args.nla:
-                        track = (key.animation_data.nla_tracks.get("Kinemo speech")
-                                 or key.animation_data.nla_tracks.new())
-                        track.name = "Kinemo speech"
-                        strip = track.strips.new(action.name, int(start), action)
-                        if hasattr(strip, "action_slot") and key.animation_data.action_slot is not None:
-                            strip.action_slot = key.animation_data.action_slot
-                        key.animation_data.action = None
+                        lay_on_nla(key, action, start)
                     frame = int(start + length) + int(fps // 2)  # half a second between clips
                     scene.frame_end = max(scene.frame_end, int(start + length))
                     baked.append(action.name)
@@ -727,12 +731,7 @@ def main(argv: list[str]) -> int:
                 detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
                 print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
             if args.nla:
-                track = key.animation_data.nla_tracks.get("Kinemo speech") or key.animation_data.nla_tracks.new()
-                track.name = "Kinemo speech"
-                strip = track.strips.new(action.name, int(start), action)
-                if hasattr(strip, "action_slot") and key.animation_data.action_slot is not None:
-                    strip.action_slot = key.animation_data.action_slot
-                key.animation_data.action = None
+                lay_on_nla(key, action, start)
             frame = int(start + length) + int(fps // 2)  # half a second between clips
             scene.frame_end = max(scene.frame_end, int(start + length))
             baked.append(action.name)

@@ -29,8 +29,8 @@ import re
 
 import numpy as np
 
+import kinemo.voice.onnx_proto as op
 from kinemo.errors import KinemoError
-from kinemo.voice import onnx_proto as op
 from kinemo.voice.ct2_model import BLOCKS, arrays
 
 DIM, HEADS, N_MELS = 384, 6, 80  # Whisper tiny: model width, attention heads, mel bands
