@@ -10,7 +10,7 @@ Every model named (default: ``old`` = the v1 network from git, ``shipped`` = the
 * **generator** (fresh seeds, never used in training): window accuracy on steady windows of
   the model's own vocabulary (held-out and SHIFTED ranges), and events over idle → action →
   idle takes (first event right, false events per idle take, latency);
-* **UTKinect** (dev data, 20 recordings, 10 people; converted by ``kinemo.body.kinect``):
+* **UTKinect** (dev data, 20 recordings, 10 people; converted by ``kinect.py`` beside this script):
   every recording is streamed through the classifier and the hysteresis, as ``kinemo
   actions --pose-file`` would. A positive segment (walk → ``walk``, waveHands → ``wave``,
   clapHands → ``clap``) is found when an event of its label is decided between its start
