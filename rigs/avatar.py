@@ -274,27 +274,10 @@ def _build_simple(bpy, name: str, head: str) -> dict:
 
 
 def _build_actions(bpy, rig) -> list:
-    rig.animation_data_create()
-    made = []
-    for label in ACTIONS:
-        action = bpy.data.actions.new(label)
-        action.use_fake_user = True
-        rig.animation_data.action = action
-        for bone_name, channels in action_keys()[label].items():
-            pb = rig.pose.bones[bone_name]
-            for channel, keys in channels.items():
-                for frame, value in keys:
-                    if channel == "rot":
-                        pb.rotation_euler = [math.radians(v) for v in value]
-                        pb.keyframe_insert("rotation_euler", frame=frame, group=bone_name)
-                    else:
-                        pb.location = value
-                        pb.keyframe_insert("location", frame=frame, group=bone_name)
-            pb.rotation_euler = (0, 0, 0)
-            pb.location = (0, 0, 0)
-        made.append(action)
-    rig.animation_data.action = None
-    for pb in rig.pose.bones:
-        pb.rotation_euler = (0, 0, 0)
-        pb.location = (0, 0, 0)
-    return made
+    from bone_actions import key_actions
+
+    def channels_of(label: str) -> dict:  # action_keys() gives Euler angles in degrees
+        return {bone: {kind: [(f, [math.radians(v) for v in value] if kind == "rot" else value) for f, value in keys]
+                       for kind, keys in channels.items()} for bone, channels in action_keys()[label].items()}
+
+    return key_actions(bpy, rig, ACTIONS, channels_of, "euler")

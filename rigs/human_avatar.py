@@ -273,25 +273,6 @@ def _at(keys: list, frame: int):
 
 
 def _build_actions(bpy, rig) -> list:
-    rig.animation_data_create()
-    made = []
-    for label in ACTIONS:
-        action = bpy.data.actions.new(label)
-        action.use_fake_user = True
-        rig.animation_data.action = action
-        for bone_name, channels in _quats(rig, label).items():
-            pb = rig.pose.bones[bone_name]
-            for frame, q in channels["rot"]:
-                pb.rotation_quaternion = q
-                pb.keyframe_insert("rotation_quaternion", frame=frame, group=bone_name)
-            for frame, v in channels.get("loc", []):
-                pb.location = v
-                pb.keyframe_insert("location", frame=frame, group=bone_name)
-            pb.rotation_quaternion = (1, 0, 0, 0)
-            pb.location = (0, 0, 0)
-        made.append(action)
-    rig.animation_data.action = None
-    for pb in rig.pose.bones:
-        pb.rotation_quaternion = (1, 0, 0, 0)
-        pb.location = (0, 0, 0)
-    return made
+    from bone_actions import key_actions
+
+    return key_actions(bpy, rig, ACTIONS, lambda label: _quats(rig, label), "quaternion")

@@ -269,12 +269,12 @@ def check_emotions(args: argparse.Namespace, files: list[Path]) -> dict[Path, tu
     """``--emotion`` / ``--emotions``: every file's (emotion, intensity), checked before any work."""
     if not args.emotion and not args.emotions:
         return {}
-    from kinemo.cli.voice import _read_emotions
+    from kinemo.cli.voice import read_emotions
     from kinemo.voice.emotion import EmotionLayer, parse_emotion
 
     default = parse_emotion(args.emotion) if args.emotion else ("neutral", 1.0)
     EmotionLayer(60.0).check(default[0])
-    listed = _read_emotions(str(args.emotions), [str(f) for f in files], {"profile": None}) if args.emotions else {}
+    listed = read_emotions(str(args.emotions), [str(f) for f in files], {"profile": None}) if args.emotions else {}
     return {f: listed.get(str(f), default) for f in files}
 
 
@@ -505,6 +505,23 @@ def wait_for(batch, i: int, total: int, clock: list[float]) -> str | None:
             print(f"{PROG}: farm: {batch.done} of {total} files done, {batch.failed} failed", flush=True)
 
 
+def place_line(scene, key, action, f: Path, start: float, nla: bool, *, channel: int, mute: bool,
+               same: list | None = None):
+    """A baked line's sound strip beside its action, and the action onto the NLA when asked; the strip, or
+    None when Blender cannot add sound (e.g. the bpy 4.2 module has no audio: the action is kept)."""
+    strip = None
+    try:
+        with held_back() as said:
+            strip = add_sound(scene, f, int(start), channel=channel, mute=mute, same=same)
+        pass_on(said)
+    except RuntimeError as e:
+        detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+        print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
+    if nla:
+        lay_on_nla(key, action, start)
+    return strip
+
+
 def lay_on_nla(key, action, start: float) -> None:
     """Move the just-baked action from the shape keys onto the "Kinemo speech" NLA track at ``start``."""
     track = key.animation_data.nla_tracks.get("Kinemo speech") or key.animation_data.nla_tracks.new()
@@ -588,17 +605,10 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
                         action.name = f.stem
                     length = last_key(action, key) - start
                     speech_s += length / fps
-                    try:
-                        with held_back() as said:
-                            strip = add_sound(scene, f, int(start), channel=1 if args.nla else min(j, 32),
-                                              mute=not args.nla and j != len(part), same=sounds.of(f))
-                        pass_on(said)
+                    strip = place_line(scene, key, action, f, start, args.nla, channel=1 if args.nla else min(j, 32),
+                                       mute=not args.nla and j != len(part), same=sounds.of(f))
+                    if strip is not None:
                         sounds.add(f, strip)
-                    except RuntimeError as e:  # e.g. a Blender built without audio: keep the action
-                        detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
-                        print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
-                    if args.nla:
-                        lay_on_nla(key, action, start)
                     frame = int(start + length) + int(fps // 2)  # half a second between clips
                     scene.frame_end = max(scene.frame_end, int(start + length))
                     baked.append(action.name)
@@ -722,16 +732,8 @@ def main(argv: list[str]) -> int:
                 action.name = f.stem
             length = max(kp.co[0] for fc in _fcurves(action, key) for kp in fc.keyframe_points) - start
             speech_s += length / fps
-            try:
-                with held_back() as said:
-                    add_sound(scene, f, int(start), channel=1 if args.nla else min(i, 32),
-                              mute=not args.nla and i != len(files))
-                pass_on(said)
-            except RuntimeError as e:  # e.g. a Blender built without audio (the bpy 4.2 module): keep the action
-                detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
-                print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
-            if args.nla:
-                lay_on_nla(key, action, start)
+            place_line(scene, key, action, f, start, args.nla, channel=1 if args.nla else min(i, 32),
+                       mute=not args.nla and i != len(files))
             frame = int(start + length) + int(fps // 2)  # half a second between clips
             scene.frame_end = max(scene.frame_end, int(start + length))
             baked.append(action.name)

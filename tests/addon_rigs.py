@@ -62,6 +62,16 @@ def head_rig(bpy, name: str = "Rig") -> object:
     return arm
 
 
+def reaction_avatar(bpy, scene, keys, reaction: str):
+    """A face with shape keys ``keys`` and a rig whose hand Action is the user's ``react_<reaction>``, both set
+    as the add-on's targets."""
+    face = shape_key_mesh(bpy, "Face", keys)
+    arm = head_rig(bpy)
+    bpy.data.actions["wave"].name = f"react_{reaction}"
+    scene.kinemo.target, scene.kinemo.armature = face, arm
+    return face, arm
+
+
 def frame_bundle(seq: int, *, time_s: float = 0.0, blend: dict[str, float] | None = None,
                  head=(0.0,) * 6, eyes=(0.0,) * 4, present: bool = True) -> bytes:
     bs = [0.0] * protocol.NUM_BLENDSHAPES

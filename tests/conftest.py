@@ -49,6 +49,17 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+def save_arkit_avatar(path: Path) -> Path:
+    """A .blend with one mesh 'Face' carrying the 52 ARKit shape keys, made by real Blender in a subprocess."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+            "import bpy\nfrom kinemo_test_rig import make_arkit_mesh\n"
+            "bpy.ops.wm.read_homefile(use_empty=True)\nmake_arkit_mesh(bpy, 'Face')\n"
+            f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return path
+
+
 def run_kinemo(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
     """The real console command, as a user runs it."""
     return subprocess.run([str(BIN / "kinemo"), *args], capture_output=True, text=True, timeout=timeout, **kw)

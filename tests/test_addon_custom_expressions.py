@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from addon_rigs import head_rig, shape_key_mesh
+from addon_rigs import reaction_avatar
 from conftest import ADDON_MODULE, addon_module, free_udp_port
 
 from blender_addon import protocol
@@ -223,12 +223,7 @@ def scene(blender):
 
 def _avatar(bpy, scene):
     """A VRoid-style face and a rig whose hand Action is the user's react_smirk."""
-    face = shape_key_mesh(bpy, "Face", VROID_KEYS)
-    arm = head_rig(bpy)
-    bpy.data.actions["wave"].name = "react_smirk"
-    s = scene.kinemo
-    s.target, s.armature = face, arm
-    return face, arm
+    return reaction_avatar(bpy, scene, VROID_KEYS, "smirk")
 
 
 def _influence(arm, label) -> float:

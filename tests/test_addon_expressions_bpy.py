@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from addon_rigs import Sender, bundle, head_rig, shape_key_mesh
+from addon_rigs import Sender, bundle, reaction_avatar
 from conftest import addon_module, free_udp_port
 
 from blender_addon import protocol
@@ -37,12 +37,7 @@ def _frame(seq: int, t: float, label: str, p: float) -> bytes:
 
 def _avatar(bpy, scene):
     """A VRoid-style face (Fcl_ALL_* presets) and a rig whose hand Action is the user's react_sad."""
-    face = shape_key_mesh(bpy, "Face", VROID_KEYS)
-    arm = head_rig(bpy)
-    bpy.data.actions["wave"].name = "react_sad"
-    s = scene.kinemo
-    s.target, s.armature = face, arm
-    return face, arm
+    return reaction_avatar(bpy, scene, VROID_KEYS, "sad")
 
 
 def _influence(arm, label):

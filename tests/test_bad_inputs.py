@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import BIN, ROOT, free_udp_port
+from conftest import BIN, ROOT, free_udp_port, save_arkit_avatar
 
 sys.path.insert(0, str(ROOT))
 from blender_addon.companion import job_command  # noqa: E402
@@ -44,12 +44,7 @@ def _write_silent_video(path: Path, frames: int = 6) -> None:
 def template(tmp_path_factory) -> Path:
     """The workspace every case starts from (copied per case, so cases cannot affect each other)."""
     d = tmp_path_factory.mktemp("bad-inputs")
-    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-            "import bpy\nfrom kinemo_test_rig import make_arkit_mesh\n"
-            "bpy.ops.wm.read_homefile(use_empty=True)\nmake_arkit_mesh(bpy, 'Face')\n"
-            f"bpy.ops.wm.save_as_mainfile(filepath={str(d / 'avatar.blend')!r})\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    save_arkit_avatar(d / "avatar.blend")
     blend = (d / "avatar.blend").read_bytes()
     (d / "avatar_baked.blend").write_bytes(blend)  # an earlier result the user wants to keep
     (d / "empty.blend").write_bytes(b"")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from conftest import BIN, ROOT, SHARED, require
+from conftest import BIN, ROOT, SHARED, require, save_arkit_avatar
 
 sys.path.insert(0, str(ROOT / "inference"))
 
@@ -70,14 +70,7 @@ def summary(blend: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def avatar(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("farm-avatar")
-    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-            "import bpy\nfrom kinemo_test_rig import make_arkit_mesh\n"
-            "bpy.ops.wm.read_homefile(use_empty=True)\nmake_arkit_mesh(bpy, 'Face')\n"
-            f"bpy.ops.wm.save_as_mainfile(filepath={str(d / 'avatar.blend')!r})\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    return d / "avatar.blend"
+    return save_arkit_avatar(tmp_path_factory.mktemp("farm-avatar") / "avatar.blend")
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,6 @@ def _check_labels(labels) -> list[str]:
 
 
 def teach(args: argparse.Namespace) -> int:
-    from kinemo.face.personal import PersonalExpressions
 
     argcheck.output_file(args.profile, (".json",), inputs=(args.images, args.video, args.spans), what="profile")
     profile = _load_profile(args.profile, must_exist=False)
@@ -143,14 +142,10 @@ def teach(args: argparse.Namespace) -> int:
         labels = _check_labels(args.labels.split(",")) if args.labels else list(EMOTIONS)
         examples = _teach_camera(labels, args)
     t0 = time.perf_counter()
-    personal = PersonalExpressions({k: list(v) for k, v in profile.personal.examples.items()})
-    for label, found in examples.items():
-        if not args.add:
-            personal.examples.pop(label, None)
-        personal.add(label, found)
-    classifier = personal.fit()
+    for label, found in examples.items():  # the profile is written only if all of it fits
+        profile.personal.add(label, found, replace=not args.add)
+    classifier = profile.classifier()
     fitted = time.perf_counter() - t0
-    profile.personal, profile._classifier = personal, None
     profile.save(args.profile)
     taught = ", ".join(f"{lb} ({len(ex)})" for lb, ex in examples.items())
     print(f"taught {taught}; fitted in {fitted * 1000:.0f} ms; {args.profile} now labels: "
@@ -301,7 +296,6 @@ def remove(args: argparse.Namespace) -> int:
     profile = _load_profile(args.profile, must_exist=True)
     for label in args.labels:
         profile.personal.remove(label)
-    profile._classifier = None
     profile.save(args.profile)
     left = ", ".join(profile.personal.examples) or "none"
     print(f"removed {', '.join(args.labels)}; taught now: {left}", file=sys.stderr)

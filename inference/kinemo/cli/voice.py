@@ -206,7 +206,7 @@ def run_audio(args) -> int:
     plots = outputs_per_input(args.paths, args.plot, (".png",), ".png", option="--plot", what="plot")
     unreadable = unreadable_inputs(args.paths)
     emotion = _emotion_layer_options(args)
-    per_file = _read_emotions(args.emotions, args.paths, emotion) if args.emotions else {}
+    per_file = read_emotions(args.emotions, args.paths, emotion) if args.emotions else {}
     target = _osc_target(args)
     sender = None
     if target:
@@ -293,7 +293,7 @@ def _animate_file(animator, source, out: Path | None, sender, args, plot: Path |
         print(msg, file=sys.stderr)
 
 
-def _read_emotions(csv_path: str, paths: list[str], emotion: dict) -> dict[str, tuple[str, float]]:
+def read_emotions(csv_path: str, paths: list[str], emotion: dict) -> dict[str, tuple[str, float]]:
     """``--emotions``: rows file,emotion,intensity → {input as given: (name, intensity)}, all checked up front."""
     import csv
 

@@ -41,7 +41,6 @@ class Profile:
     head_offsets: np.ndarray = field(default_factory=lambda: np.zeros(3))  # yaw, pitch, roll
     eye_offsets: np.ndarray = field(default_factory=lambda: np.zeros(4))
     personal: PersonalExpressions = field(default_factory=lambda: _personal_module().PersonalExpressions())
-    _classifier: object = field(default=None, repr=False, compare=False)
 
     @property
     def calibrated(self) -> bool:
@@ -53,12 +52,8 @@ class Profile:
         return np.clip(np.asarray(calibrated, np.float64) * span / np.maximum(self.gains, 1e-6) + self.offsets, 0, 1)
 
     def classifier(self):
-        """The personal classifier, fitted once per profile; None when nothing was taught."""
-        if not self.personal.examples:
-            return None
-        if self._classifier is None:
-            self._classifier = self.personal.fit()
-        return self._classifier
+        """The personal classifier of the taught expressions; None when nothing was taught."""
+        return self.personal.classifier()
 
     def apply_blendshapes(self, bs: np.ndarray) -> np.ndarray:
         span = np.maximum(1.0 - self.offsets, 1e-3)

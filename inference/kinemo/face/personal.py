@@ -122,22 +122,37 @@ class PersonalExpressions:
     """The user's taught expressions: label → examples. Built-in and custom names alike."""
 
     examples: dict[str, list[Example]] = field(default_factory=dict)
+    _fitted: PersonalClassifier | None = field(default=None, repr=False, compare=False)  # until examples change
 
     @property
     def labels(self) -> tuple[str, ...]:
         """Every label a frame can get: the built-in emotions first, then the user's own."""
         return EMOTIONS + tuple(sorted(lb for lb in self.examples if lb not in EMOTIONS))
 
-    def add(self, label: str, examples: list[Example]) -> None:
-        self.examples.setdefault(check_label(label), []).extend(examples)
+    def add(self, label: str, examples: list[Example], *, replace: bool = False) -> None:
+        """Teach ``label`` these examples, beside those taught before (or instead of them, with ``replace``)."""
+        label = check_label(label)
+        if replace:
+            self.examples.pop(label, None)
+        self.examples.setdefault(label, []).extend(examples)
+        self._fitted = None
 
     def remove(self, label: str) -> None:
         if label not in self.examples:
             raise KinemoError(f"no taught expression named {label!r} (taught: {', '.join(self.examples) or 'none'})")
         del self.examples[label]
+        self._fitted = None
 
     def fit(self, metric: Metric | None = None) -> PersonalClassifier:
         return PersonalClassifier(self, metric or default_metric())
+
+    def classifier(self) -> PersonalClassifier | None:
+        """The shipped metric's classifier, fitted once until the examples change; None when nothing is taught."""
+        if not self.examples:
+            return None
+        if self._fitted is None:
+            self._fitted = self.fit()
+        return self._fitted
 
 
 def generic_log_probs(x: np.ndarray) -> np.ndarray:
