@@ -142,3 +142,16 @@ def test_margin_asks_the_top_label_to_lead():
     assert [e.label for e in run(close, options=opts())[0]] == ["wave"]
     assert run(close, options=opts(margin=0.5))[0] == []
     assert [e.label for e in run(clear, options=opts(margin=0.4))[0]] == ["wave"]
+
+
+def test_an_action_still_rising_when_the_source_ends_counts():
+    """A clip that is one action from edge to edge: over the threshold on its last frame, not yet held."""
+    frames = [probs("idle", 0.9)] * 10 + [probs("wave", 0.9)]  # one frame: hold_on not reached
+    events, det = run(frames)
+    assert events == []
+    flushed = det.flush(0.55)
+    assert [(e.label, e.phase) for e in flushed] == [("wave", EVENT_START), ("wave", EVENT_END)]
+    assert flushed[0].start == 0.5 and flushed[1].end == 0.55
+    assert det.flush(0.6) == []  # nothing twice
+    quiet, det = run([probs("idle", 0.9)] * 10)
+    assert det.flush(0.5) == []

@@ -46,8 +46,9 @@ def test_gate_moves_wave_to_other_only_without_swings():
 
 @pytest.fixture(scope="module")
 def classifiers():
-    return (ActionClassifier.create_from_options(ActionClassifierOptions()),
-            ActionClassifier.create_from_options(ActionClassifierOptions(wave_swings=0)))
+    # the gate belongs to v2.2's scoring (the network); v3's detectors ask for swings themselves
+    return (ActionClassifier.create_from_options(ActionClassifierOptions(builtin="network")),
+            ActionClassifier.create_from_options(ActionClassifierOptions(builtin="network", wave_swings=0)))
 
 
 def test_shipped_classifier_gates_a_single_reach(classifiers):

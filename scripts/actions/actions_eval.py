@@ -50,8 +50,9 @@ import numpy as np
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.dataset import make_windows
 from kinemo.body.events import EVENT_START, EventDetector, EventOptions
-from kinemo.body.features import window_at
+from kinemo.body.features import history_at, window_at
 from kinemo.body.generator import SHIFTED, TRAIN, GeneratorConfig, generate
+from kinemo.body.kinematics import LONG
 from kinemo.body.posefile import PoseTrack, read_pose_file
 from kinemo.progress import Progress
 
@@ -103,20 +104,25 @@ def describe(o: EventOptions) -> str:
 
 
 def model_options(spec: str) -> ActionClassifierOptions:
-    """``PATH[:swings=N,excursion=E]`` (PATH empty: the shipped network) → classifier options.
+    """``PATH[:builtin=network,swings=N,excursion=E]`` (PATH empty: the shipped network) → classifier options.
 
-    ``swings=0`` turns the wave gate off (``kinemo.body.swings``): the classifier as it was before it.
+    ``builtin=network``: the network scores the built-in actions (v2.2) instead of the kinematic
+    detectors (v3); ``swings=0`` turns v2.2's wave gate off (``kinemo.body.swings``).
     """
     path, _, rest = spec.partition(":")
     kw: dict = {"model_path": path or None}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
-        if key == "swings":
+        if key == "builtin":
+            kw["builtin"] = value
+        elif key == "events":
+            continue  # the model's own event preset (see main)
+        elif key == "swings":
             kw["wave_swings"] = int(value)
         elif key == "excursion":
             kw["swing_excursion"] = float(value)
         else:
-            raise ValueError(f"--models {spec!r}: unknown setting {key!r} (swings=N, excursion=E)")
+            raise ValueError(f"--models {spec!r}: unknown setting {key!r} (builtin=network, swings=N, excursion=E)")
     return ActionClassifierOptions(**kw)
 
 
@@ -136,7 +142,9 @@ def stream_probs(clf: ActionClassifier, track: PoseTrack) -> np.ndarray:
     """Per-frame probabilities exactly as ActionPipeline.process_pose computes them."""
     x = np.stack([window_at(track.time[:i + 1], track.landmarks[:i + 1], float(t), track.aspect)
                   for i, t in enumerate(track.time)])
-    return np.concatenate([clf.probabilities(x[i:i + 512]) for i in range(0, len(x), 512)])
+    h = np.stack([history_at(track.time[:i + 1], track.landmarks[:i + 1], float(t), track.aspect, LONG)
+                  for i, t in enumerate(track.time)])
+    return np.concatenate([clf.probabilities(x[i:i + 512], h[i:i + 512]) for i in range(0, len(x), 512)])
 
 
 def stream_events(labels, times, probs, options: EventOptions) -> list:
@@ -373,14 +381,16 @@ def fmt(v, pct=False, ms=False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="*", help="NAME=PATH.onnx[:swings=N,excursion=E] ... (default: old=v1 from "
-                    "git, shipped=assets; PATH empty: the shipped network; swings=0: without the wave gate)")
+    ap.add_argument("--models", nargs="*", help="NAME=PATH.onnx[:builtin=network,events=PRESET,swings=N] ... "
+                    "(default: v2.2 = the network with its wave gate and event settings, v3 = the kinematic "
+                    "detectors; PATH empty: the shipped network; swings=0: without the wave gate)")
     ap.add_argument("--events", nargs="+", choices=list(EVENTS), default=["default"],
                     help="event settings for the fixed-setting rows, one column each per model "
                          "(default: EventOptions(); v2: on 0.7 for every label; wave-clap: what the "
                          "per-label grid chose, wave 0.6, clap 0.4)")
-    ap.add_argument("--grids", nargs="+", choices=list(GRIDS), default=list(GRIDS),
-                    help="event-setting grids to choose from leave-one-subject-out (one LOSO result each)")
+    ap.add_argument("--grids", nargs="*", choices=list(GRIDS), default=[],
+                    help="event-setting grids to choose from leave-one-subject-out on UTKinect (one LOSO result "
+                         "each; v2 was tuned so — v3 is never tuned on UTKinect, so none by default)")
     ap.add_argument("--seqs-per-class", type=int, default=30, help="generator takes per label for window accuracy")
     ap.add_argument("--event-takes-per-class", type=int, default=8)
     ap.add_argument("--crafted-per-kind", type=int, default=8)
@@ -394,14 +404,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "actions")
     args = ap.parse_args(argv)
     models = dict(m.split("=", 1) for m in args.models) if args.models else \
-        {"old": f"{old_model()}:swings=0", "shipped": ""}
+        {"v2.2": ":builtin=network,events=wave-clap", "v3": ""}
     try:
         clfs = {name: ActionClassifier.create_from_options(model_options(spec)) for name, spec in models.items()}
     except ValueError as e:
         ap.error(str(e))
     grids = {g: GRIDS[g] for g in args.grids}
     # one column per model × event preset
-    columns = {(f"{name}/{ev}" if len(args.events) > 1 else name): (name, ev) for name in clfs for ev in args.events}
+    own = {name: spec.split("events=", 1)[1].split(",")[0] for name, spec in models.items() if "events=" in spec}
+    columns = {(f"{name}/{ev}" if len(args.events) > 1 and name not in own else name): (name, ev)
+               for name in clfs for ev in ([own[name]] if name in own else args.events)}
     report: dict[str, dict] = {col: {"model": name, "events": ev, "event_options": describe(EVENTS[ev]),
                                      "labels": list(clfs[name].labels)} for col, (name, ev) in columns.items()}
     recs = kinect.read_utkinect(args.utkinect)

@@ -40,6 +40,18 @@ def _frontal_standing(poses: np.ndarray) -> np.ndarray:
     return poses[(h > 0) & (np.abs(poses[:, 11, 0] - poses[:, 12, 0]) > 0.15 * h)]
 
 
+def side_view(poses: np.ndarray) -> np.ndarray:
+    """The poses seen from the side: shoulders within a third of a torso length of each other."""
+    sh, hp = poses[:, [11, 12], :2].mean(1), poses[:, [23, 24], :2].mean(1)
+    torso = np.linalg.norm(sh - hp, axis=1)
+    return poses[np.abs(poses[:, 11, 0] - poses[:, 12, 0]) < 0.33 * torso]
+
+
+def _facing(p: np.ndarray) -> float:
+    """+1 when the nose is right of the hips in the image (a side view facing right), else −1."""
+    return float(np.sign(p[0, 0] - p[[23, 24], 0].mean()) or 1.0)
+
+
 def _norm(p: np.ndarray, scale: float | None = None) -> tuple[np.ndarray, float]:
     """Feet at (0.5, 0.85), shoulder → ankle height 0.45 of the image (or ``scale``)."""
     feet = p[[27, 28]].mean(0)
@@ -71,11 +83,14 @@ def _rotate_arm(p: np.ndarray, side: int, angle_up: np.ndarray) -> np.ndarray:
 
 
 def crafted_clip(rng: np.random.Generator, kind: str, poses: dict[str, np.ndarray], fps: float = 30.0,
-                 before: float = 1.5, action: float = 3.5, after: float = 1.5) -> tuple[PoseTrack, tuple[float, float]]:
-    """One clip and the (start, end) seconds of its action segment."""
+                 before: float = 1.5, action: float = 3.5, after: float = 1.5, side: bool = False
+                 ) -> tuple[PoseTrack, tuple[float, float]]:
+    """One clip and the (start, end) seconds of its action segment (``side``: squats seen from the side)."""
     if kind not in KINDS:
         raise ValueError(f"unknown crafted kind {kind!r}")
-    standing = _frontal_standing(poses["squats_up"])
+    if side and kind != "squat":
+        raise ValueError("side-view clips are squats only")
+    standing = side_view(poses["squats_up"]) if side else _frontal_standing(poses["squats_up"])
     a, scale = _norm(standing[rng.integers(len(standing))])
     t = np.arange(0.0, before + action + after, 1.0 / fps)
     n = len(t)
@@ -85,13 +100,16 @@ def crafted_clip(rng: np.random.Generator, kind: str, poses: dict[str, np.ndarra
     sway = 0.004 * np.sin(2 * np.pi * rng.uniform(0.2, 0.4) * t + rng.uniform(0, 6.28))
     lm[..., 0] += sway[:, None] * (0.85 - lm[..., 1]) / 0.45
     if kind == "squat":
-        down_all = poses["squats_down"]
+        down_all = side_view(poses["squats_down"]) if side else poses["squats_down"]
         b = down_all[rng.integers(len(down_all))]
         shin_a = np.linalg.norm(a[25, :2] - a[27, :2])
         b0, _ = _norm(b, 1.0)
         shin_b = max(np.linalg.norm(b0[25, :2] - b0[27, :2]), 1e-6)
         bn, _ = _norm(b, shin_a / shin_b)
-        if np.sign(bn[11, 0] - bn[12, 0]) != np.sign(a[11, 0] - a[12, 0]):  # face the same way
+        if side:
+            if _facing(bn) != _facing(a):  # face the same way
+                bn[:, 0] = 1.0 - bn[:, 0]
+        elif np.sign(bn[11, 0] - bn[12, 0]) != np.sign(a[11, 0] - a[12, 0]):  # face the same way
             bn[:, 0] = 1.0 - bn[:, 0]
         f = rng.uniform(0.35, 0.6)
         d = np.where(active, 0.5 - 0.5 * np.cos(2 * np.pi * f * s), 0.0)

@@ -1,9 +1,14 @@
-"""ActionClassifier: the shipped ONNX network (onnxruntime) plus the user's own actions.
+"""ActionClassifier: kinematic detectors for the built-in actions, the ONNX network for the rest.
 
-Built-in actions get a softmax over the network's logits. Each user action is a
-one-vs-rest detector (``fewshot``) giving u_k in 0-1 from the network's embedding plus pose
-statistics; the final distribution is [built-in softmax × (1 − Σu), u] (u rescaled to sum
-to 1 when Σu > 1), so every label — built-in or the user's — is one probability in one vector.
+Built-in actions are scored by the kinematic detectors (``kinemo.body.detectors``) on the
+pose history: invariant measures of what the body does, thresholds chosen on data they
+were not tuned on. The shipped network (onnxruntime) splits what is left between ``idle``
+and ``other`` and gives the embedding that user actions are learned on; with
+``builtin="network"`` its softmax scores the built-in actions as before v3 (for comparison).
+Each user action is a one-vs-rest detector (``fewshot``) giving u_k in 0-1 from the
+network's embedding plus pose statistics; the final distribution is [built-in × (1 − Σu), u]
+(u rescaled to sum to 1 when Σu > 1), so every label — built-in or the user's — is one
+probability in one vector.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kinemo.body import swings
+from kinemo.body import detectors, swings
 from kinemo.body.features import FEATURES, STEPS
 from kinemo.body.fewshot import Detector, descriptor
+from kinemo.body.kinematics import measure
 from kinemo.errors import KinemoError
 from kinemo.ort_session import cpu_session
 
@@ -38,7 +44,11 @@ class ActionClassifierOptions:
     model_path: str | os.PathLike | None = None  # None: the shipped assets/actions.onnx
     user_actions: list[UserAction] = field(default_factory=list)
     threads: int = 1  # the pose tracker needs the other core
-    # a `wave` needs its wrist to turn round this often in the window (kinemo.body.swings; 0: off)
+    # who scores the built-in actions: "detectors" (kinematic, v3) or "network" (v2.2, with the wave gate)
+    builtin: str = "detectors"
+    thresholds: detectors.Thresholds = field(default_factory=detectors.Thresholds)
+    # builtin="network" only: a `wave` needs its wrist to turn round this often in the window
+    # (kinemo.body.swings; 0: off)
     wave_swings: int = swings.MIN_SWINGS
     swing_excursion: float = swings.EXCURSION  # body sizes a swing must travel
 
@@ -51,6 +61,8 @@ class ActionClassifier:
         self.builtin: tuple[str, ...] = tuple(meta["labels"])
         self.scale = float(meta["scale"])
         self.sha256 = str(meta.get("sha256", ""))
+        if options.builtin not in ("detectors", "network"):
+            raise KinemoError(f"unknown built-in scorer {options.builtin!r} (detectors or network)")
         self._user: list[UserAction] = []
         for action in options.user_actions:
             self.add_action(action)
@@ -93,18 +105,35 @@ class ActionClassifier:
         """What user-action detectors look at: the embedding plus pose statistics."""
         return np.concatenate([self.embed(windows), descriptor(windows)], axis=1)
 
-    def builtin_probabilities(self, windows: np.ndarray) -> np.ndarray:
-        logits = self.run(windows)[0]
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+    def builtin_probabilities(self, windows: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities over the built-in labels only."""
+        windows = np.ascontiguousarray(windows, np.float32).reshape(-1, STEPS, FEATURES)
+        return self._builtin(windows, self.run(windows)[0], history)
 
-    def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities over ``labels``; one row per window."""
+    def _builtin(self, windows: np.ndarray, logits: np.ndarray, history: np.ndarray | None) -> np.ndarray:
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        net = z / z.sum(axis=1, keepdims=True)
+        if self.options.builtin == "network":
+            return swings.gate_wave(net, windows, self.builtin, self.options.wave_swings,
+                                    self.options.swing_excursion)
+        if history is None:  # no longer history: the window itself (normalised, so the same geometry)
+            history = windows.reshape(len(windows), STEPS, -1, 4)[..., :2]
+        m = np.stack([measure(h).as_array() for h in history])
+        share = 0.5
+        if "idle" in self.builtin and "other" in self.builtin:
+            idle, other = net[:, self.builtin.index("idle")], net[:, self.builtin.index("other")]
+            share = other / np.maximum(idle + other, 1e-6)
+        return detectors.distribute(detectors.scores(m, self.options.thresholds), self.builtin, share)
+
+    def probabilities(self, windows: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities over ``labels``; one row per window.
+
+        ``history``: (N, T, 33, 2) the longer pose history the detectors measure
+        (``kinemo.body.features.history_at``); without it they measure the window alone.
+        """
         windows = np.ascontiguousarray(windows, np.float32).reshape(-1, STEPS, FEATURES)
         logits, emb = self.run(windows)
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = swings.gate_wave(z / z.sum(axis=1, keepdims=True), windows, self.builtin,
-                                 self.options.wave_swings, self.options.swing_excursion)
+        probs = self._builtin(windows, logits, history)
         if not self._user:
             return probs
         phi = np.concatenate([emb, descriptor(windows)], axis=1)
@@ -112,6 +141,6 @@ class ActionClassifier:
         u = u / np.maximum(u.sum(axis=1, keepdims=True), 1.0)
         return np.concatenate([probs * (1.0 - u.sum(axis=1, keepdims=True)), u], axis=1)
 
-    def process_window(self, window: np.ndarray) -> np.ndarray:
-        """One (STEPS, FEATURES) window → probabilities over ``labels``."""
-        return self.probabilities(window[None])[0]
+    def process_window(self, window: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+        """One (STEPS, FEATURES) window (and its (T, 33, 2) history) → probabilities over ``labels``."""
+        return self.probabilities(window[None], None if history is None else history[None])[0]

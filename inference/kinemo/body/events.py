@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kinemo.body.detectors import ACTIONS as BUILTIN_ACTIONS
 from kinemo.protocol import EVENT_END, EVENT_START
 
 
@@ -45,7 +46,8 @@ class EventOptions:
     hold_on: float = 0.1
     hold_off: float = 0.3
     background: str | tuple[str, ...] = ("idle", "other")  # labels that never become events
-    on_for: dict[str, float] = field(default_factory=lambda: {"clap": 0.4, "wave": 0.6})  # per-label `on`
+    # per-label `on`: the kinematic detectors score 0.5 exactly at their thresholds (kinemo.body.detectors)
+    on_for: dict[str, float] = field(default_factory=lambda: dict.fromkeys(BUILTIN_ACTIONS, 0.5))
     hold_on_for: dict[str, float] = field(default_factory=dict)  # per-label `hold_on`
     smooth: float = 0.0  # s: time constant of a causal one-pole low-pass on the probabilities (0 = off)
     margin: float = 0.0  # to start, the top label must also lead the runner-up by this much
@@ -127,5 +129,20 @@ class EventDetector:
         return ActionEvent(label, EVENT_END, conf, self._start, max(end, self._start), now)
 
     def flush(self, time: float) -> list[ActionEvent]:
-        """End whatever is running (end of the source)."""
-        return [self._end(time, time)] if self.current else []
+        """End whatever is running (end of the source).
+
+        An action that was on top and over its threshold on the last frames but had not yet
+        held for ``hold_on`` still counts: the source ended, not the action (a clip that is
+        one squat from edge to edge).
+        """
+        events: list[ActionEvent] = []
+        if self._cand is not None and self._cand_probs:
+            if self.current:
+                events.append(self._end(self._cand_since, time))
+            conf = float(sum(self._cand_probs)) / len(self._cand_probs)
+            self.current, self._start = self._cand, self._cand_since
+            self._sum, self._n, self._cand = conf * len(self._cand_probs), len(self._cand_probs), None
+            events.append(ActionEvent(self.current, EVENT_START, conf, self._start, self._start, time))
+        if self.current:
+            events.append(self._end(time, time))
+        return events

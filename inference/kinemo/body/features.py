@@ -64,3 +64,16 @@ def normalize(window: np.ndarray, aspect: float = 1.0) -> np.ndarray:
 def window_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float = 1.0) -> np.ndarray:
     """The classifier input for the window ending at ``end_time``."""
     return normalize(resample(times, landmarks, sample_times(end_time)), aspect)
+
+
+def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float = 1.0,
+               steps: int = 64) -> np.ndarray:
+    """The last ``steps`` samples at ``RATE`` Hz before ``end_time``: (steps, 33, 2) x, y in square units.
+
+    What the kinematic detectors (``kinemo.body.kinematics``) measure: raw image geometry,
+    aspect undone, nothing normalised yet.
+    """
+    at = end_time - (steps - 1 - np.arange(steps)) / RATE
+    xy = resample(times, landmarks, at)[..., :2]
+    xy[..., 0] *= aspect
+    return xy

@@ -699,7 +699,8 @@ class Camera:
         return np.einsum("j,n...j->n...", self.rotation[2], pts - self.position)
 
 
-def _camera(rng: np.random.Generator, cfg: GeneratorConfig, body: Body, height_m: float) -> Camera:
+def _camera(rng: np.random.Generator, cfg: GeneratorConfig, body: Body, height_m: float,
+            yaw_deg: float | None = None) -> Camera:
     size = cfg.aspects[rng.integers(len(cfg.aspects))]
     fovx = np.radians(rng.uniform(*cfg.fov_deg))
     fx = 0.5 / np.tan(fovx / 2)
@@ -712,7 +713,7 @@ def _camera(rng: np.random.Generator, cfg: GeneratorConfig, body: Body, height_m
         target = np.array([0.0, 0.52, 0.0])
         extent = 1.08
     dist = max(extent / (fill * 2 * tan_half_y), 0.6 / height_m)
-    yaw = np.radians(rng.uniform(*cfg.camera_yaw_deg))
+    yaw = np.radians(rng.uniform(*cfg.camera_yaw_deg) if yaw_deg is None else yaw_deg)
     pitch = np.radians(rng.uniform(*cfg.camera_pitch_deg))
     roll = np.radians(rng.uniform(*cfg.camera_roll_deg))
     d = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
@@ -770,12 +771,27 @@ def generate(rng: np.random.Generator, script: list[tuple[str, float]],
     body = Body.sample(rng, cfg.proportion_jitter)
     height_m = rng.uniform(*cfg.height_m)
     world = forward_kinematics(_blend(t, segments, rng, cfg), body)
+    landmarks, size = film(rng, t, world, cfg, body, height_m=height_m)
+    return PoseSequence(time=t, landmarks=landmarks, size=size, segments=segments)
+
+
+def film(rng: np.random.Generator, t: np.ndarray, world: np.ndarray, cfg: GeneratorConfig = TRAIN,
+         body: Body | None = None, *, yaw_deg: float | None = None,
+         height_m: float | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Film (T, 33, 3) world landmarks (height units, y up, facing +z) as MediaPipe would report them.
+
+    A random pinhole camera (``yaw_deg`` fixes its angle: 0 frontal, 90 the performer's left
+    side), tracker-like jitter, noisy depth, occlusions; mirrored with ``cfg.mirror_prob``.
+    Shared by the generator and the motion-capture renderer of the evaluation.
+    """
+    body = body or Body()
+    height_m = rng.uniform(*cfg.height_m) if height_m is None else height_m
     noise_sd = rng.uniform(*cfg.noise)
     alpha = rng.uniform(0.3, 1.0)  # temporal correlation of the jitter
     jitter = rng.normal(0, noise_sd, world.shape)
     for i in range(1, len(t)):
         jitter[i] = alpha * jitter[i] + (1 - alpha) * jitter[i - 1]
-    cam = _camera(rng, cfg, body, height_m)
+    cam = _camera(rng, cfg, body, height_m, yaw_deg)
     hips = 0.5 * (world[:, INDEX["left_hip"]] + world[:, INDEX["right_hip"]])
     hip_depth = cam.depth(hips)
     xyz = cam.project(world + jitter, hip_depth)
@@ -786,7 +802,7 @@ def generate(rng: np.random.Generator, script: list[tuple[str, float]],
     lm = np.concatenate([xyz, vis[..., None]], axis=-1).astype(np.float32)
     if rng.random() < cfg.mirror_prob:
         lm = mirror(lm)
-    return PoseSequence(time=t, landmarks=lm, size=cam.size, segments=segments)
+    return lm, cam.size
 
 
 def _visibility(rng: np.random.Generator, cfg: GeneratorConfig, t: np.ndarray, world: np.ndarray,
@@ -836,4 +852,4 @@ def with_config(cfg: GeneratorConfig, **changes) -> GeneratorConfig:
 
 
 __all__ = ["VOCABULARY", "QUIET", "EXTRA_MOTIONS", "GeneratorConfig", "TRAIN", "SHIFTED", "PoseSequence", "generate",
-           "random_script", "with_config"]
+           "film", "random_script", "with_config"]

@@ -17,8 +17,12 @@ import numpy as np
 from kinemo import protocol
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.events import ActionEvent, EventDetector, EventOptions
-from kinemo.body.features import WINDOW_SECONDS, window_at
+from kinemo.body.features import RATE, WINDOW_SECONDS, history_at, window_at
+from kinemo.body.kinematics import LONG
 from kinemo.body.tracker import Pose, PoseTracker, PoseTrackerOptions
+
+#: Seconds of pose kept: the network's window and the detectors' longer history.
+HISTORY_SECONDS = max(WINDOW_SECONDS, (LONG - 1) / RATE)
 
 
 @dataclass
@@ -97,11 +101,12 @@ class ActionPipeline:
         self._last_seen = time_s
         self._times.append(time_s)
         self._poses.append(np.asarray(landmarks, np.float32))
-        while len(self._times) > 2 and self._times[1] < time_s - WINDOW_SECONDS - 0.1:
+        while len(self._times) > 2 and self._times[1] < time_s - HISTORY_SECONDS - 0.1:
             self._times.popleft()
             self._poses.popleft()
-        window = window_at(np.fromiter(self._times, float), np.stack(self._poses), time_s, aspect)
-        probs = self.classifier.process_window(window)
+        times, poses = np.fromiter(self._times, float), np.stack(self._poses)
+        window = window_at(times, poses, time_s, aspect)
+        probs = self.classifier.process_window(window, history_at(times, poses, time_s, aspect, LONG))
         events = self.detector.update(time_s, probs)
         return ActionResult(time_s, True, dict(zip(self.labels, probs.tolist(), strict=True)), events)
 

@@ -1,0 +1,109 @@
+"""Kinematic detectors: invariant body measures (``kinemo.body.kinematics``) → one score per built-in action.
+
+Each action is a few conditions on the measures, each a threshold in torso lengths, turns
+or ratios (``Thresholds``, what docs/actions.md's vocabulary says each action needs). A
+condition's margin is how far the measure is past its threshold, in units of that
+measure's ``SCALES``; an action's margin is its weakest condition's, and its score is a
+logistic of that margin: 0.5 exactly at the threshold, so the event hysteresis
+(``kinemo.body.events``) works on every action alike.
+
+The thresholds are chosen leave-one-source-out on real motion capture filmed from many
+angles, the motion generator and the ML Kit bodies (``scripts/actions/actions_select.py``);
+UTKinect is reported, never chosen on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from kinemo.body.kinematics import NAMES
+
+ACTIONS: tuple[str, ...] = ("wave", "clap", "hands_up", "jump", "squat", "walk", "bow")
+SLOPE = 4.0  # logistic slope per unit of margin: 0.5 at the threshold, 0.88 one unit past it
+_COL = {n: i for i, n in enumerate(NAMES)}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What each action needs, in the measures' units. The defaults are what
+    ``scripts/actions/actions_select.py`` chose on every source (UTKinect never among them)."""
+
+    wave: float = 0.15  # ≥: the hand swings sideways twice by this much (torso lengths)
+    wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
+    wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
+    wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
+    wave_reach: float = 1.0  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
+    clap: float = 0.3  # ≥: the hands close and open twice by this much
+    clap_gap: float = 0.25  # ≤: how close the hands come
+    clap_height: float = 0.3  # ≥: where they come closest, above the hip centre (1 = shoulder height)
+    clap_top: float = 1.3  # ≤: … and not over the head (two-handed waves overhead also close the hands)
+    hands_up: float = 0.0  # ≥: the lower wrist above the nose, held 0.6 s
+    jump: float = 0.6  # ≥: the lower foot and the hips rise and fall by this much
+    lift: float = 0.15  # ≤ for squat and bow: the feet stay on the ground
+    squat: float = 0.4  # ≥: the hips drop towards the feet and rise by this much
+    bow: float = 0.3  # ≥: the torso's height lost and regained
+    walk: float = 0.25  # ≥: the feet trade places twice in 1.6 s by this much
+    walk_long: float = 0.0  # ≥: … and four times in 3.2 s (0: by any amount)
+    walk_rate: float = 2.2  # ≤: turns of the feet per second (running turns faster)
+    walk_regular: float = 0.8  # ≥: the feet's motion repeats one stride later (dancing steps do not)
+
+    def replace(self, **changes) -> Thresholds:
+        return Thresholds(**{**asdict(self), **changes})
+
+
+#: What one unit of margin is, per condition.
+SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_reach=0.3, clap=0.08, clap_gap=0.15,
+                    clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1, squat=0.12, bow=0.12,
+                    walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15)
+
+
+def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
+    """(N, len(NAMES)) measures → (N, len(ACTIONS)) margins (≥ 0: every condition met)."""
+    m = np.atleast_2d(np.asarray(m, np.float64))
+
+    def above(name: str) -> np.ndarray:
+        return (m[:, _COL[name]] - getattr(th, name)) / getattr(SCALES, name)
+
+    def below(name: str, measure: str | None = None) -> np.ndarray:
+        return (getattr(th, name) - m[:, _COL[measure or name]]) / getattr(SCALES, name)
+
+    clap = np.minimum.reduce([above("clap"), below("clap_gap"), above("clap_height"), below("clap_top", "clap_height")])
+    # clapping hands also swing sideways: below the head, hands that meet are a clap, never a wave
+    wave = np.minimum.reduce([above("wave"), above("wave_raise"), above("wave_flat"), above("wave_forearm"),
+                              below("wave_reach"), -clap])
+    jump = above("jump")
+    grounded = below("lift")
+    squat = np.minimum(above("squat"), grounded)
+    bow = np.minimum(above("bow"), grounded)
+    # held: not waving, clapping, jumping or squatting with the arms up
+    hands_up = np.minimum.reduce([above("hands_up"), -above("wave"), -above("clap"), -jump, -squat])
+    walk = np.minimum.reduce([above("walk"), above("walk_long"), below("walk_rate"), above("walk_regular")])
+    return np.stack([wave, clap, hands_up, jump, squat, walk, bow], axis=1)
+
+
+def scores(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
+    """(N, len(NAMES)) measures → (N, len(ACTIONS)) scores in 0-1 (0.5 at the thresholds)."""
+    return 1.0 / (1.0 + np.exp(-SLOPE * np.clip(margins(m, th), -10, 10)))
+
+
+def distribute(s: np.ndarray, labels: tuple[str, ...], other_share: np.ndarray | float = 0.5) -> np.ndarray:
+    """Action scores → probabilities over ``labels`` (the built-in vocabulary): actions first, the rest to idle/other.
+
+    Scores that sum past 1 are scaled down to sum to 1; what is left goes to ``other`` (share
+    ``other_share``, e.g. from the network) and ``idle``.
+    """
+    s = np.atleast_2d(s)
+    s = s / np.maximum(s.sum(axis=1, keepdims=True), 1.0)
+    rest = 1.0 - s.sum(axis=1)
+    out = np.zeros((len(s), len(labels)))
+    for j, name in enumerate(ACTIONS):
+        if name in labels:
+            out[:, labels.index(name)] = s[:, j]
+    share = np.broadcast_to(np.asarray(other_share, np.float64), rest.shape)
+    if "other" in labels:
+        out[:, labels.index("other")] = rest * share
+    if "idle" in labels:
+        out[:, labels.index("idle")] += rest * (1.0 - share if "other" in labels else 1.0)
+    return out

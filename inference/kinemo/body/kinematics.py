@@ -1,0 +1,196 @@
+"""What a body does, in numbers that do not change with the person, the camera angle or the frame rate.
+
+Every built-in action is a kinematic pattern a person would name: a wave swings a raised
+hand from side to side again and again, a clap closes the hands again and again, a jump
+lifts both feet and the hips and comes down, a squat lowers the hips towards the feet and
+rises, a bow tips the torso forward and back up, a walk trades the feet's places, hands up
+holds both wrists above the head. This module measures those patterns on a stretch of pose
+history resampled at ``RATE`` Hz (``kinemo.body.features``):
+
+* lengths are in **torso lengths** (hip centre → shoulder centre, the stretch's 90th
+  percentile): a child and an adult, near or far, give the same numbers, and the torso stays
+  visible and keeps its length from the front and from the side;
+* vertical is the image's vertical (cameras stand upright), lateral is the image's horizontal;
+  both are measured relative to the body (shoulders, hips, ankles), so walking across the
+  frame or a panning camera does not count as motion;
+* repetition is counted as **turns** (direction changes of at least a given size; the size at
+  which two turns still happen is a swing's amplitude), so tempo and frame rate do not matter.
+
+``measure`` returns one ``Measures`` per stretch; ``kinemo.body.detectors`` turns them into
+per-action scores. The numbers are plain floats so that thresholds can be chosen on data the
+detectors never saw (``scripts/actions/actions_select.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from kinemo.body.skeleton import INDEX, L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST
+from kinemo.body.swings import _turns
+
+RATE = 20.0  # Hz, as the classifier's windows
+SHORT = 32  # steps (1.6 s): repetitive actions (wave, clap, walk) must repeat within this
+LONG = 64  # steps (3.15 s): one-off actions (jump, squat, bow) must go and come back within this
+LIMIT = 20.0  # no measure goes beyond ± this
+RECENT = 40  # steps (2 s): a one-off action's turning point must be this recent
+L_ANKLE, R_ANKLE = INDEX["left_ankle"], INDEX["right_ankle"]
+NOSE = INDEX["nose"]
+L_ELBOW, R_ELBOW = INDEX["left_elbow"], INDEX["right_elbow"]
+HAND_L = [L_WRIST, INDEX["left_index"], INDEX["left_pinky"]]
+HAND_R = [R_WRIST, INDEX["right_index"], INDEX["right_pinky"]]
+_LEVELS = np.geomspace(0.04, 2.5, 40)  # swing sizes tried, torso lengths
+
+
+@dataclass
+class Measures:
+    wave: float  # amplitude (torso lengths) at which the busier hand still turns sideways twice in SHORT
+    wave_raise: float  # that wrist's median height above the hip centre, torso lengths
+    wave_flat: float  # its sideways swing ÷ its up-and-down swing (a wave sweeps; drawing and hammering do not)
+    wave_reach: float  # its swing towards and away from its shoulder ÷ its sideways swing (punches reach out)
+    wave_forearm: float  # how far that hand stays above its elbow (median): a waving forearm points up
+    clap: float  # amplitude at which the hands' distance turns twice in SHORT
+    clap_gap: float  # the hands' closest distance in SHORT
+    clap_height: float  # the hands' height above the hip centre when closest
+    hands_up: float  # the lower wrist's height above the nose, 20th percentile over the last 0.6 s
+    jump: float  # the lower foot's rise and fall around its recent peak (min of both), hips agreeing
+    lift: float  # the lower foot's highest point above its median within LONG (feet on the ground: small)
+    squat: float  # the hips' drop towards the feet and back (min of down and up) within LONG
+    bow: float  # the torso's vertical extent lost and regained, within LONG
+    walk: float  # amplitude at which the feet's relative position turns twice in SHORT
+    walk_long: float  # amplitude at which it turns four times in LONG (two strides)
+    walk_rate: float  # turns per second of the feet at half that amplitude
+    walk_regular: float  # how well the feet's motion repeats itself one stride later (autocorrelation, LONG)
+
+    def as_array(self) -> np.ndarray:
+        # ratios and heights of a torso seen end-on can blow up: keep every measure in a sane range
+        return np.clip(np.array([getattr(self, f.name) for f in fields(self)], np.float64), -LIMIT, LIMIT)
+
+
+NAMES: tuple[str, ...] = tuple(f.name for f in fields(Measures))
+
+
+def swing(x: np.ndarray, turns: int = 2) -> float:
+    """The largest size of move at which ``x`` still changes direction ``turns`` times.
+
+    Turns only get fewer as the size grows, so a bisection over ``_LEVELS`` finds it in six
+    counts (≈ 50 µs for 32 samples).
+    """
+    xs = np.asarray(x, np.float64).tolist()
+    lo, hi = -1, len(_LEVELS)  # _LEVELS[lo] passes (−1: none), _LEVELS[hi] fails
+    span = max(xs) - min(xs)
+    hi = min(hi, int(np.searchsorted(_LEVELS, span, side="right")))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _turns(xs, float(_LEVELS[mid])) >= turns:
+            lo = mid
+        else:
+            hi = mid
+    return float(_LEVELS[lo]) if lo >= 0 else 0.0
+
+
+def _dip(v: np.ndarray, recent: int) -> float:
+    """How far ``v`` went down and came back up around its lowest point in the last ``recent`` steps."""
+    n = len(v)
+    lo = max(0, n - recent)
+    i = lo + int(np.argmin(v[lo:]))
+    before = float(np.max(v[: i + 1]) - v[i])
+    after = float(np.max(v[i:]) - v[i])
+    return min(before, after)
+
+
+def _detrend(v: np.ndarray) -> np.ndarray:
+    """``v`` minus its least-squares line (closed form: polyfit's overhead is most of its cost here)."""
+    t = np.arange(len(v), dtype=np.float64) - 0.5 * (len(v) - 1)
+    slope = float(t @ (v - v.mean())) / max(float(t @ t), 1e-12)
+    return v - v.mean() - slope * t
+
+
+def _pct(v: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (linear interpolation, as numpy's default) without numpy's per-call overhead."""
+    x = np.sort(np.asarray(v, np.float64).ravel())
+    pos = (len(x) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(x) - 1)
+    return float(x[lo] + (x[hi] - x[lo]) * (pos - lo))
+
+
+def measure(xy: np.ndarray) -> Measures:
+    """(T, 33, ≥2) landmarks in square image units (y down), oldest first, at ``RATE`` Hz."""
+    p = np.asarray(xy, np.float64)[..., :2]
+    shoulders = 0.5 * (p[:, L_SHOULDER] + p[:, R_SHOULDER])
+    hips = 0.5 * (p[:, L_HIP] + p[:, R_HIP])
+    torso = _pct(np.linalg.norm(shoulders - hips, axis=-1), 90)
+    unit = max(torso, 1e-4)
+    centre = hips.mean(axis=0)
+    q = (p - centre) / unit  # torso lengths, centred on the mean hip centre
+    sh, hp = (shoulders - centre) / unit, (hips - centre) / unit  # in q's frame
+    s = slice(max(0, len(q) - SHORT), None)
+    up = -1.0  # image y grows downwards
+
+    # wave: the busier wrist, sideways relative to the shoulders' centre
+    best = (0.0, 0.0, 0.0, 0.0, 0.0)
+    for hand_points, shoulder, elbow in ((HAND_L, L_SHOULDER, L_ELBOW), (HAND_R, R_SHOULDER, R_ELBOW)):
+        hand = q[s][:, hand_points].mean(axis=1)  # wrist and knuckles: a wave from the wrist moves the knuckles
+        lateral = hand[:, 0] - sh[s, 0]
+        amp = swing(lateral)
+        if amp >= best[0]:
+            height = _pct(up * (hand[:, 1] - hp[s, 1]), 50)
+            vertical = swing(hand[:, 1])
+            reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
+            forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
+            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm)
+    # clap: the hands' distance closes again and again
+    gap = np.linalg.norm(q[s, L_WRIST] - q[s, R_WRIST], axis=-1)
+    closest = int(np.argmin(gap))
+    hands_mid = 0.5 * (q[s, L_WRIST, 1] + q[s, R_WRIST, 1])
+    clap_height = float(up * (hands_mid[closest] - hp[s, 1][closest]))
+    # hands up: both wrists above the nose, held
+    held = slice(max(0, len(q) - 12), None)
+    lower_wrist = np.maximum(q[held, L_WRIST, 1], q[held, R_WRIST, 1])
+    hands_up = _pct(up * (lower_wrist - q[held, NOSE, 1]), 20)
+    # jump: the lower foot (the larger image y) rises and falls, the hips with it
+    foot = up * _detrend(np.maximum(q[:, L_ANKLE, 1], q[:, R_ANKLE, 1]))
+    hip_y = up * _detrend(hp[:, 1])
+    jump = min(_peak(foot, RECENT), _peak(hip_y, RECENT))
+    lift = float(foot.max()) - _pct(foot, 50)
+    # squat: the hips come down towards the feet and go back up
+    ankles = 0.5 * (q[:, L_ANKLE, 1] + q[:, R_ANKLE, 1])
+    squat = _dip(ankles - hp[:, 1], RECENT)
+    # bow: the torso's vertical extent shrinks and comes back
+    bow = _dip(hp[:, 1] - sh[:, 1], RECENT)
+    # walk: the feet trade places (side view: along x; towards the camera: along y)
+    feet = q[:, L_ANKLE] - q[:, R_ANKLE]
+    centred = feet - feet.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    along_long = centred @ vt[0]
+    along = along_long[s]
+    walk = swing(along)
+    rate = _turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
+    regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
+    return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
+                    clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height, hands_up=hands_up,
+                    jump=jump, lift=lift, squat=squat, bow=bow, walk=walk, walk_long=swing(along_long, 4),
+                    walk_rate=float(rate), walk_regular=regular)
+
+
+def _peak(v: np.ndarray, recent: int) -> float:
+    """How far ``v`` rose to its highest point in the last ``recent`` steps and fell again."""
+    return _dip(-v, recent)
+
+
+def _periodicity(v: np.ndarray, lo: int, hi: int) -> float:
+    """The best correlation of ``v`` with itself shifted by ``lo``-``hi`` steps (1: a perfect repeat)."""
+    v = np.asarray(v, np.float64) - np.mean(v)
+    n = len(v)
+    hi = min(hi, n - 8)
+    if hi < lo:
+        return 0.0
+    full = np.correlate(v, v, "full")[n - 1:]  # full[k] = Σ v[i] v[i + k]
+    energy = np.concatenate([[0.0], np.cumsum(v * v)])
+    lags = np.arange(lo, hi + 1)
+    head = energy[n - lags]  # Σ v[:-k]²
+    tail = energy[n] - energy[lags]  # Σ v[k:]²
+    r = full[lags] / np.sqrt(np.maximum(head * tail, 1e-18))
+    return float(max(r.max(), 0.0))

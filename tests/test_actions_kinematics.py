@@ -1,0 +1,118 @@
+"""Kinematic measures and detectors: invariant by construction, and each action fires on its own motion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinemo.body.detectors import ACTIONS, Thresholds, distribute, margins, scores
+from kinemo.body.features import RATE, history_at
+from kinemo.body.generator import TRAIN, Body, film, forward_kinematics, generate, with_config
+from kinemo.body.kinematics import LONG, NAMES, measure, swing
+from kinemo.body.pipeline import ActionPipeline
+
+SIDE = with_config(TRAIN, camera_yaw_deg=(80.0, 90.0), mirror_prob=0.0, upper_body_prob=0.0, noise=(0.002, 0.004))
+FRONT = with_config(TRAIN, camera_yaw_deg=(-10.0, 10.0), mirror_prob=0.0, upper_body_prob=0.0,
+                    noise=(0.002, 0.004), fps=(25.0, 30.0), drop_frame_prob=(0.0, 0.0))
+
+
+def events_of(seq) -> list[str]:
+    """Every event label the shipped pipeline starts on a generated take, as ``kinemo actions --pose-file`` would."""
+    pipe = ActionPipeline.create_from_options(track=False)
+    found = []
+    for t, lm in zip(seq.time, seq.landmarks, strict=True):
+        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=seq.aspect).events if e.phase == "start"]
+    found += [e.label for e in pipe.finish(float(seq.time[-1])) if e.phase == "start"]
+    return found
+
+
+def test_swing_is_the_size_of_a_repeated_move():
+    t = np.arange(32) / RATE
+    assert swing(0.5 * np.sin(2 * np.pi * 1.5 * t)) == pytest.approx(1.0, abs=0.1)  # peak to peak
+    assert swing(np.linspace(0, 1, 32)) == 0.0  # one move, no turn
+    assert swing(0.5 * np.sin(2 * np.pi * 1.5 * t), turns=9) == 0.0
+
+
+def test_measures_do_not_change_with_position_size_or_aspect():
+    rng = np.random.default_rng(3)
+    seq = generate(rng, [("idle", 1.0), ("wave", 3.0)], FRONT)
+    end = float(seq.time[-1])
+    a = measure(history_at(seq.time, seq.landmarks, end, seq.aspect, LONG)).as_array()
+    moved = seq.landmarks.copy()
+    moved[..., :2] = 0.3 + 0.45 * moved[..., :2]  # smaller, elsewhere in the frame
+    b = measure(history_at(seq.time, moved, end, seq.aspect, LONG)).as_array()
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    stretched = seq.landmarks.copy()
+    stretched[..., 0] /= 2.0  # the same picture in an image twice as wide
+    c = measure(history_at(seq.time, stretched, end, seq.aspect * 2.0, LONG)).as_array()
+    np.testing.assert_allclose(a, c, atol=1e-4)
+
+
+def test_measures_barely_change_with_frame_rate():
+    """The same motion filmed at 15 and 60 FPS measures alike (the history is resampled at 20 Hz)."""
+    rng = np.random.default_rng(4)
+    body = Body()
+    seq = generate(rng, [("walk", 4.0)], FRONT)
+    world_t = seq.time
+    out = []
+    for fps in (15.0, 60.0):
+        t = np.arange(0.0, world_t[-1], 1.0 / fps)
+        lm = np.stack([np.stack([np.interp(t, world_t, seq.landmarks[:, j, k]) for k in range(4)], -1)
+                       for j in range(33)], 1)
+        out.append(measure(history_at(t, lm, float(t[-1]), seq.aspect, LONG)).as_array())
+    walk = NAMES.index("walk")
+    assert out[0][walk] == pytest.approx(out[1][walk], rel=0.25)
+    assert body.torso > 0
+
+
+def test_margins_are_zero_at_the_thresholds_and_scores_half():
+    th = Thresholds()
+    m = np.zeros((1, len(NAMES)))
+    m[0, NAMES.index("jump")] = th.jump
+    assert margins(m, th)[0, ACTIONS.index("jump")] == pytest.approx(0.0)
+    assert scores(m, th)[0, ACTIONS.index("jump")] == pytest.approx(0.5)
+    probs = distribute(scores(m, th), ("idle", *ACTIONS, "other"), other_share=0.25)
+    assert probs.sum() == pytest.approx(1.0)
+    assert probs[0, 0] == pytest.approx(3 * probs[0, -1])  # what is left: idle 3 : other 1
+
+
+# The generator's hops lift the feet 7-18 % of the body's height; the real jumps the threshold was chosen
+# on clear more, so the jumps here are the generator's biggest (tests/test_actions_mocap.py has real ones).
+BIG_JUMPS = with_config(SIDE, amplitude=(1.7, 1.9))
+
+
+@pytest.mark.parametrize("label,cfg", [("squat", SIDE), ("jump", BIG_JUMPS), ("walk", SIDE), ("bow", SIDE),
+                                       ("wave", FRONT), ("clap", FRONT), ("hands_up", FRONT), ("squat", FRONT)])
+def test_each_action_fires_on_its_own_motion(label, cfg):
+    found = 0
+    for seed in range(3):
+        rng = np.random.default_rng(100 + seed)
+        seq = generate(rng, [("idle", 1.2), (label, 3.5), ("idle", 1.0)], cfg)
+        found += label in events_of(seq)
+    assert found >= 2, (label, found)
+
+
+def test_standing_still_fires_nothing():
+    rng = np.random.default_rng(7)
+    for cfg in (SIDE, FRONT):
+        assert events_of(generate(rng, [("idle", 3.0), ("idle", 3.0)], cfg)) == []
+
+
+def test_one_squat_that_fills_the_whole_clip_fires():
+    """Events at the clip's edges count: a 1.2 s squat from the side, nothing before or after."""
+    rng = np.random.default_rng(11)
+    body = Body()
+    t = np.arange(0.0, 1.2, 1 / 30)
+    d = 0.5 - 0.5 * np.cos(2 * np.pi * t / 1.2)  # down and up once
+    n = len(t)
+    p = {"root": np.stack([np.zeros(n), -0.22 * d, -0.05 * d], 1), "yaw": np.zeros((n, 1)),
+         "torso": np.stack([0.5 * d, np.zeros(n), np.zeros(n)], 1), "head": np.zeros((n, 3)),
+         "hand_l": np.tile([0.1, -0.95, 0.1], (n, 1)), "hand_r": np.tile([-0.1, -0.95, 0.1], (n, 1)),
+         "foot_l": np.tile([0.08, 0.0, 0.0], (n, 1)), "foot_r": np.tile([-0.08, 0.0, 0.0], (n, 1))}
+    world = forward_kinematics(p, body)
+    lm, size = film(rng, t, world, SIDE, body, yaw_deg=90.0)
+
+    class Clip:
+        time, landmarks, aspect = t, lm, size[0] / size[1]
+
+    assert "squat" in events_of(Clip)
