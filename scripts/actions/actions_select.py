@@ -289,6 +289,7 @@ def load_streams(every: float | None, cache: Path | None) -> list[Stream]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fixed", action="store_true", help="also score the shipped thresholds on every source")
+    ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out choice (minutes)")
     ap.add_argument("--cache", type=Path, default=OUT / "select_measures.json",
                     help="measures of every stream (made once; delete it after changing the renderer)")
     args = ap.parse_args(argv)
@@ -299,9 +300,12 @@ def main(argv: list[str] | None = None) -> int:
         print("shipped thresholds:")
         report["fixed"] = {}
         for source in report["sources"]:
-            s = evaluate([x for x in streams if x.source == source], Thresholds(), events)
+            part = [x for x in streams if x.source == source]
+            s = evaluate(part, Thresholds(), events)
             report["fixed"][source] = s
-            print(f"  {source}: {fmt(s)}")
+            print(f"  {source:12s} v3   {fmt(s)}\n  {'':12s} v2.2 {fmt(evaluate(part, None, V22_EVENTS))}")
+    if args.no_loso:
+        return 0
     print("leave one source out (v3: thresholds chosen without the source; v2.2: the previous model, as shipped):")
     report["loso"] = loso(streams, events)
     chosen = choose(streams, events)
