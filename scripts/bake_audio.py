@@ -162,12 +162,20 @@ def inside_blender() -> bool:
     return not getattr(bpy.app, "module", not bpy.app.binary_path)
 
 
+_fflush = None  # the C library's fflush, looked up once
+_logs: list = []  # held_back's files, made once and reused (the bake holds back around every file's sound strip)
+
+
 def _flush_c_stdio() -> None:
     """Flush C-level stdout buffers, so what Blender printed lands where fd 1 points now (best effort)."""
+    global _fflush
     try:
-        import ctypes
+        if _fflush is None:
+            import ctypes
 
-        (ctypes.CDLL(None) if os.name != "nt" else ctypes.CDLL("ucrtbase")).fflush(None)
+            # PyDLL: keep the GIL over a call this short (handing it over and back costs the bake more)
+            _fflush = (ctypes.PyDLL(None) if os.name != "nt" else ctypes.PyDLL("ucrtbase")).fflush
+        _fflush(None)
     except (OSError, AttributeError, TypeError):
         pass
 
@@ -188,21 +196,24 @@ def held_back():
     except OSError:  # no stdout/stderr to hide anything from (a Blender without a console)
         yield said
         return
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield said
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            _flush_c_stdio()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            log.seek(0)
-            said += log.read().decode(errors="replace").splitlines()
+    log = _logs.pop() if _logs else tempfile.TemporaryFile()  # a block inside a block gets a file of its own
+    log.seek(0)
+    log.truncate()
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield said
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _flush_c_stdio()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        log.seek(0)
+        said += log.read().decode(errors="replace").splitlines()
+        _logs.append(log)
 
 
 def pass_on(said: list[str], *chatter: str) -> None:
@@ -524,8 +535,10 @@ def place_line(scene, key, action, f: Path, start: float, nla: bool, *, channel:
 
 def lay_on_nla(key, action, start: float) -> None:
     """Move the just-baked action from the shape keys onto the "Kinemo speech" NLA track at ``start``."""
-    track = key.animation_data.nla_tracks.get("Kinemo speech") or key.animation_data.nla_tracks.new()
-    track.name = "Kinemo speech"
+    track = key.animation_data.nla_tracks.get("Kinemo speech")
+    if track is None:
+        track = key.animation_data.nla_tracks.new()
+        track.name = "Kinemo speech"
     strip = track.strips.new(action.name, int(start), action)
     if hasattr(strip, "action_slot") and key.animation_data.action_slot is not None:
         strip.action_slot = key.animation_data.action_slot
@@ -666,6 +679,8 @@ def main(argv: list[str]) -> int:
             source_blend = Path(bpy.data.filepath) if bpy.data.filepath else None
         out = check_output(args, source_blend) if not args.split else None
         outs = split_outputs(args, source_blend, len(files)) if args.split else [out]
+        if farm is not None:
+            farm.prepare()  # a local cluster's workers begin their imports, in a process of their own, as bpy loads
         import bpy
 
         if farm is not None:
@@ -763,7 +778,32 @@ def _fcurves(action, key):
     return list(action.fcurves)
 
 
+def leave(code: int) -> None:
+    """End the bpy module's process now that everything is written, without Blender's own teardown.
+
+    At exit the bpy module frees the open file one data-block at a time, which after a large batch
+    (every action, strip and sound) takes about as long as saving it did. Nothing of ours waits on that:
+    the output is saved and renamed, the cluster closed, the temporary takes removed. So flush what
+    was printed, remove Blender's session folder (the one thing its exit does besides freeing
+    memory, in the background) and exit. Under Blender (``blender -b -P``) Blender ends as usual.
+    """
+    bpy = sys.modules.get("bpy")
+    if bpy is None or inside_blender():
+        sys.exit(code)
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say anyway
+            stream.flush()
+    _flush_c_stdio()
+    tmp = bpy.app.tempdir
+    if tmp and os.path.basename(os.path.normpath(tmp)).startswith("blender_"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    os._exit(code)
+
+
 if __name__ == "__main__":
     # Blender hands the script what follows its own "--"; a plain Python all of it (argparse knows "--" itself).
     argv = sys.argv[sys.argv.index("--") + 1:] if inside_blender() and "--" in sys.argv else sys.argv[1:]
-    sys.exit(main(argv))
+    leave(main(argv))

@@ -103,9 +103,13 @@ def test_rebake_reuses_the_lines_sound_strip_and_prints_only_our_lines(tmp_path)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out.blend"
+    blender_tmp = tmp_path.parent / f"{tmp_path.name}-tmp"  # where Blender makes its session folder
+    blender_tmp.mkdir()
     r = subprocess.run([sys.executable, str(SCRIPT), "--blend", "avatar.blend", "./line.wav", "--output", "out.blend"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path)  # the line spelled another way
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path,  # the line spelled another way
+                       env={**os.environ, "TMPDIR": str(blender_tmp)})
     assert r.returncode == 0, r.stdout + r.stderr
+    assert not list(blender_tmp.glob("blender_*")), "the quick exit removes Blender's session folder as Blender would"
     lines = r.stdout.strip().splitlines()
     assert r.stderr.strip() == "" and len(lines) == 2, r.stdout + r.stderr
     assert lines[0].startswith("[1/1] line.wav: ") and lines[1].endswith(f"wrote {out}"), lines
@@ -118,6 +122,31 @@ def test_rebake_reuses_the_lines_sound_strip_and_prints_only_our_lines(tmp_path)
     assert len(sounds) == 1, sounds  # not a second strip of the same line beside the first
     name, path, start, mute, volume = sounds[0]
     assert name == "spoken" and path == str(wav) and start == 1 and not mute and volume == 0.5, sounds
+
+
+def test_held_back_output_is_each_blocks_own(capfd):
+    """held_back reuses its file from block to block (the bake holds back around each file's sound strip): a block
+    gets what was printed inside it, C-level buffered output included, nothing of an earlier or inner block's."""
+    import ctypes
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bake_audio_under_test", SCRIPT)
+    bake_audio = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bake_audio)
+    printf = ctypes.CDLL(None).printf
+    with bake_audio.held_back() as first:
+        os.write(1, b"first line\nsecond line\n")
+        printf(b"from C, still in its buffer\n")  # stdout is not a terminal: buffered until flushed
+    with bake_audio.held_back() as second:
+        os.write(2, b"only\n")
+    with bake_audio.held_back() as third:
+        with bake_audio.held_back() as inner:
+            os.write(1, b"inner\n")
+        os.write(1, b"outer\n")
+    os.write(1, b"after\n")
+    assert first == ["first line", "second line", "from C, still in its buffer"]
+    assert second == ["only"] and inner == ["inner"] and third == ["outer"]
+    assert capfd.readouterr().out == "after\n"
 
 
 def test_make_demo_sets_up_without_the_blender_42_environment(tmp_path):

@@ -330,9 +330,9 @@ kinemo.farm.animate = animate
 
 
 def test_a_file_that_kills_every_worker_fails_alone(tmp_path, cluster_dir, avatar, lines):
-    """Two files a task here (8 files, one worker thread). Dask gives up on the task whose file kills the worker
-    (after allowed-failures, 0 here to keep the test short); its files then run one a task, so only that file
-    fails: reported with its reason, the rest baked, exit status 1."""
+    """The first task holds two files here (8 files, one worker thread). Dask gives up on the task whose file kills
+    the worker (after allowed-failures, 0 here to keep the test short); its files then run one a task, so only that
+    file fails: reported with its reason, the rest baked, exit status 1."""
     audio = tmp_path / "audio"
     audio.mkdir()
     for k in range(2):
@@ -445,3 +445,32 @@ def test_the_task_reads_a_path_or_uploaded_bytes_and_names_the_users_file(tmp_pa
     assert take is None and "mine/broken.wav" in why and "kinemo-farm-" not in why, why
     take, why = animate("elsewhere/x.wav", "x.wav", 30, path=str(tmp_path / "nowhere" / "x.wav"))
     assert take is None and "not found on worker" in why and "--upload" in why, why
+
+
+def test_tasks_get_smaller_as_the_batch_runs_out(tmp_path):
+    """A task takes its share of the files left per worker thread, so the first are large (Dask's cost per task
+    is paid rarely) and the last hold one file each (no worker idles while another finishes a long task); every
+    file once, in order, and never more than CHUNK_FILES files or CHUNK_BYTES per task."""
+    from kinemo.farm import CHUNK_BYTES, CHUNK_FILES, CHUNK_SHARE, Batch
+
+    files = []
+    for i in range(600):
+        f = tmp_path / f"line_{i:03d}.wav"
+        with open(f, "wb") as out:
+            out.truncate(3 << 20 if i in (100, 101, 102) else 96_000)  # three long takes: sparse, no disk used
+        files.append(f)
+    batch = Batch.__new__(Batch)  # the grouping alone: no cluster
+    batch.files, batch._threads = files, 2
+    groups = list(batch._chunks())
+    sizes = [len(g) for g in groups]
+    assert [i for g in groups for i in g] == list(range(600))
+    assert sizes[0] == CHUNK_FILES == 32 and max(sizes) <= CHUNK_FILES and sizes[-8:] == [1] * 8, sizes
+    assert len(groups) < 600 // 8, "fewer tasks than 8 files a task"
+    assert all(sum(files[i].stat().st_size for i in g) <= CHUNK_BYTES or len(g) == 1 for g in groups)
+    left = 600
+    for n in sizes:
+        assert n <= max(1, left // (2 * CHUNK_SHARE)), (n, left)
+        left -= n
+    batch.files = files[:5]
+    assert [len(g) for g in batch._chunks()] == [1] * 5  # a short batch: one file a task, every worker gets some
+

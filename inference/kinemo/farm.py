@@ -19,10 +19,12 @@ alone, and the one that still kills its worker is reported like a bad file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +35,27 @@ from kinemo.errors import KinemoError
 TASK_RETRIES = 1
 #: Tasks in flight per worker thread; the rest wait on the client, so an upload never sits whole in memory.
 WINDOW_PER_THREAD = 3
-#: Files per task at most (fewer for a short batch, so every worker gets some) and their bytes at most:
-#: a 3 s file takes 20-30 ms, and Dask's own cost per task, on both ends, is several ms.
-CHUNK_FILES = 8
+#: Files per task at most and their bytes at most: a 3 s file takes about 20 ms, and Dask's own cost per
+#: task, on both ends, is several ms. Tasks get smaller as the batch runs out (a share of what is left per
+#: worker thread, :data:`CHUNK_SHARE`), down to one file, so that every worker stays busy to the end.
+CHUNK_FILES = 32
 CHUNK_BYTES = 4 << 20
+CHUNK_SHARE = 4
+#: The local cluster's (--workers) Dask housekeeping, every few ms by default, is CPU the speech and the bake
+#: share: no task profiles (the dashboard's), event-loop and system samples and memory checks less often.
+LOCAL_CONFIG = {
+    "distributed.worker.profile.enabled": False,  # a stack sample of the running task every 10 ms
+    "distributed.admin.tick.interval": "1s",  # event-loop health, only ever logged: every 20 ms
+    "distributed.admin.system-monitor.interval": "2s",  # CPU/memory samples for the dashboard: every 0.5 s
+    "distributed.worker.memory.monitor-interval": "1s",  # each nanny's and worker's memory check: every 0.1 s
+}
+#: How often the collecting thread asks the scheduler how many worker threads there are (they come and go).
+THREADS_REFRESH_S = 2.0
+#: What a worker imports to run :func:`animate`. The local cluster's workers are forked from one process that
+#: has imported these (multiprocessing's forkserver, where there is one): each worker's start then costs its voice
+#: network, not a Python of its own importing Dask, NumPy, SciPy and ONNX Runtime again.
+WORKER_MODULES = ("distributed", "kinemo.farm", "kinemo.voice.net", "kinemo.voice.whisper", "kinemo.voice.engine",
+                  "kinemo.voice.audio_io", "kinemo.cli.voice")
 WAIT_FOR_WORKERS_S = 60.0
 INSTALL_HINT = "pip install 'kinemo[farm]'"
 LOST = "the Dask cluster was lost before its take came back"
@@ -208,6 +227,52 @@ def read_security(path: str | os.PathLike):
                     require_encryption=True)
 
 
+def _has_forkserver() -> bool:
+    import multiprocessing
+
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def _forkserver():
+    """Fork the local cluster's workers from multiprocessing's forkserver, which imports :data:`WORKER_MODULES`
+    once, where the platform has one (Linux, macOS; elsewhere each worker is a fresh Python, as by default)."""
+    if not _has_forkserver():
+        yield
+        return
+    import dask
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        from distributed.utils import get_mp_context
+
+        get_mp_context().set_forkserver_preload(list(WORKER_MODULES))  # after Dask's own list, which it sets once
+        yield
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver now, in the environment Dask's nanny gives a worker process as it starts it
+    (``distributed.nanny.pre-spawn-environ``: one thread for OpenMP/BLAS, …), so that it imports while the
+    caller does other things; this process's own environment is left as it was."""
+    if not _has_forkserver():
+        return
+    from multiprocessing import forkserver
+
+    import dask
+
+    with _forkserver():
+        env = {k: str(v) for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ") or {}).items()}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            forkserver.ensure_running()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
 def _first_line(e: BaseException) -> str:
     text = (str(e).strip().splitlines() or [""])[0][:160]
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
@@ -268,6 +333,12 @@ class Farm:
                 self.warnings.append(f"{self.scheduler} is neither encrypted nor authenticated: whoever reaches it "
                                      "can run any code on its workers; use TLS (docs/farm.md)")
 
+    def prepare(self) -> None:
+        """A local cluster's first step, before the caller loads anything big: the process its workers are forked
+        from starts importing what they run (another process: nothing here waits for it)."""
+        if self.workers:
+            _start_forkserver()
+
     def start(self) -> None:
         """Start or reach the cluster in the background (the caller opens its .blend meanwhile): see :meth:`ready`."""
         self._starting = threading.Thread(target=self._start, name="kinemo-farm-start", daemon=True)
@@ -301,11 +372,15 @@ class Farm:
         if self.workers:
             import importlib.util
 
-            self.cluster = distributed.LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1", protocol="tls://",
-                security=Security.temporary(), dashboard_address="127.0.0.1:0", worker_dashboard_address=None,
-                scheduler_kwargs={"dashboard": importlib.util.find_spec("bokeh") is not None},
-                silence_logs=logging.ERROR)
+            import dask
+
+            with dask.config.set(LOCAL_CONFIG), _forkserver():  # read as the scheduler, nannies and workers are made
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    protocol="tls://", security=Security.temporary(), dashboard_address="127.0.0.1:0",
+                    worker_dashboard_address=None,
+                    scheduler_kwargs={"dashboard": importlib.util.find_spec("bokeh") is not None},
+                    silence_logs=logging.ERROR)
             self.client = distributed.Client(self.cluster, set_as_default=False)
             where = f"a local Dask cluster of {self.workers} worker{'s' * (self.workers > 1)} on 127.0.0.1 (TLS)"
         else:
@@ -429,6 +504,7 @@ class Batch:
         self._keys: dict[str, list[int]] = {}
         self._tag = uuid.uuid4().hex[:8]
         self._count = 0
+        self._threads = 1  # worker threads on the cluster, as last asked
         self._stop = False
         farm.client.subscribe_topic("all", self._on_event)
         self._subscribed = True
@@ -477,11 +553,12 @@ class Batch:
         else:
             self.notes.put(f"worker {lost} was lost; the batch goes on without it")
 
-    def _chunks(self, threads: int):
-        """The files in groups for one task each, in order: short batches one file a task."""
-        per_task = max(1, min(CHUNK_FILES, len(self.files) // (threads * 4)))
+    def _chunks(self):
+        """The files in groups for one task each, in order. A task takes its share of the files left per worker
+        thread (:data:`CHUNK_SHARE`; at most :data:`CHUNK_FILES` files or :data:`CHUNK_BYTES`): the last tasks are
+        small, so no worker idles while another finishes a long one; short batches go one file a task."""
         group: list[int] = []
-        size = 0
+        size = per_task = 0
         for i, f in enumerate(self.files):
             try:
                 n = f.stat().st_size
@@ -490,6 +567,8 @@ class Batch:
             if group and (len(group) >= per_task or size + n > CHUNK_BYTES):
                 yield group
                 group, size = [], 0
+            if not group:
+                per_task = max(1, min(CHUNK_FILES, (len(self.files) - i) // (self._threads * CHUNK_SHARE)))
             group.append(i)
             size += n
         if group:
@@ -527,8 +606,9 @@ class Batch:
         client = self.farm.client
         inflight = 0
         try:
-            threads = max(1, sum(client.nthreads().values()))
-            todo = self._chunks(threads)
+            self._threads = max(1, sum(client.nthreads().values()))
+            asked = time.monotonic()
+            todo = self._chunks()
             suspects: list[int] = []  # files of a task whose workers kept dying: each runs alone on the cluster
             alone: set[str] = set()  # the key of such a run
             ac = as_completed(loop=client.loop)
@@ -548,7 +628,7 @@ class Batch:
                             ac.add(fut)
                             inflight += 1
                     return
-                window = WINDOW_PER_THREAD * threads
+                window = WINDOW_PER_THREAD * self._threads
                 while inflight < window and not self._stop:
                     group = next(todo, None)
                     if group is None:
@@ -566,10 +646,12 @@ class Batch:
                 fut.release()
                 if self._stop:
                     break
-                try:
-                    threads = max(1, sum(client.nthreads().values()))  # workers come and go
-                except Exception:  # noqa: BLE001 - keep the last count
-                    pass
+                if time.monotonic() - asked >= THREADS_REFRESH_S:  # workers come and go
+                    asked = time.monotonic()
+                    try:
+                        self._threads = max(1, sum(client.nthreads().values()))
+                    except Exception:  # noqa: BLE001 - keep the last count
+                        pass
                 top_up()
         except Exception as e:  # noqa: BLE001 - the cluster went away: every file not back yet failed
             why = LOST if isinstance(e, ConnectionError) else f"{LOST} ({_first_line(e)})"
