@@ -34,7 +34,8 @@ class Thresholds:
     wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
     wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
-    wave_reach: float = 1.0  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
+    wave_repeat: float = 0.15  # ≥: … and three times by this much (a throw turns twice; −1: off)
+    wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
     clap: float = 0.3  # ≥: the hands close and open twice by this much
     clap_gap: float = 0.25  # ≤: how close the hands come
     clap_height: float = 0.3  # ≥: where they come closest, above the hip centre (1 = shoulder height)
@@ -54,9 +55,9 @@ class Thresholds:
 
 
 #: What one unit of margin is, per condition.
-SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_reach=0.3, clap=0.08, clap_gap=0.15,
-                    clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1, squat=0.12, bow=0.12,
-                    walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15)
+SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_repeat=0.1, wave_reach=0.3,
+                    clap=0.08, clap_gap=0.15, clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1,
+                    squat=0.12, bow=0.12, walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15)
 
 
 def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
@@ -72,7 +73,7 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     clap = np.minimum.reduce([above("clap"), below("clap_gap"), above("clap_height"), below("clap_top", "clap_height")])
     # clapping hands also swing sideways: below the head, hands that meet are a clap, never a wave
     wave = np.minimum.reduce([above("wave"), above("wave_raise"), above("wave_flat"), above("wave_forearm"),
-                              below("wave_reach"), -clap])
+                              above("wave_repeat"), below("wave_reach"), -clap])
     jump = above("jump")
     grounded = below("lift")
     squat = np.minimum(above("squat"), grounded)

@@ -50,6 +50,7 @@ class Measures:
     wave_flat: float  # its sideways swing ÷ its up-and-down swing (a wave sweeps; drawing and hammering do not)
     wave_reach: float  # its swing towards and away from its shoulder ÷ its sideways swing (punches reach out)
     wave_forearm: float  # how far that hand stays above its elbow (median): a waving forearm points up
+    wave_repeat: float  # amplitude at which that hand turns sideways three times (a throw turns twice)
     clap: float  # amplitude at which the hands' distance turns twice in SHORT
     clap_gap: float  # the hands' closest distance in SHORT
     clap_height: float  # the hands' height above the hip centre when closest
@@ -130,7 +131,7 @@ def measure(xy: np.ndarray) -> Measures:
     up = -1.0  # image y grows downwards
 
     # wave: the busier wrist, sideways relative to the shoulders' centre
-    best = (0.0, 0.0, 0.0, 0.0, 0.0)
+    best = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     for hand_points, shoulder, elbow in ((HAND_L, L_SHOULDER, L_ELBOW), (HAND_R, R_SHOULDER, R_ELBOW)):
         hand = q[s][:, hand_points].mean(axis=1)  # wrist and knuckles: a wave from the wrist moves the knuckles
         lateral = hand[:, 0] - sh[s, 0]
@@ -140,7 +141,7 @@ def measure(xy: np.ndarray) -> Measures:
             vertical = swing(hand[:, 1])
             reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
             forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
-            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm)
+            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, swing(lateral, 3))
     # clap: the hands' distance closes again and again
     gap = np.linalg.norm(q[s, L_WRIST] - q[s, R_WRIST], axis=-1)
     closest = int(np.argmin(gap))
@@ -170,6 +171,7 @@ def measure(xy: np.ndarray) -> Measures:
     rate = _turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
     regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
     return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
+                    wave_repeat=best[5],
                     clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height, hands_up=hands_up,
                     jump=jump, lift=lift, squat=squat, bow=bow, walk=walk, walk_long=swing(along_long, 4),
                     walk_rate=float(rate), walk_regular=regular)
