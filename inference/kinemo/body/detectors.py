@@ -77,7 +77,8 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     jump = above("jump")
     grounded = below("lift")
     squat = np.minimum(above("squat"), grounded)
-    bow = np.minimum(above("bow"), grounded)
+    # a bow bends at the hips and keeps them up: hips that come down too make a squat (deep squats lean)
+    bow = np.minimum.reduce([above("bow"), grounded, -squat])
     # held: not waving, clapping, jumping or squatting with the arms up
     hands_up = np.minimum.reduce([above("hands_up"), -above("wave"), -above("clap"), -jump, -squat])
     walk = np.minimum.reduce([above("walk"), above("walk_long"), below("walk_rate"), above("walk_regular")])
