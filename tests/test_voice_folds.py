@@ -43,3 +43,34 @@ def test_scores_pool_every_clip_of_every_fold(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "0.300" in out and "0.150" in out
     assert "no folds evaluated" in out
+
+
+def _trainable_wild_clips() -> list[dict]:
+    with open(require(SHARED / "data/talking/manifest.csv"), newline="") as f:
+        return [r for r in csv.DictReader(f) if r["use"] == "train" and not r["clip"].startswith("grid_s1/")]
+
+
+def test_speaker_of_groups_exactly_one_speakers_clips():
+    """The linear-head sweep sums its normal equations per ``speaker_of``: one group per speaker."""
+    rows = _trainable_wild_clips()
+    manifest_speaker = {Path(r["clip"]).stem: r["corpus"] if ("speaker s" in r["corpus"] and "?" not in r["corpus"])
+                        or "actor" in r["corpus"] else Path(r["clip"]).stem for r in rows}
+    clips = sorted(manifest_speaker)
+    for a in clips:
+        for b in clips:
+            assert (vf.speaker_of(a) == vf.speaker_of(b)) == (manifest_speaker[a] == manifest_speaker[b]), (a, b)
+    assert vf.speaker_of("cremad_1001_ANG") == "cremad_1001" and vf.speaker_of("grid_up_bbax9s") == "grid_up_bbax9s"
+
+
+def test_every_trainable_clip_besides_s1_counts_as_another_speaker():
+    """Speaker weighting (--ridge-other-share, --other-share, spread matching) must not take a
+    CREMA-D or VoxCeleb v1 clip for GRID s1."""
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("torch")
+    from voice_train import other_speakers
+
+    names = [Path(r["clip"]).stem for r in _trainable_wild_clips()]
+    assert other_speakers(np.array(names)).all()
+    assert not other_speakers(np.array(["bbaf2n", "lrbvzp", "bbaf2n+bbal6n"])).any()  # s1's sentences

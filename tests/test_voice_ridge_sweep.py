@@ -14,13 +14,15 @@ from voice_ridge_sweep import drawn_speakers, group_weights, main, parse_recipe 
 
 def test_recipes_read_like_the_training_flags():
     assert parse_recipe("v24:share=0.1,labels=spread,full") == (
-        "v24", {"lam": 0.3, "share": 0.1, "labels": "spread", "full": True})
-    assert parse_recipe("plain") == ("plain", {"lam": 0.3, "share": 0.0, "labels": "raw", "full": False})
+        "v24", {"lam": 0.3, "share": 0.1, "labels": "spread", "full": True, "extra": False})
+    assert parse_recipe("plain") == ("plain", {"lam": 0.3, "share": 0.0, "labels": "raw", "full": False,
+                                               "extra": False})
+    assert parse_recipe("new:share=0.1,extra")[1]["extra"] is True  # also learns from --extra's recordings
     assert parse_recipe("c:lam=1,labels=centred")[1]["lam"] == 1.0
 
 
 @pytest.mark.parametrize("bad", ["", ":lam=1", "a/b:lam=1", "x:lam=", "x:labels=zscore", "x:share=1", "x:lam=0",
-                                 "x:fast"])
+                                 "x:fast", "x:extra=1"])
 def test_bad_recipes_say_why(bad):
     with pytest.raises(ValueError, match="recipe|cannot read|share must"):
         parse_recipe(bad)

@@ -4,6 +4,7 @@
   nice .venv/bin/python scripts/voice/voice_folds.py --name cmvn --seed 0 -- --cmvn  # after --: voice_train.py
   nice .venv/bin/python scripts/voice/voice_folds.py --report plain cmvn      # the table again, no training
   nice .venv/bin/python scripts/voice/voice_folds.py --name mix --combine plain plain1 ridge03 -- --jaw-weights 1,1,2
+  nice .venv/bin/python scripts/voice/voice_folds.py --name old --without grid_s30_bwwy5n,...  # without new clips
 
 Why: the model card's selection rule asks how a candidate does on speakers held out of
 training, and the standard hold-out is three VoxCeleb2 clips: one head's jaw r on them
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,11 +56,21 @@ FOLDS = (
 )
 
 
-def run_fold(name: str, k: int, seed: int, data: Path, extra: list[str]) -> Path:
+def speaker_of(clip: str) -> str:
+    """The speaker a trainable clip shows: ``grid_s31_bgiq6p`` → ``grid_s31``, ``cremad_1001_ANG`` →
+    ``cremad_1001``; other clips (VoxCeleb, the single GRID clips) are one speaker each."""
+    m = re.match(r"(grid_s\d+|cremad_\d+)_", clip)
+    return m.group(1) if m else clip
+
+
+def run_fold(name: str, k: int, seed: int, data: Path, extra: list[str], without: tuple[str, ...] = ()) -> Path:
+    """Train fold ``k``'s head without the fold's speakers (nor ``without``: whether data helps is
+    that recipe with and without it, the fold's clips scored either way) and score it."""
     out = OUT / f"{name}_f{k + 1}"
     out.mkdir(parents=True, exist_ok=True)
     train = [sys.executable, str(Path(__file__).with_name("voice_train.py")), "--front", "whisper", "--data", str(data),
-             "--exclude", ",".join(FOLDS[k]), "--steps", "2000", "--channels", "128", "--length", "150",
+             "--exclude", ",".join(dict.fromkeys((*FOLDS[k], *without))), "--steps", "2000", "--channels", "128",
+             "--length", "150",
              "--seed", str(seed), "--name", "voice_file", "--out", str(out), *extra]
     with open(out / "train.log", "w") as log:
         if subprocess.run(train, stdout=log, stderr=subprocess.STDOUT).returncode:
@@ -113,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", type=Path, default=ROOT / "build/voice/realw_all")
     ap.add_argument("--folds", default="1,2,3,4", help="which folds to train (comma list)")
+    ap.add_argument("--without", default="", metavar="CLIP,...",
+                    help="also leave these recordings out of every fold's training (the same data with and "
+                         "without them says whether they help)")
     ap.add_argument("--report", nargs="+", metavar="NAME", help="only print the table for these recipes")
     ap.add_argument("--rescore", nargs="+", metavar="NAME",
                     help="evaluate these recipes' trained folds again, then print")
@@ -149,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no training data in {args.data}: run scripts/voice/voice_talking.py --front whisper "
                          f"--copies 4 --hold-out bbaf2n --out {args.data}")
     for k in (int(x) - 1 for x in args.folds.split(",")):
-        out = run_fold(args.name, k, args.seed, args.data, extra)
+        without = tuple(x.strip() for x in args.without.split(",") if x.strip())
+        out = run_fold(args.name, k, args.seed, args.data, extra, without)
         print(f"fold {k + 1}: {', '.join(FOLDS[k])} held out → {out.relative_to(ROOT)}", flush=True)
     report([args.name])
     return 0

@@ -5,7 +5,7 @@
 
 Why: ``voice_folds.py -- --ridge ...`` fits each fold from scratch (≈ 4 min a fold, 16 min
 a recipe). The normal equations of a ridge fit are sums over frames, so this script sums them
-once per speaker group (GRID s1, and each of the twelve other trainable speakers) and label
+once per speaker group (GRID s1, and each other trainable speaker: ``voice_folds.speaker_of``) and label
 variant, and every fold × weighting × penalty is then a weighted sum and one linear solve
 (seconds). Each fold's head is exported and scored exactly as ``voice_folds.py`` scores a
 trained fold (same clips, same metrics, same folder layout), so ``voice_folds.py --report``
@@ -18,9 +18,11 @@ A recipe is ``NAME:key=value,...`` with
                 s1's spread, its resting pose kept) | standardised (the same without the resting
                 pose) | centred (only each recording's mean removed)
   full          rescale to s1's full motion (``--ridge-full-motion``)
-  speakers=K    learn from only K of each fold's nine other training speakers (a seeded draw per fold;
+  speakers=K    learn from only K of each fold's other training speakers (a seeded draw per fold;
                 default all): a learning curve in speakers, which says whether more of them would help
   draw=D        which draw of K speakers (default 0)
+  extra         also learn from the recordings named by ``--extra`` (left out otherwise): whether new
+                data helps, judged on the same folds and the same augmented copies of everything else
 One pass takes ≈ 3 min on two cores (7 min with OMP_NUM_THREADS=1), then ≈ 20 s per fold
 (the scoring). The features' standardisation is taken once over all training frames (``voice_train.py`` takes
 it per fold, without the fold's three speakers, ≈ 1 % of the frames): the shipped v2.4 recipe's
@@ -69,12 +71,12 @@ def parse_recipe(text: str) -> tuple[str, dict]:
     name, _, rest = text.partition(":")
     if not name or "/" in name:
         raise ValueError(f"{text!r}: a recipe starts with a folder-safe NAME")
-    out = {"lam": 0.3, "share": 0.0, "labels": "raw", "full": False}
+    out = {"lam": 0.3, "share": 0.0, "labels": "raw", "full": False, "extra": False}
     ints = ("speakers", "draw")
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
-        if key == "full" and not value:
-            out["full"] = True
+        if key in ("full", "extra") and not value:
+            out[key] = True
         elif key in ("lam", "share") and value:
             out[key] = float(value)
         elif key == "labels" and value in LABELS:
@@ -83,7 +85,7 @@ def parse_recipe(text: str) -> tuple[str, dict]:
             out[key] = int(value)
         else:
             raise ValueError(f"{text!r}: cannot read {item!r} (keys: lam=, share=, labels={'|'.join(LABELS)}, "
-                             f"full, speakers=, draw=)")
+                             f"full, speakers=, draw=, extra)")
     if not 0.0 <= out["share"] < 1.0 or out["lam"] <= 0:
         raise ValueError(f"{text!r}: share must be in [0, 1) and lam > 0")
     return name, out
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="Whisper features of every trainable clip "
                          "(voice_talking.py --front whisper --hold-out bbaf2n)")
     ap.add_argument("--taps", default=TAPS, help="the 20 ms frames the linear head reads")
+    ap.add_argument("--extra", default="", metavar="CLIP,...",
+                    help="recordings only recipes with the key 'extra' learn from (never the features' "
+                         "standardisation); every fold still scores all its clips")
     ap.add_argument("--align", default="", metavar="CLIP:MS,...",
                     help="training recordings whose sound is late against their face by MS (as voice_eval.py's lag "
                          "reports it): their labels are moved into step before the fit")
@@ -143,11 +148,21 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--align: {err} ({args.data})") from None
     is_val = split_examples(lengths, sources)  # the validation sentences stay out, as in voice_train.py
     other = other_speakers(sources)
-    names = sorted({str(s) for s in sources[other]})
+    clips = {str(s) for s in sources[other]}
+    speaker = voice_folds.speaker_of
+    names = sorted({speaker(c) for c in clips})  # one group per speaker: its sums are one XᵀX (265 MB at 15 taps)
     index = {n: g for g, n in enumerate(names, start=1)}  # group 0 is s1
-    group = np.repeat(np.array([index.get(str(s), 0) for s in sources]), lengths)
+    group = np.repeat(np.array([index[speaker(str(s))] if o else 0 for s, o in zip(sources, other, strict=True)]),
+                      lengths)
+    extra_clips = {x.strip() for x in args.extra.split(",") if x.strip()}
+    if unknown := sorted(extra_clips - clips):
+        raise SystemExit(f"--extra: {', '.join(unknown)} not among the other speakers in {args.data}")
+    extra = {speaker(c) for c in extra_clips}
+    if mixed := sorted(c for c in clips - extra_clips if speaker(c) in extra):
+        raise SystemExit(f"--extra names some of a speaker's clips but not {', '.join(mixed)}")
+    is_extra = np.repeat(np.array([str(s) in extra_clips for s in sources]), lengths)
     used = mask & ~is_val
-    mean, std = standardiser(feats, used)
+    mean, std = standardiser(feats, used & ~is_extra)
     needed = {r["labels"] for _, r in recipes}
     variants = {"raw": labels}
     for kind in needed - {"raw"}:
@@ -167,9 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     s1_rows = np.flatnonzero(used & (group == 0))
     for name, r in recipes:
         for k, fold in enumerate(voice_folds.FOLDS):
-            if missing := [c for c in fold if c not in names]:
+            if missing := [c for c in fold if c not in clips]:
                 raise SystemExit(f"fold {k + 1}: {', '.join(missing)} not in {args.data}")
-            train = [0] + drawn_speakers([i + 1 for i, n in enumerate(names) if n not in fold], r, k)
+            held = {speaker(c) for c in fold}
+            learn = [i + 1 for i, n in enumerate(names) if n not in held and (r["extra"] or n not in extra)]
+            train = [0] + drawn_speakers(learn, r, k)
             w = group_weights(counts, train, r["share"])
             gram = sum(w[g] * groups[g].gram for g in train)
             xty = sum(w[g] * groups[g].xty[r["labels"]] for g in train)

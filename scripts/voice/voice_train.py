@@ -306,9 +306,13 @@ def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             np.concatenate(sources))
 
 
+OTHER_PREFIXES = ("vox", "grid_", "cremad_")  # the wild trainable clips: vox2_*, vox_lia_*, grid_*, cremad_*
+
+
 def other_speakers(sources: np.ndarray) -> np.ndarray:
-    """Per recording: is it one of the few speakers besides GRID s1 (``vox2_*``, ``grid_*``)?"""
-    return np.array([str(x).startswith(("vox2_", "grid_")) for x in sources], bool)
+    """Per recording: is it one of the few speakers besides GRID s1 (``vox2_*``, ``vox_*``, ``grid_*``,
+    ``cremad_*``; s1's recordings are named by their sentence, e.g. ``bbaf2n``)?"""
+    return np.array([str(x).startswith(OTHER_PREFIXES) for x in sources], bool)
 
 
 def split_examples(lengths: np.ndarray, sources: np.ndarray, share: float = 0.05, seed: int = 0) -> np.ndarray:
@@ -476,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic", metavar="DIR", help="also draw crops from synthetic shards (voice_data.py)")
     ap.add_argument("--synthetic-share", type=float, default=0.2, help="share of crops from --synthetic")
     ap.add_argument("--other-share", type=float, default=0.0,
-                    help="share of crops from the speakers other than GRID s1 (vox2_*, grid_*): 0 = as in the data")
+                    help="share of crops from the speakers other than GRID s1 (vox*, grid_*, cremad_*): "
+                         "0 = as in the data")
     ap.add_argument("--steps", type=int, default=3000, help="optimiser steps (about 0.3 CPU-s each at defaults)")
     ap.add_argument("--channels", type=int, default=64, help="hidden width")
     ap.add_argument("--front", choices=("mel", "whisper"), default="mel",
