@@ -188,3 +188,13 @@ def fit_ridge(feats: np.ndarray, labels: np.ndarray, mask: np.ndarray, lengths: 
     total = len(rows) if weights is None else float(np.asarray(weights, np.float64)[rows].sum())
     w, bias = solve_ridge(gram, xty, lam, total)
     return mean, std, w, bias
+
+
+OTHER_PREFIXES = ("vox", "grid_", "cremad_")  # the wild trainable clips: vox2_*, vox_lia_*, grid_*, cremad_*
+
+
+def other_speakers(sources: np.ndarray) -> np.ndarray:
+    """Per recording: is it one of the few speakers besides GRID s1 (``vox2_*``, ``vox_*``, ``grid_*``,
+    ``cremad_*``; s1's recordings are named by their sentence, e.g. ``bbaf2n``)? Numpy only, so the
+    folds and the tests use it without torch."""
+    return np.array([str(x).startswith(OTHER_PREFIXES) for x in sources], bool)

@@ -39,6 +39,7 @@ from voice_ridge import (  # noqa: E402  (scripts/, beside this file)
     full_motion,
     match_spread,
     other_share_weight,
+    other_speakers,
     parse_lags,
 )
 
@@ -304,15 +305,6 @@ def load_stream(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
             masks.append(np.ones(len(speech), bool))
     return (np.concatenate(feats), np.concatenate(labels), np.concatenate(masks), np.concatenate(lengths),
             np.concatenate(sources))
-
-
-OTHER_PREFIXES = ("vox", "grid_", "cremad_")  # the wild trainable clips: vox2_*, vox_lia_*, grid_*, cremad_*
-
-
-def other_speakers(sources: np.ndarray) -> np.ndarray:
-    """Per recording: is it one of the few speakers besides GRID s1 (``vox2_*``, ``vox_*``, ``grid_*``,
-    ``cremad_*``; s1's recordings are named by their sentence, e.g. ``bbaf2n``)?"""
-    return np.array([str(x).startswith(OTHER_PREFIXES) for x in sources], bool)
 
 
 def split_examples(lengths: np.ndarray, sources: np.ndarray, share: float = 0.05, seed: int = 0) -> np.ndarray:
