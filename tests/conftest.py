@@ -31,6 +31,18 @@ def require(path: Path) -> Path:
     return path
 
 
+def pose_events(track) -> list[str]:
+    """Every event label the shipped action pipeline starts on a pose track (``.time``, ``.landmarks``,
+    ``.aspect``), as ``kinemo actions --pose-file`` would, the end of the track included."""
+    from kinemo.body.pipeline import ActionPipeline
+
+    pipe = ActionPipeline.create_from_options(track=False)
+    found = []
+    for t, lm in zip(track.time, track.landmarks, strict=True):
+        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=track.aspect).events if e.phase == "start"]
+    return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
+
+
 @pytest.fixture(scope="session")
 def grid_clips() -> list[Path]:
     clips = sorted(require(GRID).glob("*.mpg"))

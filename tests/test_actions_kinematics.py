@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import pose_events
 
 from kinemo.body.detectors import ACTIONS, Thresholds, distribute, margins, scores
 from kinemo.body.features import RATE, history_at
 from kinemo.body.generator import TRAIN, Body, film, forward_kinematics, generate, with_config
 from kinemo.body.kinematics import LONG, NAMES, measure, swing
-from kinemo.body.pipeline import ActionPipeline
+from kinemo.body.posefile import PoseTrack
 
 SIDE = with_config(TRAIN, camera_yaw_deg=(80.0, 90.0), mirror_prob=0.0, upper_body_prob=0.0, noise=(0.002, 0.004))
 FRONT = with_config(TRAIN, camera_yaw_deg=(-10.0, 10.0), mirror_prob=0.0, upper_body_prob=0.0,
                     noise=(0.002, 0.004), fps=(25.0, 30.0), drop_frame_prob=(0.0, 0.0))
-
-
-def events_of(seq) -> list[str]:
-    """Every event label the shipped pipeline starts on a generated take, as ``kinemo actions --pose-file`` would."""
-    pipe = ActionPipeline.create_from_options(track=False)
-    found = []
-    for t, lm in zip(seq.time, seq.landmarks, strict=True):
-        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=seq.aspect).events if e.phase == "start"]
-    found += [e.label for e in pipe.finish(float(seq.time[-1])) if e.phase == "start"]
-    return found
 
 
 def test_swing_is_the_size_of_a_repeated_move():
@@ -88,14 +79,14 @@ def test_each_action_fires_on_its_own_motion(label, cfg):
     for seed in range(3):
         rng = np.random.default_rng(100 + seed)
         seq = generate(rng, [("idle", 1.2), (label, 3.5), ("idle", 1.0)], cfg)
-        found += label in events_of(seq)
+        found += label in pose_events(seq)
     assert found >= 2, (label, found)
 
 
 def test_standing_still_fires_nothing():
     rng = np.random.default_rng(7)
     for cfg in (SIDE, FRONT):
-        assert events_of(generate(rng, [("idle", 3.0), ("idle", 3.0)], cfg)) == []
+        assert pose_events(generate(rng, [("idle", 3.0), ("idle", 3.0)], cfg)) == []
 
 
 def test_one_squat_that_fills_the_whole_clip_fires():
@@ -111,8 +102,4 @@ def test_one_squat_that_fills_the_whole_clip_fires():
          "foot_l": np.tile([0.08, 0.0, 0.0], (n, 1)), "foot_r": np.tile([-0.08, 0.0, 0.0], (n, 1))}
     world = forward_kinematics(p, body)
     lm, size = film(rng, t, world, SIDE, body, yaw_deg=90.0)
-
-    class Clip:
-        time, landmarks, aspect = t, lm, size[0] / size[1]
-
-    assert "squat" in events_of(Clip)
+    assert "squat" in pose_events(PoseTrack(t, lm, np.ones(len(t), bool), 30.0, size))

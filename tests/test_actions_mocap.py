@@ -6,12 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED, require
+from conftest import ROOT, SHARED, pose_events, require
 
 sys.path.insert(0, str(ROOT / "scripts" / "actions"))
 import mocap  # noqa: E402
 
-from kinemo.body.pipeline import ActionPipeline  # noqa: E402
 from kinemo.body.skeleton import INDEX  # noqa: E402
 
 MOTION = SHARED / "data" / "motion"
@@ -63,16 +62,8 @@ def test_side_view_shows_shoulders_overlapping(items):
     assert width(side) < 0.35 * width(front)
 
 
-def run_events(track) -> list[str]:
-    pipe = ActionPipeline.create_from_options(track=False)
-    found = []
-    for t, lm in zip(track.time, track.landmarks, strict=True):
-        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=track.aspect).events if e.phase == "start"]
-    return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
-
-
 @pytest.mark.parametrize("name,label", [("002/002_01", "walk"), ("jumping/jumping_4", "jump")])
 @pytest.mark.parametrize("yaw", [0.0, 90.0])
 def test_real_people_walking_and_jumping_are_found_from_the_front_and_the_side(items, name, label, yaw):
     world, fps = mocap.load_world(items[name])
-    assert label in run_events(mocap.render(world, fps, yaw_deg=yaw, fps=30.0, seed=2))
+    assert label in pose_events(mocap.render(world, fps, yaw_deg=yaw, fps=30.0, seed=2))

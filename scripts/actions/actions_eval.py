@@ -50,7 +50,7 @@ import numpy as np
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.dataset import make_windows
 from kinemo.body.events import EVENT_START, EventDetector, EventOptions
-from kinemo.body.features import history_at, window_at
+from kinemo.body.features import window_and_history
 from kinemo.body.generator import SHIFTED, TRAIN, GeneratorConfig, generate
 from kinemo.body.kinematics import LONG
 from kinemo.body.posefile import PoseTrack, read_pose_file
@@ -140,18 +140,20 @@ def old_model(rev: str = OLD_REV) -> Path:
 
 def stream_probs(clf: ActionClassifier, track: PoseTrack) -> np.ndarray:
     """Per-frame probabilities exactly as ActionPipeline.process_pose computes them."""
-    x = np.stack([window_at(track.time[:i + 1], track.landmarks[:i + 1], float(t), track.aspect)
-                  for i, t in enumerate(track.time)])
-    h = np.stack([history_at(track.time[:i + 1], track.landmarks[:i + 1], float(t), track.aspect, LONG)
-                  for i, t in enumerate(track.time)])
+    pairs = [window_and_history(track.time[:i + 1], track.landmarks[:i + 1], float(t), track.aspect, LONG)
+             for i, t in enumerate(track.time)]
+    x, h = np.stack([w for w, _ in pairs]), np.stack([h for _, h in pairs])
     return np.concatenate([clf.probabilities(x[i:i + 512], h[i:i + 512]) for i in range(0, len(x), 512)])
 
 
-def stream_events(labels, times, probs, options: EventOptions) -> list:
+def stream_events(labels, times, probs, options: EventOptions, flush: bool = False) -> list:
+    """The start events of a probability stream; ``flush``: also what the end of the stream decides."""
     det = EventDetector(tuple(labels), options)
     starts = []
     for t, p in zip(times, probs, strict=True):
         starts += [e for e in det.update(float(t), p) if e.phase == EVENT_START]
+    if flush and len(times):
+        starts += [e for e in det.flush(float(times[-1])) if e.phase == EVENT_START]
     return starts
 
 

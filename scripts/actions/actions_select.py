@@ -22,19 +22,22 @@ files are left out. UTKinect is never chosen on: ``actions_eval.py`` reports it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import actions_eval
 import crafted
 import mocap
 import numpy as np
 
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.detectors import ACTIONS, Thresholds, distribute, scores
-from kinemo.body.events import EVENT_START, EventDetector, EventOptions
-from kinemo.body.features import history_at, window_at
+from kinemo.body.events import EventOptions
+from kinemo.body.features import window_and_history
 from kinemo.body.generator import TRAIN, VOCABULARY, generate, random_script
 from kinemo.body.kinematics import LONG, measure
 from kinemo.body.posefile import PoseTrack
@@ -42,7 +45,7 @@ from kinemo.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "build" / "actions"
-MLKIT = ROOT.parent / "shared" / "data" / "actions" / "mlkit_fitness_pose" / "fitness_pose_samples.csv"
+MLKIT = actions_eval.SHARED / "actions" / "mlkit_fitness_pose" / "fitness_pose_samples.csv"
 #: (camera yaw, mirrored, frame rate) of each film of a motion file
 VIEWS = ((0.0, False, 30.0), (35.0, True, 15.0), (65.0, False, 25.0), (90.0, True, 30.0))
 DECIDE_HZ = 10.0  # decisions per second while choosing (the shipped path decides on every frame)
@@ -76,16 +79,14 @@ class Stream:
     also: tuple[str, ...] = ()  # actions that happen in it besides its label: neither hit nor false
 
 
+@functools.cache
 def _v22() -> ActionClassifier:
-    global _BASELINE
-    if _BASELINE is None:
-        _BASELINE = ActionClassifier.create_from_options(ActionClassifierOptions(builtin="network"))
-    return _BASELINE
+    """v2.2, the previous model as shipped: the network with its wave gate."""
+    return ActionClassifier.create_from_options(ActionClassifierOptions(builtin="network"))
 
 
-_BASELINE: ActionClassifier | None = None
 #: v2.2's event settings (on 0.7, wave 0.6, clap 0.4), for the baseline beside v3
-V22_EVENTS = EventOptions(on=0.7, on_for={"wave": 0.6, "clap": 0.4})
+V22_EVENTS = actions_eval.EVENTS["wave-clap"]
 
 
 def track_measures(track: PoseTrack, every: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,9 +95,9 @@ def track_measures(track: PoseTrack, every: float | None) -> tuple[np.ndarray, n
     when = np.arange(len(t)) if every is None else np.unique(np.searchsorted(t, np.arange(t[0], t[-1], every)))
     out, windows = [], []
     for i in when:
-        hist = history_at(t[:i + 1], track.landmarks[:i + 1], float(t[i]), track.aspect, LONG)
+        window, hist = window_and_history(t[:i + 1], track.landmarks[:i + 1], float(t[i]), track.aspect, LONG)
         out.append(measure(hist).as_array())
-        windows.append(window_at(t[:i + 1], track.landmarks[:i + 1], float(t[i]), track.aspect))
+        windows.append(window)
     return t[when], np.array(out), _v22().probabilities(np.stack(windows))
 
 
@@ -155,12 +156,7 @@ def stream_events(stream: Stream, th: Thresholds | None, events: EventOptions) -
     else:
         labels = (*ACTIONS, "idle", "other")
         probs = distribute(scores(stream.measures, th), labels)
-    det = EventDetector(labels, events)
-    found = []
-    for t, p in zip(stream.times, probs, strict=True):
-        found += [e.label for e in det.update(float(t), p) if e.phase == EVENT_START]
-    found += [e.label for e in det.flush(float(stream.times[-1])) if e.phase == EVENT_START]
-    return found
+    return [e.label for e in actions_eval.stream_events(labels, stream.times, probs, events, flush=True)]
 
 
 def score_rows(streams: list[Stream], th: Thresholds, events: EventOptions) -> list[tuple]:
@@ -239,7 +235,7 @@ def choose(streams: list[Stream], events: EventOptions, start: Thresholds | None
             best = action_objective(score_rows(streams, th, events), action)
             for name in names:
                 for v in GRID[name]:
-                    cand = th.replace(**{name: v})
+                    cand = dataclasses.replace(th, **{name: v})
                     score = action_objective(score_rows(streams, cand, events), action)
                     if score > best + 1e-9:
                         th, best = cand, score

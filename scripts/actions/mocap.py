@@ -24,7 +24,7 @@ import numpy as np
 
 from kinemo.body.generator import FACE_POINTS, TRAIN, GeneratorConfig, film, with_config
 from kinemo.body.posefile import PoseTrack
-from kinemo.body.skeleton import INDEX, NUM_LANDMARKS
+from kinemo.body.skeleton import INDEX, NUM_LANDMARKS, mirror
 
 MOTION = Path(__file__).resolve().parents[3] / "shared" / "data" / "motion"
 #: Labels of the manifest that are built-in actions; ``negative`` files hold none of them.
@@ -160,7 +160,7 @@ def read_expmap(path: str | os.PathLike) -> tuple[np.ndarray, float]:
         r = _expmap(rows[:, 3 + 3 * j:6 + 3 * j])
         if pj < 0:
             rot[:, j] = r
-            xyz[:, j] = offset[j] + rows[:, :3] * 70.0 * 0.056444 / 0.056444
+            xyz[:, j] = offset[j] + rows[:, :3] * 70.0  # root motion in the offsets' units (CMU lengths × 70)
         else:
             rot[:, j] = r @ rot[:, pj]
             xyz[:, j] = np.einsum("j,fjk->fk", offset[j], rot[:, pj]) + xyz[:, pj]
@@ -287,7 +287,6 @@ def render(world: np.ndarray, fps_in: float, *, yaw_deg: float, fps: float, seed
     w[..., 2] -= follow[:, None, 1]
     lm, size = film(rng, t, w, cfg, yaw_deg=yaw_deg)
     if mirrored:
-        from kinemo.body.skeleton import mirror
         lm = mirror(lm)
     return PoseTrack(time=t, landmarks=lm, present=np.ones(len(t), bool), fps=fps, size=size)
 

@@ -14,7 +14,7 @@ UTKinect is reported, never chosen on.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,9 +49,6 @@ class Thresholds:
     walk_long: float = 0.0  # ≥: … and four times in 3.2 s (0: by any amount)
     walk_rate: float = 2.2  # ≤: turns of the feet per second (running turns faster)
     walk_regular: float = 0.8  # ≥: the feet's motion repeats one stride later (dancing steps do not)
-
-    def replace(self, **changes) -> Thresholds:
-        return Thresholds(**{**asdict(self), **changes})
 
 
 #: What one unit of margin is, per condition.

@@ -19,9 +19,9 @@ WINDOW_SECONDS = (STEPS - 1) / RATE
 FEATURES = NUM_LANDMARKS * CHANNELS  # 132 per step
 
 
-def sample_times(end_time: float) -> np.ndarray:
-    """The instants a window ending at ``end_time`` looks at, oldest first."""
-    return end_time - (STEPS - 1 - np.arange(STEPS)) / RATE
+def sample_times(end_time: float, steps: int = STEPS) -> np.ndarray:
+    """The instants a window of ``steps`` samples ending at ``end_time`` looks at, oldest first."""
+    return end_time - (steps - 1 - np.arange(steps)) / RATE
 
 
 def resample(times: np.ndarray, landmarks: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -66,6 +66,12 @@ def window_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect:
     return normalize(resample(times, landmarks, sample_times(end_time)), aspect)
 
 
+def _square_xy(raw: np.ndarray, aspect: float) -> np.ndarray:
+    xy = raw[..., :2].copy()
+    xy[..., 0] *= aspect
+    return xy
+
+
 def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float = 1.0,
                steps: int = 64) -> np.ndarray:
     """The last ``steps`` samples at ``RATE`` Hz before ``end_time``: (steps, 33, 2) x, y in square units.
@@ -73,7 +79,12 @@ def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect
     What the kinematic detectors (``kinemo.body.kinematics``) measure: raw image geometry,
     aspect undone, nothing normalised yet.
     """
-    at = end_time - (steps - 1 - np.arange(steps)) / RATE
-    xy = resample(times, landmarks, at)[..., :2]
-    xy[..., 0] *= aspect
-    return xy
+    return _square_xy(resample(times, landmarks, sample_times(end_time, steps)), aspect)
+
+
+def window_and_history(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float = 1.0,
+                       steps: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """``window_at`` and ``history_at`` from one resampling: the window's instants are the history's last
+    ``STEPS`` (``steps`` ≥ ``STEPS``), so every frame interpolates its pose once."""
+    raw = resample(times, landmarks, sample_times(end_time, steps))
+    return normalize(raw[-STEPS:], aspect), _square_xy(raw, aspect)

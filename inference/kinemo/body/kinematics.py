@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from kinemo.body.skeleton import INDEX, L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST
-from kinemo.body.swings import _turns
+from kinemo.body.swings import turns as count_turns
 
 RATE = 20.0  # Hz, as the classifier's windows
 SHORT = 32  # steps (1.6 s): repetitive actions (wave, clap, walk) must repeat within this
@@ -84,7 +84,7 @@ def swing(x: np.ndarray, turns: int = 2) -> float:
     hi = min(hi, int(np.searchsorted(_LEVELS, span, side="right")))
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _turns(xs, float(_LEVELS[mid])) >= turns:
+        if count_turns(xs, float(_LEVELS[mid])) >= turns:
             lo = mid
         else:
             hi = mid
@@ -168,7 +168,7 @@ def measure(xy: np.ndarray) -> Measures:
     along_long = centred @ vt[0]
     along = along_long[s]
     walk = swing(along)
-    rate = _turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
+    rate = count_turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
     regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
     return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
                     wave_repeat=best[5],

@@ -17,7 +17,7 @@ import numpy as np
 from kinemo import protocol
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.events import ActionEvent, EventDetector, EventOptions
-from kinemo.body.features import RATE, WINDOW_SECONDS, history_at, window_at
+from kinemo.body.features import RATE, WINDOW_SECONDS, window_and_history
 from kinemo.body.kinematics import LONG
 from kinemo.body.tracker import Pose, PoseTracker, PoseTrackerOptions
 
@@ -105,8 +105,8 @@ class ActionPipeline:
             self._times.popleft()
             self._poses.popleft()
         times, poses = np.fromiter(self._times, float), np.stack(self._poses)
-        window = window_at(times, poses, time_s, aspect)
-        probs = self.classifier.process_window(window, history_at(times, poses, time_s, aspect, LONG))
+        window, history = window_and_history(times, poses, time_s, aspect, LONG)
+        probs = self.classifier.process_window(window, history)
         events = self.detector.update(time_s, probs)
         return ActionResult(time_s, True, dict(zip(self.labels, probs.tolist(), strict=True)), events)
 

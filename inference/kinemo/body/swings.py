@@ -21,9 +21,10 @@ MIN_SWINGS = 2
 EXCURSION = 0.2  # body sizes (the window's normalisation unit, ≈ torso length): wrist-only flicks do not count
 
 
-def _turns(xs: list[float], excursion: float) -> int:
+def turns(xs: list[float], excursion: float) -> int:
+    """Direction changes of ``xs`` that move at least ``excursion`` each way (see ``reversals``)."""
     lo = hi = extreme = xs[0]
-    direction, turns = 0, 0  # 0: no leg yet, +1 rising, −1 falling
+    direction, count = 0, 0  # 0: no leg yet, +1 rising, −1 falling
     for v in xs[1:]:
         if direction == 0:
             lo, hi = min(lo, v), max(hi, v)
@@ -35,12 +36,12 @@ def _turns(xs: list[float], excursion: float) -> int:
             if v > extreme:
                 extreme = v
             elif extreme - v >= excursion:
-                direction, extreme, turns = -1, v, turns + 1
+                direction, extreme, count = -1, v, count + 1
         elif v < extreme:
             extreme = v
         elif v - extreme >= excursion:
-            direction, extreme, turns = 1, v, turns + 1
-    return turns
+            direction, extreme, count = 1, v, count + 1
+    return count
 
 
 def reversals(x: np.ndarray, excursion: float) -> np.ndarray:
@@ -50,7 +51,7 @@ def reversals(x: np.ndarray, excursion: float) -> np.ndarray:
     the last turning point, so jitter smaller than that never counts. Plain Python over 32
     numbers: for the one window a live frame brings, faster than numpy's per-call overhead.
     """
-    return np.array([_turns(row, excursion) for row in np.asarray(x, np.float64).tolist()], np.int64)
+    return np.array([turns(row, excursion) for row in np.asarray(x, np.float64).tolist()], np.int64)
 
 
 def wrist_swings(windows: np.ndarray, excursion: float = EXCURSION) -> np.ndarray:
