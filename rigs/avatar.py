@@ -276,8 +276,10 @@ def _build_simple(bpy, name: str, head: str) -> dict:
 def _build_actions(bpy, rig) -> list:
     from bone_actions import key_actions
 
+    acts = action_keys()
+
     def channels_of(label: str) -> dict:  # action_keys() gives Euler angles in degrees
         return {bone: {kind: [(f, [math.radians(v) for v in value] if kind == "rot" else value) for f, value in keys]
-                       for kind, keys in channels.items()} for bone, channels in action_keys()[label].items()}
+                       for kind, keys in channels.items()} for bone, channels in acts[label].items()}
 
     return key_actions(bpy, rig, ACTIONS, channels_of, "euler")

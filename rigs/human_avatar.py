@@ -210,15 +210,14 @@ def build_human(bpy, name: str = "Kinemo") -> dict:
     return {"head": obj, "rig": rig, "actions": actions, "geometry": geo}
 
 
-def _quats(rig, label: str) -> dict[str, dict[str, list]]:
-    """action_keys()[label] → bone → 'rot' (local quaternions) / 'loc' (local offsets) keys, via the rest pose.
+def _quats(rig, keys: dict) -> dict[str, dict[str, list]]:
+    """One label's action_keys() → bone → 'rot' (local quaternions) / 'loc' (local offsets) keys, via the rest pose.
 
     A bone's own channel is an armature-space rotation R applied at the bone before its parents' (so the
     parents carry it): its local quaternion is M⁻¹ R M for the bone's rest orientation M. An aim is the R
     that turns the bone, its parents posed, to point along the direction."""
     from mathutils import Euler, Quaternion, Vector
 
-    keys = action_keys()[label]
     bones = rig.data.bones
     rest = {b.name: b.matrix_local.to_3x3() for b in bones}
 
@@ -275,4 +274,5 @@ def _at(keys: list, frame: int):
 def _build_actions(bpy, rig) -> list:
     from bone_actions import key_actions
 
-    return key_actions(bpy, rig, ACTIONS, lambda label: _quats(rig, label), "quaternion")
+    acts = action_keys()
+    return key_actions(bpy, rig, ACTIONS, lambda label: _quats(rig, acts[label]), "quaternion")

@@ -57,12 +57,6 @@ def kinemo(*args: str) -> None:
         raise SystemExit(f"demo: error: 'kinemo {args[0]}' failed (exit {r.returncode})")
 
 
-def has_audio(path: Path) -> bool:
-    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
-                        "csv=p=0", str(path)], capture_output=True, text=True)
-    return r.returncode == 0 and r.stdout.strip() != ""
-
-
 def camera(bpy, name: str, at, look, lens: float):
     from mathutils import Vector
 
@@ -169,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     import build_addon
     from avatar import ADDON_BONES, PRESETS, build_avatar
     from bake_audio import add_sound
-    from demo_video import shape_key_values
+    from demo_video import has_audio, shape_key_values
 
     step("installing the add-on into Blender (from its zip)")
     bpy.ops.wm.read_homefile(use_empty=True)

@@ -296,13 +296,18 @@ def _wave_panel(wave: np.ndarray, rate: int) -> np.ndarray:
     return img
 
 
+def has_audio(path: Path) -> bool:
+    """Whether ``path`` has a sound track (ffprobe)."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
+                        "csv=p=0", str(path)], capture_output=True, text=True)
+    return r.returncode == 0 and r.stdout.strip() != ""
+
+
 def _mux(video: Path, clip: Path, speech: Path, speech_at: float, out: Path) -> None:
     """The clip's sound from 0 s and the spoken line from ``speech_at`` s, mixed under the video (AAC)."""
     delay = int(round(speech_at * 1000))
     tmp = out.with_name(f".{out.stem}.part.mp4")
-    has_clip_audio = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
-                                     "stream=index", "-of", "csv=p=0", str(clip)],
-                                    capture_output=True, text=True).stdout.strip() != ""
+    has_clip_audio = has_audio(clip)
     inputs = ["-i", str(video)] + (["-i", str(clip)] if has_clip_audio else []) + ["-i", str(speech)]
     s = 2 if has_clip_audio else 1
     graph = f"[{s}:a]aresample=44100,aformat=channel_layouts=mono,adelay={delay}[b]"

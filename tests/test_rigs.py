@@ -164,15 +164,22 @@ def _co(kb, n):
     return a.reshape(n, 3).astype(float)
 
 
+def _keyed(human):
+    """The human's geometry, its shape keys, its vertex count and its rest positions."""
+    _, parts = human
+    head = parts["head"]
+    keys = head.data.shape_keys.key_blocks
+    n = len(head.data.vertices)
+    return parts["geometry"], keys, n, _co(keys["Basis"], n)
+
+
 def test_human_has_every_arkit_key_on_a_full_body_with_a_skinned_skeleton(human):
     _, parts = human
     head, rig = parts["head"], parts["rig"]
     assert parts["kind"] == "human" and head.name == "KinemoHead"
-    keys = head.data.shape_keys.key_blocks
+    _, keys, n, co = _keyed(human)
     assert [k.name for k in keys][1:] == list(ARKIT_NAMES) and "tongueOut" in keys
-    n = len(head.data.vertices)
     assert n >= 8000
-    co = _co(keys["Basis"], n)
     assert 1.6 < co[:, 2].max() - co[:, 2].min() < 1.9  # a person, in metres, feet on the floor
     assert abs(co[:, 2].min()) < 0.03
     assert len(rig.data.bones) >= 30
@@ -191,13 +198,9 @@ def test_human_has_every_arkit_key_on_a_full_body_with_a_skinned_skeleton(human)
 
 
 def test_human_blink_closes_the_lids_over_the_eyes(human):
-    _, parts = human
-    head, geo = parts["head"], parts["geometry"]
-    keys = head.data.shape_keys.key_blocks
-    n = len(head.data.vertices)
-    basis = _co(keys["Basis"], n)
+    geo, keys, n, basis = _keyed(human)
     for side, name in (("L", "eyeBlinkLeft"), ("R", "eyeBlinkRight")):
-        shut = basis + (_co(keys[name], n) - basis)
+        shut = _co(keys[name], n)
         assert human_body.eye_visible(basis, geo, side) > 0.12, f"the {side} eye is not open at rest"
         assert human_body.eye_visible(shut, geo, side) < 0.005, f"{name} = 1 leaves the eye showing"
         other = "R" if side == "L" else "L"
@@ -207,11 +210,7 @@ def test_human_blink_closes_the_lids_over_the_eyes(human):
 
 
 def test_human_jaw_carries_the_teeth_and_the_tongue_comes_out(human):
-    _, parts = human
-    head, geo = parts["head"], parts["geometry"]
-    keys = head.data.shape_keys.key_blocks
-    n = len(head.data.vertices)
-    basis = _co(keys["Basis"], n)
+    geo, keys, n, basis = _keyed(human)
     jaw = _co(keys["jawOpen"], n) - basis
     lower, upper, tongue = (geo["parts"][k] for k in ("lower_teeth", "upper_teeth", "tongue"))
     assert jaw[lower, 2].mean() < -0.012  # the lower teeth drop more than a centimetre
@@ -223,11 +222,7 @@ def test_human_jaw_carries_the_teeth_and_the_tongue_comes_out(human):
 
 
 def test_human_eyes_turn_with_the_look_keys(human):
-    _, parts = human
-    head, geo = parts["head"], parts["geometry"]
-    keys = head.data.shape_keys.key_blocks
-    n = len(head.data.vertices)
-    basis = _co(keys["Basis"], n)
+    geo, keys, n, basis = _keyed(human)
     eye = geo["parts"]["eye.L"]
     centre, radius, _ = geo["eyes"]["L"]
     front = eye[np.argmin(basis[eye, 1])]  # the pupil's middle

@@ -125,7 +125,6 @@ def _check_labels(labels) -> list[str]:
 
 
 def teach(args: argparse.Namespace) -> int:
-
     argcheck.output_file(args.profile, (".json",), inputs=(args.images, args.video, args.spans), what="profile")
     profile = _load_profile(args.profile, must_exist=False)
     if args.video and not args.spans:
