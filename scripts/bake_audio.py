@@ -545,9 +545,40 @@ def lay_on_nla(key, action, start: float) -> None:
     key.animation_data.action = None
 
 
+def bake_scene(bpy, args: argparse.Namespace):
+    """The scene to bake onto, at ``--fps`` when given."""
+    scene = bpy.context.scene
+    if args.fps:
+        scene.render.fps, scene.render.fps_base = args.fps, 1.0
+    return scene
+
+
 def last_key(action, key) -> float:
     """The frame of the action's last key (keys are written in order, so each curve's last is its latest)."""
     return max(fc.keyframe_points[-1].co[0] for fc in _fcurves(action, key) if len(fc.keyframe_points))
+
+
+def finish_line(args, scene, key, action, why: str, f: Path, start: float, fps: float,
+                failed: list[tuple[Path, str]], counter: str, *, channel: int, mute: bool,
+                sounds: SoundStrips | None = None) -> float | None:
+    """A baked line's end, the same in both bakes: ``why`` (or no action) fails it (FAILED printed, the
+    reason kept for the end); else the action takes the file's name, its sound strip is placed and its
+    line printed. Returns the line's length in frames, or None when it failed."""
+    if why or action is None:
+        failed.append((f, f"bake failed: {why or 'no action made'}"))
+        print(f"{counter} {f.name}: FAILED", flush=True)
+        return None
+    # The action was named after the take file; make that the audio file's own name.
+    if args.replace or action.name.split(".")[0] != f.stem:
+        action.name = f.stem
+    length = last_key(action, key) - start
+    strip = place_line(scene, key, action, f, start, args.nla, channel=channel, mute=mute,
+                       same=sounds.of(f) if sounds is not None else None)
+    if strip is not None and sounds is not None:
+        sounds.add(f, strip)
+    scene.frame_end = max(scene.frame_end, int(start + length))
+    print(f"{counter} {f.name}: {length / fps:.1f} s → action '{action.name}' from frame {start}", flush=True)
+    return length
 
 
 def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path, str]], target,
@@ -567,9 +598,7 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
     errors = 0
     clock = [time.monotonic()]
     with tempfile.TemporaryDirectory(prefix="kinemo-bake-") as tmp:
-        scene = bpy.context.scene
-        if args.fps:
-            scene.render.fps, scene.render.fps_base = args.fps, 1.0
+        scene = bake_scene(bpy, args)
         fps = scene.render.fps / scene.render.fps_base
         batch = (farm.submit(files, take_rate(fps), Path(tmp), emotions=emotions) if farm is not None
                  else CompanionTakes(cmd, files, Path(tmp), fps, emotion_args(args)))
@@ -579,9 +608,7 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
                 if k:  # each part starts from the input again
                     open_blend(bpy, source)
                     target = find_target(bpy, args.target)
-                    scene = bpy.context.scene
-                    if args.fps:
-                        scene.render.fps, scene.render.fps_base = args.fps, 1.0
+                    scene = bake_scene(bpy, args)
                 sounds = SoundStrips(scene)
                 frame = scene.frame_start
                 key = target.data.shape_keys
@@ -610,24 +637,15 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
                     finally:
                         with contextlib.suppress(OSError):
                             batch.take(i).unlink()
-                    if why or action is None:
-                        failed.append((f, f"bake failed: {why or 'no action made'}"))
-                        print(f"[{i + 1}/{len(files)}] {f.name}: FAILED", flush=True)
+                    length = finish_line(args, scene, key, action, why, f, start, fps, failed,
+                                         f"[{i + 1}/{len(files)}]", channel=1 if args.nla else min(j, 32),
+                                         mute=not args.nla and j != len(part), sounds=sounds)
+                    if length is None:
                         continue
-                    if args.replace or action.name.split(".")[0] != f.stem:
-                        action.name = f.stem
-                    length = last_key(action, key) - start
                     speech_s += length / fps
-                    strip = place_line(scene, key, action, f, start, args.nla, channel=1 if args.nla else min(j, 32),
-                                       mute=not args.nla and j != len(part), same=sounds.of(f))
-                    if strip is not None:
-                        sounds.add(f, strip)
                     frame = int(start + length) + int(fps // 2)  # half a second between clips
-                    scene.frame_end = max(scene.frame_end, int(start + length))
                     baked.append(action.name)
                     part_baked += 1
-                    print(f"[{i + 1}/{len(files)}] {f.name}: {length / fps:.1f} s → action '{action.name}' "
-                          f"from frame {start}", flush=True)
                 if not part_baked:
                     if len(outs) > 1:
                         print(f"{PROG}: error: no file of part {k + 1} (files {part.start + 1}-{part.stop}) could "
@@ -707,9 +725,7 @@ def main(argv: list[str]) -> int:
         finally:
             if farm is not None:
                 farm.join()
-    scene = bpy.context.scene
-    if args.fps:
-        scene.render.fps, scene.render.fps_base = args.fps, 1.0
+    scene = bake_scene(bpy, args)
     fps = scene.render.fps / scene.render.fps_base
     t0 = time.perf_counter()
     speech_s = 0.0
@@ -738,22 +754,13 @@ def main(argv: list[str]) -> int:
                 why = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
             pass_on(said, "Info: Baked ")
             action = key.animation_data.action if key.animation_data else None
-            if why or action is None:
-                failed.append((f, f"bake failed: {why or 'no action made'}"))
-                print(f"[{i}/{len(files)}] {f.name}: FAILED", flush=True)
+            length = finish_line(args, scene, key, action, why, f, start, fps, failed, f"[{i}/{len(files)}]",
+                                 channel=1 if args.nla else min(i, 32), mute=not args.nla and i != len(files))
+            if length is None:
                 continue
-            # The action was named after the take file; make that the audio file's own name.
-            if args.replace or action.name.split(".")[0] != f.stem:
-                action.name = f.stem
-            length = max(kp.co[0] for fc in _fcurves(action, key) for kp in fc.keyframe_points) - start
             speech_s += length / fps
-            place_line(scene, key, action, f, start, args.nla, channel=1 if args.nla else min(i, 32),
-                       mute=not args.nla and i != len(files))
             frame = int(start + length) + int(fps // 2)  # half a second between clips
-            scene.frame_end = max(scene.frame_end, int(start + length))
             baked.append(action.name)
-            print(f"[{i}/{len(files)}] {f.name}: {length / fps:.1f} s → action '{action.name}' from frame {start}",
-                  flush=True)
     for f, why in failed:
         print(f"{PROG}: failed: {failure(f, why)}", file=sys.stderr)
     if not baked:  # nothing new to save: leave no output that looks like a result

@@ -14,8 +14,8 @@ intensity. Printed per clip and on average, in the same run:
   mean, ours without and with the emotion;
 - jaw r: correlation of jawOpen with the real face (kept), and with our own neutral take.
 
-No emotion pose was fitted to these clips: the poses are the FACS prototypes in
-``kinemo/voice/emotion.py``.
+No emotion pose was fitted to these clips: the poses are measured on the training photos
+(``voice_emotion_poses.py``), each emotion's FACS channels floored (``kinemo.voice.emotion.builtin_poses``).
 """
 
 from __future__ import annotations

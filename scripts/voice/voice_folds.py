@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if not any(args.data.glob("shard_*.npz")):
         raise SystemExit(f"no training data in {args.data}: run scripts/voice/voice_talking.py --front whisper "
                          f"--copies 4 --hold-out bbaf2n --out {args.data}")
+    without = tuple(x.strip() for x in args.without.split(",") if x.strip())
     for k in (int(x) - 1 for x in args.folds.split(",")):
-        without = tuple(x.strip() for x in args.without.split(",") if x.strip())
         out = run_fold(args.name, k, args.seed, args.data, extra, without)
         print(f"fold {k + 1}: {', '.join(FOLDS[k])} held out → {out.relative_to(ROOT)}", flush=True)
     report([args.name])
