@@ -74,9 +74,7 @@ def read_take(path: str) -> Take:
             return _from_columns(name, _load_json(path))
         if ext == ".npz":
             with np.load(path, allow_pickle=False) as z:
-                cols = {k: z[k] for k in z.files}
-            cols["meta"] = json.loads(str(cols["meta"])) if "meta" in cols else {}
-            return _from_columns(name, cols)
+                return _from_arrays(name, {k: z[k] for k in z.files})
         if ext == ".csv":
             return _read_llf_csv(name, path)
     except TakeError:
@@ -84,6 +82,22 @@ def read_take(path: str) -> Take:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise TakeError(f"cannot read take {os.path.basename(path)}: {e}") from None
     raise TakeError(f"unsupported take type '{ext}': use .csv, .json or .npz")
+
+
+def take_from_arrays(name: str, arrays: dict) -> Take:
+    """A take from the arrays an NPZ take holds (``meta`` as JSON, the columns), e.g. sent by a farm worker."""
+    try:
+        return _from_arrays(name, arrays)
+    except TakeError:
+        raise
+    except (ValueError, KeyError, TypeError) as e:
+        raise TakeError(f"cannot read take {name}: {e}") from None
+
+
+def _from_arrays(name: str, arrays: dict) -> Take:
+    cols = dict(arrays)
+    cols["meta"] = json.loads(str(cols["meta"])) if "meta" in cols else {}
+    return _from_columns(name, cols)
 
 
 def _load_json(path: str) -> dict:

@@ -627,16 +627,19 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
                         bpy.data.actions.remove(bpy.data.actions[f.stem])
                     start = frame if args.nla else scene.frame_start
                     action, why = None, ""
+                    got = batch.take(i)  # a farm's arrays, or a take file
                     try:
-                        take = takes_io.read_take(str(batch.take(i)))
+                        take = (takes_io.take_from_arrays(f.stem, got) if isinstance(got, dict)
+                                else takes_io.read_take(str(got)))
                         result = bake_write.bake_take(bpy.context, take, frame_start=float(start), replace=False,
                                                       targets=[target])
                         action = result.actions[0] if result.actions else None
                     except (takes_io.TakeError, RuntimeError) as e:
                         why = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
                     finally:
-                        with contextlib.suppress(OSError):
-                            batch.take(i).unlink()
+                        if isinstance(got, Path):
+                            with contextlib.suppress(OSError):
+                                got.unlink()
                     length = finish_line(args, scene, key, action, why, f, start, fps, failed,
                                          f"[{i + 1}/{len(files)}]", channel=1 if args.nla else min(j, 32),
                                          mute=not args.nla and j != len(part), sounds=sounds)

@@ -437,10 +437,9 @@ def test_the_task_reads_a_path_or_uploaded_bytes_and_names_the_users_file(tmp_pa
     assert why is None
     by_bytes, why = animate("lines/hello.flac", f.name, 30, data=f.read_bytes())
     assert why is None
-    (tmp_path / "a.npz").write_bytes(by_path)
-    (tmp_path / "b.npz").write_bytes(by_bytes)
-    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    a, b = by_path, by_bytes
     assert np.array_equal(a["blendshapes"], b["blendshapes"]) and len(a["time"]) > 100
+    assert a.keys() == b.keys() and all(isinstance(v, np.ndarray) for v in a.values())
     take, why = animate("mine/broken.wav", "broken.wav", 30, data=b"not audio at all")
     assert take is None and "mine/broken.wav" in why and "kinemo-farm-" not in why, why
     take, why = animate("elsewhere/x.wav", "x.wav", 30, path=str(tmp_path / "nowhere" / "x.wav"))
@@ -474,3 +473,26 @@ def test_tasks_get_smaller_as_the_batch_runs_out(tmp_path):
     batch.files = files[:5]
     assert [len(g) for g in batch._chunks()] == [1] * 5  # a short batch: one file a task, every worker gets some
 
+
+
+def test_waiting_takes_stay_in_memory_up_to_the_limit_then_wait_on_disk(tmp_path):
+    """A farm that outruns the bake: takes past the memory limit wait as NPZ files, each handed over once and
+    read back as it was sent."""
+    import numpy as np
+
+    from kinemo.farm import WaitingTakes
+
+    arrays = {"meta": np.array('{"fps": 30}'), "time": np.arange(90) / 30, "blendshapes": np.ones((90, 52), np.float32)}
+    size = sum(a.nbytes for a in arrays.values())
+    waiting = WaitingTakes(tmp_path, limit=2 * size)
+    for i in range(3):
+        waiting.put(i, arrays)
+    first, third = waiting.pop(0), waiting.pop(2)
+    assert isinstance(first, dict) and first["blendshapes"] is arrays["blendshapes"]
+    assert third == tmp_path / "take_2.npz"
+    with np.load(third, allow_pickle=False) as z:
+        assert z.files == list(arrays) and all(np.array_equal(z[k], arrays[k]) for k in arrays)
+    waiting.put(3, arrays)  # room again once a take was handed over
+    assert isinstance(waiting.pop(3), dict)
+    with pytest.raises(KeyError):
+        waiting.pop(0)

@@ -208,3 +208,18 @@ def test_sigterm_and_sighup_finish_the_take_like_ctrl_c(tmp_path, long_clip, sig
     assert "Traceback" not in err and not journal_path(out).exists()
     stamps = _stamps(out)
     assert stamps.max() > sent_at - 0.5 and len(stamps) >= 2 * FPS  # every frame up to the signal
+
+
+def test_finish_gives_the_npz_takes_arrays_without_a_file(tmp_path):
+    """A farm worker's take: the arrays an NPZ file would hold, and neither that file nor the journal left."""
+    frames = _frames(20, seed=5)
+    written, sent = TakeWriter(tmp_path / "a.npz", fps=FPS), TakeWriter(tmp_path / "b.npz", fps=FPS)
+    for f in frames:
+        written.add(f)
+        sent.add(f)
+    written.close()
+    arrays = sent.finish()
+    assert not (tmp_path / "b.npz").exists() and not journal_path(tmp_path / "b.npz").exists()
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as z:
+        assert z.files == list(arrays)
+        assert [k for k in z.files if not np.array_equal(z[k], arrays[k], equal_nan=z[k].dtype.kind == "f")] == []

@@ -29,6 +29,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kinemo.errors import KinemoError
 
 #: A task that raised (not a bad file: those return a reason) runs once more before it counts as failed.
@@ -124,8 +126,13 @@ def _worker_address() -> str:
 
 
 def animate(label: str, name: str, fps: int, path: str | None = None, data: bytes | None = None,
-            emotion: tuple[str, float] | None = None) -> tuple[bytes | None, str | None]:
-    """One audio file → its take: ``(npz bytes, None)``, or ``(None, reason)`` for a file that cannot be read.
+            emotion: tuple[str, float] | None = None) -> tuple[dict | None, str | None]:
+    """One audio file → its take: ``(arrays, None)``, the arrays an NPZ take holds (``TakeWriter.arrays``),
+    or ``(None, reason)`` for a file that cannot be read.
+
+    Arrays, not a file's bytes: Dask sends NumPy arrays as they are, and the client bakes them without
+    packing and unpacking a zip archive per file (which cost the bake, on the client's core, more than
+    the bake's own f-curve writes).
 
     ``path`` is read where the worker runs (shared storage); ``data`` is the file's bytes when
     the client uploads it (its ``name`` keeps the suffix the decoder looks at). ``label`` is
@@ -134,6 +141,7 @@ def animate(label: str, name: str, fps: int, path: str | None = None, data: byte
     from types import SimpleNamespace
 
     from kinemo.cli.voice import _animate_file
+    from kinemo.takes import TakeWriter
     from kinemo.voice.audio_io import AudioFileSource
     from kinemo.voice.engine import VoiceAnimator, VoiceAnimatorOptions
     from kinemo.voice.net import FILE_MODEL
@@ -148,24 +156,25 @@ def animate(label: str, name: str, fps: int, path: str | None = None, data: byte
             if not src.exists():
                 return None, (f"{label}: not found on worker {_worker_address()}: do the workers see the same "
                               "storage at the same path? If not, pass --upload")
-        out = Path(tmp) / (Path(name).stem + ".npz")
         net = _net()
         try:
+            source = AudioFileSource(src)
+            writer = TakeWriter(Path(tmp) / (Path(name).stem + ".npz"), fps=fps, source=source.name)
             # exactly what `kinemo audio --format npz --no-landmarks --no-osc -q` does for each file
             animator = VoiceAnimator(net, VoiceAnimatorOptions(model_path=str(FILE_MODEL), fps=fps,
                                                                smoothing="savgol", landmarks=False, threads=1))
             if emotion is not None:  # what `--emotion NAME:I` does
                 animator.emotion.set(*emotion, immediately=True)
-            _animate_file(animator, AudioFileSource(src), out, None,
-                          SimpleNamespace(fps=fps, realtime=False, quiet=True))
+            _animate_file(animator, source, None, None, SimpleNamespace(fps=fps, realtime=False, quiet=True),
+                          writer=writer)
+            return writer.finish(), None
         except KinemoError as e:
             return None, str(e).replace(str(src), label)
         finally:
             _give_back(net)
-        return out.read_bytes(), None
 
 
-def animate_many(items: list[tuple], fps: int) -> list[tuple[bytes | None, str | None]]:
+def animate_many(items: list[tuple], fps: int) -> list[tuple[dict | None, str | None]]:
     """:func:`animate` for a few files in one task (``(label, name, path, data, emotion)`` each): Dask's cost per
     task, on the client and on the worker, is then paid once for them all."""
     return [animate(label, name, fps, path=path, data=data, emotion=emotion)
@@ -173,6 +182,10 @@ def animate_many(items: list[tuple], fps: int) -> list[tuple[bytes | None, str |
 
 
 # -- client side --------------------------------------------------------------------------------
+
+def _size(arrays: dict) -> int:
+    return sum(getattr(a, "nbytes", 0) for a in arrays.values())
+
 
 def _dask():
     try:
@@ -482,8 +495,45 @@ class Farm:
         self.close()
 
 
+#: Takes waiting for the bake are kept in memory up to this many bytes; past it (a farm that outruns the
+#: bake) they wait on disk as uncompressed NPZ files.
+MEMORY_BYTES = 256 << 20
+
+
+class WaitingTakes:
+    """The takes that came back and wait for the bake, each handed over once: in memory up to ``limit`` bytes,
+    past it in ``folder`` (``take_I.npz``), so a farm that outruns the bake cannot fill the client's memory."""
+
+    def __init__(self, folder: Path, limit: int = MEMORY_BYTES) -> None:
+        self.folder, self.limit = folder, limit
+        self._takes: dict[int, dict | Path] = {}
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def put(self, i: int, arrays: dict) -> None:
+        size = _size(arrays)
+        with self._lock:
+            if self._held + size <= self.limit:
+                self._takes[i] = arrays
+                self._held += size
+                return
+        path = self.folder / f"take_{i}.npz"
+        np.savez(path, **arrays)
+        with self._lock:
+            self._takes[i] = path
+
+    def pop(self, i: int) -> dict | Path:
+        """Take ``i``: its arrays (an NPZ take's keys), or the NPZ file it waits in."""
+        with self._lock:
+            take = self._takes.pop(i)
+            if isinstance(take, dict):
+                self._held -= _size(take)
+            return take
+
+
 class Batch:
-    """The files of one run on the farm; takes land in ``out_dir`` (``STEM.npz``) as they come back.
+    """The files of one run on the farm; their takes, as they come back, wait for :meth:`take`
+    (:class:`WaitingTakes`, in memory or in ``out_dir``).
 
     A thread of its own submits the files (a few files per task, a few tasks per worker thread
     at a time) and collects the results, so the caller (Blender's main thread) can bake as they
@@ -499,6 +549,7 @@ class Batch:
         self.done = 0
         self.failed = 0
         self._results: dict[int, str | None] = {}
+        self._takes = WaitingTakes(out_dir)
         self._cond = threading.Condition()
         self.notes: queue.Queue[str] = queue.Queue()
         self._keys: dict[str, list[int]] = {}
@@ -511,8 +562,9 @@ class Batch:
         self._thread = threading.Thread(target=self._run, name="kinemo-farm", daemon=True)
         self._thread.start()
 
-    def take(self, i: int) -> Path:
-        return self.out_dir / f"{self.files[i].stem}.npz"
+    def take(self, i: int) -> dict | Path:
+        """File ``i``'s take, once :meth:`result` said it is in (:meth:`WaitingTakes.pop`)."""
+        return self._takes.pop(i)
 
     def result(self, i: int, timeout: float) -> tuple[bool, str | None]:
         """(finished, reason it failed or None) for file ``i``, waiting up to ``timeout`` seconds."""
@@ -680,7 +732,7 @@ class Batch:
             for i, (take, why) in zip(group, results, strict=True):
                 if take is not None:
                     try:
-                        self.take(i).write_bytes(take)
+                        self._takes.put(i, take)
                     except OSError as e:
                         take, why = None, f"cannot write its take: {e.strerror or e}"
                 self._finish(i, why if take is None else None)

@@ -99,14 +99,28 @@ class TakeWriter:
 
     def close(self) -> Path:
         """Write the complete take file, then remove the journal (kept if the file cannot be written)."""
+        self._read_back()
+        self._write()
+        self._done()
+        return self.path
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """The complete take as :meth:`arrays`, for a caller that sends it on instead of writing its file (a
+        farm worker); the journal is removed."""
+        self._read_back()
+        arrays = self.arrays()
+        self._done()
+        return arrays
+
+    def _read_back(self) -> None:
         if self._journal is not None:
             self._journal.close()
             _meta, self.frames, _torn = read_journal(self._journal.path)
-        self._write()
+
+    def _done(self) -> None:
         if self._journal is not None:
             self._journal.remove()
         self.frames = []
-        return self.path
 
     def _write(self) -> None:
         suffix = self.path.suffix.lower()
@@ -194,10 +208,13 @@ class TakeWriter:
             doc["landmarks"] = doc["landmarks68"] = [None] * len(present)
         json.dump(doc, f, separators=(",", ":"))
 
-    def _write_npz(self, f) -> None:
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What an NPZ take holds: ``meta`` (the metadata as JSON) and the columns, landmarks only if any."""
         cols = {k: v for k, v in self.columns().items() if not (k.startswith("landmarks") and not len(v))}
-        meta = json.dumps(self._meta())
-        np.savez_compressed(f, meta=np.array(meta), **cols)
+        return {"meta": np.array(json.dumps(self._meta())), **cols}
+
+    def _write_npz(self, f) -> None:
+        np.savez_compressed(f, **self.arrays())
 
 
 def recover(output: str | os.PathLike) -> tuple[Path, int, bool]:

@@ -245,11 +245,16 @@ def run_audio(args) -> int:
     return 1 if failed else 0
 
 
-def _animate_file(animator, source, out: Path | None, sender, args, plot: Path | None = None) -> None:
+def _animate_file(animator, source, out: Path | None, sender, args, plot: Path | None = None,
+                  writer=None) -> None:
+    """One audio file through the animator: to ``out`` (its take file), to ``sender`` (OSC), or into ``writer``
+    (a :class:`~kinemo.takes.TakeWriter` the caller finishes itself)."""
     from kinemo.progress import Progress
 
     animator.reset()
-    writer = _writer(out, args.fps, source.name) if out else None
+    own = writer is None
+    if own:
+        writer = _writer(out, args.fps, source.name) if out else None
     total = int(source.duration * args.fps) if source.duration else None
     bar = Progress(f"animating {source.name}", total, enabled=not args.quiet)
     start = time.perf_counter()
@@ -276,7 +281,7 @@ def _animate_file(animator, source, out: Path | None, sender, args, plot: Path |
     finally:
         bar.close()
         source.close()
-    written = writer.close() if writer is not None else None
+    written = writer.close() if writer is not None and own else None
     if plot is not None:
         from kinemo.plot_audio import plot_file
 
