@@ -447,8 +447,8 @@ def test_the_task_reads_a_path_or_uploaded_bytes_and_names_the_users_file(tmp_pa
 
 
 def test_tasks_get_smaller_as_the_batch_runs_out(tmp_path):
-    """A task takes its share of the files left per worker thread, so the first are large (Dask's cost per task
-    is paid rarely) and the last hold one file each (no worker idles while another finishes a long task); every
+    """A task takes its share of the files left per worker thread, so most are large (Dask's cost per task
+    is paid rarely), the first grow from one file (the bake starts at once) and the last hold one file each (no worker idles while another finishes a long task); every
     file once, in order, and never more than CHUNK_FILES files or CHUNK_BYTES per task."""
     from kinemo.farm import CHUNK_BYTES, CHUNK_FILES, CHUNK_SHARE, Batch
 
@@ -463,7 +463,8 @@ def test_tasks_get_smaller_as_the_batch_runs_out(tmp_path):
     groups = list(batch._chunks())
     sizes = [len(g) for g in groups]
     assert [i for g in groups for i in g] == list(range(600))
-    assert sizes[0] == CHUNK_FILES == 32 and max(sizes) <= CHUNK_FILES and sizes[-8:] == [1] * 8, sizes
+    assert sizes[:10] == [1, 1, 2, 2, 4, 4, 8, 8, 16, 16], sizes  # the first takes are back at once
+    assert CHUNK_FILES == 32 and sizes[10] == CHUNK_FILES and max(sizes) <= CHUNK_FILES and sizes[-8:] == [1] * 8
     assert len(groups) < 600 // 8, "fewer tasks than 8 files a task"
     assert all(sum(files[i].stat().st_size for i in g) <= CHUNK_BYTES or len(g) == 1 for g in groups)
     left = 600

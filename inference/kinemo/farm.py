@@ -608,9 +608,11 @@ class Batch:
     def _chunks(self):
         """The files in groups for one task each, in order. A task takes its share of the files left per worker
         thread (:data:`CHUNK_SHARE`; at most :data:`CHUNK_FILES` files or :data:`CHUNK_BYTES`): the last tasks are
-        small, so no worker idles while another finishes a long one; short batches go one file a task."""
+        small, so no worker idles while another finishes a long one; short batches go one file a task. The first
+        tasks grow from one file (1, 2, 4 … per worker thread), so the first take is back, and the bake under way
+        while the workers go on, after one file's time rather than a whole task's."""
         group: list[int] = []
-        size = per_task = 0
+        size = per_task = made = 0
         for i, f in enumerate(self.files):
             try:
                 n = f.stat().st_size
@@ -619,8 +621,10 @@ class Batch:
             if group and (len(group) >= per_task or size + n > CHUNK_BYTES):
                 yield group
                 group, size = [], 0
+                made += 1
             if not group:
-                per_task = max(1, min(CHUNK_FILES, (len(self.files) - i) // (self._threads * CHUNK_SHARE)))
+                ramp = 1 << (made // self._threads)  # the first tasks are small too: the bake starts at once
+                per_task = max(1, min(CHUNK_FILES, ramp, (len(self.files) - i) // (self._threads * CHUNK_SHARE)))
             group.append(i)
             size += n
         if group:
