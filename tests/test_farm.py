@@ -448,7 +448,8 @@ def test_the_task_reads_a_path_or_uploaded_bytes_and_names_the_users_file(tmp_pa
 
 def test_tasks_get_smaller_as_the_batch_runs_out(tmp_path):
     """A task takes its share of the files left per worker thread, so most are large (Dask's cost per task
-    is paid rarely), the first grow from one file (the bake starts at once) and the last hold one file each (no worker idles while another finishes a long task); every
+    is paid rarely), the first grow from one file (the bake starts at once) and the last hold one file each (no
+    worker idles while another finishes a long task); every
     file once, in order, and never more than CHUNK_FILES files or CHUNK_BYTES per task."""
     from kinemo.farm import CHUNK_BYTES, CHUNK_FILES, CHUNK_SHARE, Batch
 
