@@ -734,6 +734,9 @@ class Batch:
             except Exception as e:  # noqa: BLE001
                 results = [(None, f"could not fetch its take from the cluster ({_first_line(e)})")] * len(group)
             for i, (take, why) in zip(group, results, strict=True):
+                if take is not None and not isinstance(take, dict):  # another build of the same version number
+                    take, why = None, ("its worker sent the take in another form: install the same Kinemo on "
+                                       "every worker and here")
                 if take is not None:
                     try:
                         self._takes.put(i, take)
