@@ -103,3 +103,31 @@ def test_one_squat_that_fills_the_whole_clip_fires():
     world = forward_kinematics(p, body)
     lm, size = film(rng, t, world, SIDE, body, yaw_deg=90.0)
     assert "squat" in pose_events(PoseTrack(t, lm, np.ones(len(t), bool), 30.0, size))
+
+
+def _still_body() -> tuple[np.ndarray, float]:
+    """LONG steps of one standing body (square image units) and its torso length."""
+    from kinemo.body.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+
+    seq = generate(np.random.default_rng(2), [("idle", 4.0)], FRONT)
+    hist = history_at(seq.time, seq.landmarks, float(seq.time[-1]), seq.aspect, LONG)
+    still = hist[-1:].repeat(LONG, 0).copy()
+    p = still[0]
+    torso = float(np.linalg.norm(0.5 * (p[L_SHOULDER] - p[R_HIP] + p[R_SHOULDER] - p[L_HIP])))
+    return still, torso
+
+
+def test_the_hips_bounce_is_their_up_and_down_swing_not_a_drift():
+    """walk_bounce: hips bobbing 0.3 torso lengths peak to peak measure about 0.3; a body drifting down the image
+    (walking towards the camera) measures none."""
+    still, torso = _still_body()
+    t = np.arange(LONG) / RATE
+
+    def moved(dy):
+        h = still.copy()
+        h[..., 1] += dy[:, None]
+        return measure(h).walk_bounce
+
+    assert moved(np.zeros(LONG)) == 0.0
+    assert moved(0.15 * torso * np.sin(2 * np.pi * 2.0 * t)) == pytest.approx(0.3, abs=0.05)
+    assert moved(0.3 * torso * t) == 0.0

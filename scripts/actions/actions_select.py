@@ -56,12 +56,13 @@ GRID = {
     "wave_flat": (0.8, 1.2, 1.6),
     "wave_forearm": (-9.0, -0.3, -0.1, 0.0, 0.1, 0.2), "wave_repeat": (-1.0, 0.06, 0.1, 0.15),
     "wave_reach": (1.0, 1.5, 2.5, 9.0), "clap": (0.12, 0.16, 0.2, 0.25, 0.3), "clap_gap": (0.25, 0.35, 0.5),
-    "clap_height": (0.0, 0.3, 0.5, 0.8), "clap_top": (1.3, 1.6, 2.0, 9.0), "lift": (0.15, 0.2, 0.3, 0.45, 9.0),
+    "clap_height": (0.0, 0.3, 0.5, 0.8), "clap_top": (1.3, 1.6, 2.0, 9.0),
+    "lift": (0.15, 0.2, 0.3, 0.45, 9.0),
     "hands_up": (0.0, 0.15, 0.3), "jump": (0.3, 0.4, 0.5, 0.6, 0.8),
     "squat": (0.25, 0.3, 0.4, 0.5, 0.6), "bow": (0.25, 0.3, 0.4, 0.5, 0.6),
     "walk": (0.15, 0.2, 0.25, 0.3, 0.4), "walk_long": (0.0, 0.15, 0.2, 0.3, 0.4),
     "walk_rate": (2.2, 2.7, 3.5, 4.5, 7.0),
-    "walk_regular": (0.0, 0.3, 0.5, 0.6, 0.7, 0.8),
+    "walk_regular": (0.0, 0.3, 0.5, 0.6, 0.7, 0.8), "walk_bounce": (0.1, 0.15, 0.2, 0.3, 9.0),
 }
 # per action: its mean recall − this × its false events per item. Tried: 1 × the share of items with a
 # false event: LOSO macro recall 0.86 but 1.79 false events per item (2: 0.76 and 0.96; v2.2 0.61 and 1.06)
@@ -212,7 +213,7 @@ PARAMS = {
     "jump": ("jump",),
     "squat": ("squat", "lift"),
     "bow": ("bow",),
-    "walk": ("walk", "walk_long", "walk_rate", "walk_regular"),
+    "walk": ("walk", "walk_long", "walk_rate", "walk_regular", "walk_bounce"),
     "hands_up": ("hands_up",),
 }
 
@@ -220,7 +221,7 @@ PARAMS = {
 #: where every choice starts (coordinate ascent ends near its start: a fixed start makes the choice repeatable)
 START = Thresholds(wave=0.15, wave_raise=0.3, wave_flat=1.2, wave_forearm=0.1, wave_repeat=-1.0, wave_reach=1.5,
                    clap=0.3, clap_gap=0.25, clap_height=0.3, clap_top=1.3, hands_up=0.0, jump=0.6, lift=0.15, squat=0.4,
-                   bow=0.3, walk=0.25, walk_long=0.3, walk_rate=2.2, walk_regular=0.8)
+                   bow=0.3, walk=0.25, walk_long=0.3, walk_rate=2.2, walk_regular=0.8, walk_bounce=9.0)
 
 
 def choose(streams: list[Stream], events: EventOptions, start: Thresholds | None = None, passes: int = 2

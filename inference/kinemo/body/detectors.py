@@ -49,12 +49,14 @@ class Thresholds:
     walk_long: float = 0.0  # ≥: … and four times in 3.2 s (0: by any amount)
     walk_rate: float = 2.2  # ≤: turns of the feet per second (running turns faster)
     walk_regular: float = 0.8  # ≥: the feet's motion repeats one stride later (dancing steps do not)
+    walk_bounce: float = 0.2  # ≤: the hips' up-and-down swing (running and skipping bounce; 9: off)
 
 
 #: What one unit of margin is, per condition.
 SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_repeat=0.1, wave_reach=0.3,
                     clap=0.08, clap_gap=0.15, clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1,
-                    squat=0.12, bow=0.12, walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15)
+                    squat=0.12, bow=0.12, walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15,
+                    walk_bounce=0.05)
 
 
 def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
@@ -78,7 +80,8 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     bow = np.minimum.reduce([above("bow"), grounded, -squat])
     # held: not waving, clapping, jumping or squatting with the arms up
     hands_up = np.minimum.reduce([above("hands_up"), -above("wave"), -above("clap"), -jump, -squat])
-    walk = np.minimum.reduce([above("walk"), above("walk_long"), below("walk_rate"), above("walk_regular")])
+    walk = np.minimum.reduce([above("walk"), above("walk_long"), below("walk_rate"), above("walk_regular"),
+                              below("walk_bounce")])
     return np.stack([wave, clap, hands_up, jump, squat, walk, bow], axis=1)
 
 

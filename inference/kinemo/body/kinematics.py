@@ -63,6 +63,7 @@ class Measures:
     walk_long: float  # amplitude at which it turns four times in LONG (two strides)
     walk_rate: float  # turns per second of the feet at half that amplitude
     walk_regular: float  # how well the feet's motion repeats itself one stride later (autocorrelation, LONG)
+    walk_bounce: float  # the hips' up-and-down swing in SHORT (running and skipping leave the ground: large)
 
     def as_array(self) -> np.ndarray:
         # ratios and heights of a torso seen end-on can blow up: keep every measure in a sane range
@@ -172,9 +173,10 @@ def measure(xy: np.ndarray) -> Measures:
     regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
     return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
                     wave_repeat=best[5],
-                    clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height, hands_up=hands_up,
-                    jump=jump, lift=lift, squat=squat, bow=bow, walk=walk, walk_long=swing(along_long, 4),
-                    walk_rate=float(rate), walk_regular=regular)
+                    clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height,
+                    hands_up=hands_up, jump=jump, lift=lift, squat=squat, bow=bow, walk=walk,
+                    walk_long=swing(along_long, 4), walk_rate=float(rate), walk_regular=regular,
+                    walk_bounce=swing(_detrend(hp[s, 1])))
 
 
 def _peak(v: np.ndarray, recent: int) -> float:
