@@ -131,3 +131,25 @@ def test_the_hips_bounce_is_their_up_and_down_swing_not_a_drift():
     assert moved(np.zeros(LONG)) == 0.0
     assert moved(0.15 * torso * np.sin(2 * np.pi * 2.0 * t)) == pytest.approx(0.3, abs=0.05)
     assert moved(0.3 * torso * t) == 0.0
+
+
+def test_claps_waves_and_jumps_keep_the_feet_from_stepping():
+    """A clap, wave or jump whose every condition is met stops being one when the feet trade places meanwhile
+    (dancing, skipping, running), each past its own threshold."""
+    th = Thresholds()
+    m = np.zeros((1, len(NAMES)))
+    for name, value in (("clap", 0.5), ("clap_gap", 0.1), ("clap_height", 0.6), ("jump", 0.9), ("wave", 0.4),
+                        ("wave_raise", 1.2), ("wave_flat", 2.0), ("wave_forearm", 0.4), ("wave_repeat", 0.4),
+                        ("wave_reach", 0.5)):
+        m[0, NAMES.index(name)] = value
+    col = {a: ACTIONS.index(a) for a in ("clap", "jump")}
+    assert margins(m, th)[0, col["clap"]] > 0 and margins(m, th)[0, col["jump"]] > 0
+    for action, limit in (("clap", th.clap_walk), ("jump", th.jump_walk)):
+        stepping = m.copy()
+        stepping[0, NAMES.index("walk")] = limit + 0.1
+        assert margins(stepping, th)[0, col[action]] < 0, action
+    hands_apart = m.copy()
+    hands_apart[0, NAMES.index("clap_gap")] = 1.0  # not a clap: the wave is the busier hand's
+    assert margins(hands_apart, th)[0, ACTIONS.index("wave")] > 0
+    hands_apart[0, NAMES.index("walk")] = th.wave_walk + 0.1
+    assert margins(hands_apart, th)[0, ACTIONS.index("wave")] < 0

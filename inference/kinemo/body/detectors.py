@@ -36,17 +36,20 @@ class Thresholds:
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
     wave_repeat: float = 0.15  # ≥: … and three times by this much (a throw turns twice; −1: off)
     wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
+    wave_walk: float = 0.4  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
     clap: float = 0.3  # ≥: the hands close and open twice by this much
     clap_gap: float = 0.25  # ≤: how close the hands come
     clap_height: float = 0.3  # ≥: where they come closest, above the hip centre (1 = shoulder height)
     clap_top: float = 1.3  # ≤: … and not over the head (two-handed waves overhead also close the hands)
+    clap_walk: float = 0.25  # ≤: the feet's swing meanwhile (9: off)
     hands_up: float = 0.0  # ≥: the lower wrist above the nose, held 0.6 s
-    jump: float = 0.6  # ≥: the lower foot and the hips rise and fall by this much
+    jump: float = 0.5  # ≥: the lower foot and the hips rise and fall by this much
+    jump_walk: float = 0.25  # ≤: the feet's swing meanwhile: skipping and running trade feet (9: off)
     lift: float = 0.15  # ≤ for squat and bow: the feet stay on the ground
     squat: float = 0.4  # ≥: the hips drop towards the feet and rise by this much
     bow: float = 0.3  # ≥: the torso's height lost and regained
     walk: float = 0.25  # ≥: the feet trade places twice in 1.6 s by this much
-    walk_long: float = 0.0  # ≥: … and four times in 3.2 s (0: by any amount)
+    walk_long: float = 0.2  # ≥: … and four times in 3.2 s by this much (0: by any amount)
     walk_rate: float = 2.2  # ≤: turns of the feet per second (running turns faster)
     walk_regular: float = 0.8  # ≥: the feet's motion repeats one stride later (dancing steps do not)
     walk_bounce: float = 0.2  # ≤: the hips' up-and-down swing (running and skipping bounce; 9: off)
@@ -56,7 +59,7 @@ class Thresholds:
 SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_repeat=0.1, wave_reach=0.3,
                     clap=0.08, clap_gap=0.15, clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1,
                     squat=0.12, bow=0.12, walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15,
-                    walk_bounce=0.05)
+                    walk_bounce=0.05, wave_walk=0.1, clap_walk=0.1, jump_walk=0.1)
 
 
 def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
@@ -69,11 +72,12 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     def below(name: str, measure: str | None = None) -> np.ndarray:
         return (getattr(th, name) - m[:, _COL[measure or name]]) / getattr(SCALES, name)
 
-    clap = np.minimum.reduce([above("clap"), below("clap_gap"), above("clap_height"), below("clap_top", "clap_height")])
+    clap = np.minimum.reduce([above("clap"), below("clap_gap"), above("clap_height"), below("clap_top", "clap_height"),
+                              below("clap_walk", "walk")])
     # clapping hands also swing sideways: below the head, hands that meet are a clap, never a wave
     wave = np.minimum.reduce([above("wave"), above("wave_raise"), above("wave_flat"), above("wave_forearm"),
-                              above("wave_repeat"), below("wave_reach"), -clap])
-    jump = above("jump")
+                              above("wave_repeat"), below("wave_reach"), below("wave_walk", "walk"), -clap])
+    jump = np.minimum(above("jump"), below("jump_walk", "walk"))
     grounded = below("lift")
     squat = np.minimum(above("squat"), grounded)
     # a bow bends at the hips and keeps them up: hips that come down too make a squat (deep squats lean)
