@@ -223,7 +223,8 @@ PARAMS = {
 #: where every choice starts (coordinate ascent ends near its start: a fixed start makes the choice repeatable)
 START = Thresholds(wave=0.15, wave_raise=0.3, wave_flat=1.2, wave_forearm=0.1, wave_repeat=-1.0, wave_reach=1.5,
                    clap=0.3, clap_gap=0.25, clap_height=0.3, clap_top=1.3, hands_up=0.0, jump=0.6, lift=0.15, squat=0.4,
-                   bow=0.3, walk=0.25, walk_long=0.3, walk_rate=2.2, walk_regular=0.8, walk_bounce=9.0)
+                   bow=0.3, walk=0.25, walk_long=0.3, walk_rate=2.2, walk_regular=0.8, walk_bounce=9.0,
+                   wave_walk=9.0, clap_walk=9.0, jump_walk=9.0)
 
 
 def choose(streams: list[Stream], events: EventOptions, start: Thresholds | None = None, passes: int = 2
