@@ -170,7 +170,7 @@ def measure(xy: np.ndarray) -> Measures:
     along = along_long[s]
     walk = swing(along)
     rate = count_turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
-    regular = _periodicity(np.linalg.norm(feet, axis=-1), int(0.7 * RATE), int(1.6 * RATE))
+    regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
     return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
                     wave_repeat=best[5],
                     clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height,
