@@ -36,6 +36,10 @@ Options:
                        or this checkout's .venv/bin/kinemo)
   --split N            one output .blend per N files (OUT_001.blend, OUT_002.blend, ...), each
                        baked onto a fresh copy of the input: for very large batches
+  --no-sound           no sound strips, only the actions: for lines whose audio plays elsewhere
+                       (a game engine); strips the scene has already are left as they are. A
+                       strip is most of the bake's time per file (Blender reads the file twice
+                       to make it); without them a farm's bake keeps up with more workers
 
 Studio scale (docs/farm.md; needs `pip install 'kinemo[farm]'`, the bpy module, not Blender):
 the speech → curves work runs on a Dask cluster, a few files a task; the bake stays here,
@@ -95,6 +99,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--replace", action="store_true")
     p.add_argument("--kinemo")
     p.add_argument("--split", type=argcheck.integer(1), metavar="N")
+    p.add_argument("--no-sound", action="store_true")
     p.add_argument("--workers", type=argcheck.integer(1, 512), metavar="N")
     p.add_argument("--scheduler", metavar="ADDRESS")
     p.add_argument("--security", type=Path, metavar="FILE")
@@ -517,14 +522,15 @@ def wait_for(batch, i: int, total: int, clock: list[float]) -> str | None:
 
 
 def place_line(scene, key, action, f: Path, start: float, nla: bool, *, channel: int, mute: bool,
-               same: list | None = None):
-    """A baked line's sound strip beside its action, and the action onto the NLA when asked; the strip, or
-    None when Blender cannot add sound (e.g. the bpy 4.2 module has no audio: the action is kept)."""
+               same: list | None = None, sound: bool = True):
+    """A baked line's sound strip beside its action (unless not ``sound``), and the action onto the NLA when
+    asked; the strip, or None when there is none (e.g. the bpy 4.2 module has no audio: the action is kept)."""
     strip = None
     try:
-        with held_back() as said:
-            strip = add_sound(scene, f, int(start), channel=channel, mute=mute, same=same)
-        pass_on(said)
+        if sound:
+            with held_back() as said:
+                strip = add_sound(scene, f, int(start), channel=channel, mute=mute, same=same)
+            pass_on(said)
     except RuntimeError as e:
         detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
         print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
@@ -573,7 +579,8 @@ def finish_line(args, scene, key, action, why: str, f: Path, start: float, fps: 
         action.name = f.stem
     length = last_key(action, key) - start
     strip = place_line(scene, key, action, f, start, args.nla, channel=channel, mute=mute,
-                       same=sounds.of(f) if sounds is not None else None)
+                       same=sounds.of(f) if sounds is not None and not args.no_sound else None,
+                       sound=not args.no_sound)
     if strip is not None and sounds is not None:
         sounds.add(f, strip)
     scene.frame_end = max(scene.frame_end, int(start + length))

@@ -80,6 +80,30 @@ def test_existing_actions_get_unique_names_unless_replace(tmp_path):
     assert names == "['line']"
 
 
+def test_no_sound_bakes_the_same_actions_without_sound_strips(tmp_path):
+    """--no-sound: every line's action, laid out as with sound, and not one sound strip."""
+    speech, rate = sf.read(require(SHARED / "data" / "speech" / "jfk.flac"))
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    sf.write(audio / "first.wav", speech[: int(2 * rate)], rate)
+    sf.write(audio / "second.wav", speech[int(2 * rate): int(5 * rate)], rate)
+    avatar = tmp_path / "avatar.blend"
+    assert subprocess.run([sys.executable, str(ROOT / "rigs" / "build_avatar.py"), str(avatar)],
+                          capture_output=True, timeout=300).returncode == 0
+    out = tmp_path / "quiet.blend"
+    r = run("--blend", avatar, audio, "--output", out, "--nla", "--no-sound")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "baked 2 of 2 files" in r.stdout
+    summary = json.loads(inspect(out, (
+        "import json\n"
+        "key = bpy.data.objects['KinemoHead'].data.shape_keys\n"
+        "track = key.animation_data.nla_tracks['Kinemo speech']\n"
+        "se = bpy.context.scene.sequence_editor\n"
+        "sounds = [s for s in (se.strips_all if hasattr(se, 'strips_all') else se.sequences_all)] if se else []\n"
+        "print(json.dumps([sorted(s.action.name for s in track.strips), len(sounds)]))\n")))
+    assert summary == [["first", "second"], 0], summary
+
+
 def test_bad_arguments_are_clear(tmp_path):
     r = run("--blend", tmp_path / "missing.blend", "x.wav")
     assert r.returncode == 2 and "no such .blend" in r.stderr and "Traceback" not in r.stderr

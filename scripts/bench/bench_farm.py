@@ -1,6 +1,6 @@
 """Batch baking on a Dask cluster: 1 against 2 local workers, end to end, on real speech.
 
-  python scripts/bench/bench_farm.py [--files 600] [--workers 1,2] [--plain | --speech-only]
+  python scripts/bench/bench_farm.py [--files 600] [--workers 1,2] [--plain | --speech-only] [--no-sound]
 
 Builds a batch of N three-second lines of real speech (the sound tracks of the GRID talker's
 clips in ../shared/data/talking/grid_s1, as 16 kHz mono WAV; more lines than clips repeat
@@ -46,9 +46,9 @@ def make_batch(folder: Path, n: int) -> None:
         list(pool.map(extract, range(n)))
 
 
-def bake(tmp: Path, workers: int | None) -> tuple[float, str]:
+def bake(tmp: Path, workers: int | None, extra: tuple[str, ...] = ()) -> tuple[float, str]:
     cmd = [sys.executable, str(ROOT / "scripts" / "bake_audio.py"), "--blend", str(tmp / "avatar.blend"),
-           str(tmp / "lines"), "--nla", "--output", str(tmp / "baked.blend"), "--force"]
+           str(tmp / "lines"), "--nla", "--output", str(tmp / "baked.blend"), "--force", *extra]
     if workers:
         cmd += ["--workers", str(workers)]
     t0 = time.perf_counter()
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker counts to time, in order (default 1,2; 1,2,1,2 alternates them and reports each "
                              "count's mean)")
     parser.add_argument("--plain", action="store_true", help="also time the run without a cluster")
+    parser.add_argument("--no-sound", action="store_true", help="bake with --no-sound (no sound strips)")
     parser.add_argument("--speech-only", action="store_true",
                         help="time only the workers' part (batch submitted → every take back; no Blender)")
     args = parser.parse_args(argv)
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, str(ROOT / "rigs" / "build_avatar.py"), str(tmp / "avatar.blend")],
                        check=True, capture_output=True)
         print(f"batch: {args.files} files of real speech (3 s each, {args.files * 3 / 60:.0f} min); "
-              f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} before", flush=True)
+              f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} before"
+              + ("; --no-sound" if args.no_sound else ""), flush=True)
         times: dict[int | None, list[float]] = {}
         if args.speech_only:
             for workers in counts:
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"speech only: {workers} workers {ratio:.2f}x faster than {counts[0]}")
             return 0
         for workers in ([None] if args.plain else []) + counts:
-            wall, out = bake(tmp, workers)
+            wall, out = bake(tmp, workers, ("--no-sound",) if args.no_sound else ())
             m = re.search(r"baked (\d+) of (\d+) files", out)
             if not m or m.group(1) != m.group(2) or int(m.group(2)) != args.files:
                 sys.exit(f"not every file was baked: {m.group(0) if m else out[-500:]}")
