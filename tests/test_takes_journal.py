@@ -223,3 +223,16 @@ def test_finish_gives_the_npz_takes_arrays_without_a_file(tmp_path):
     with np.load(tmp_path / "a.npz", allow_pickle=False) as z:
         assert z.files == list(arrays)
         assert [k for k in z.files if not np.array_equal(z[k], arrays[k], equal_nan=z[k].dtype.kind == "f")] == []
+
+
+def test_a_take_kept_in_memory_finishes_as_the_journaled_one(tmp_path):
+    """journal=False (a farm worker's take): no journal on disk while recording, the same arrays at the end."""
+    frames = _frames(20, seed=6)
+    journaled, kept = TakeWriter(tmp_path / "a.npz", fps=FPS), TakeWriter(tmp_path / "b.npz", fps=FPS, journal=False)
+    for f in frames:
+        journaled.add(f)
+        kept.add(f)
+    assert kept.count == 20 and not journal_path(tmp_path / "b.npz").exists()
+    a, b = journaled.finish(), kept.finish()
+    assert list(a) == list(b)
+    assert [k for k in a if not np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f")] == []

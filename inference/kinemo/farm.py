@@ -159,7 +159,7 @@ def animate(label: str, name: str, fps: int, path: str | None = None, data: byte
         net = _net()
         try:
             source = AudioFileSource(src)
-            writer = TakeWriter(Path(tmp) / (Path(name).stem + ".npz"), fps=fps, source=source.name)
+            writer = TakeWriter(Path(tmp) / (Path(name).stem + ".npz"), fps=fps, source=source.name, journal=False)
             # exactly what `kinemo audio --format npz --no-landmarks --no-osc -q` does for each file
             animator = VoiceAnimator(net, VoiceAnimatorOptions(model_path=str(FILE_MODEL), fps=fps,
                                                                smoothing="savgol", landmarks=False, threads=1))

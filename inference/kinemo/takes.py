@@ -73,10 +73,15 @@ def check_output_path(path: str | os.PathLike) -> Path:
 
 
 class TakeWriter:
-    """Streams frames into the take's journal; ``close`` writes the file for its suffix from it."""
+    """Streams frames into the take's journal; ``close`` writes the file for its suffix from it.
+
+    ``journal=False`` keeps the frames in memory instead, for a take that is sent on (:meth:`finish`) and
+    never becomes a file to recover: a farm worker's.
+    """
 
     def __init__(self, path: str | os.PathLike, *, fps: float, source: str = "", zero_phase: bool = False,
-                 profile: Profile | None = None, profile_path: str | os.PathLike | None = None) -> None:
+                 profile: Profile | None = None, profile_path: str | os.PathLike | None = None,
+                 journal: bool = True) -> None:
         self.path = check_output_path(path)
         self.fps, self.source = float(fps), source
         self.zero_phase = zero_phase  # smooth the whole take without lag before writing (file input)
@@ -85,13 +90,17 @@ class TakeWriter:
         self.labels: tuple[str, ...] = protocol.EMOTIONS  # what the emotion scores are of; set by columns()
         self.frames: list[Frame] = []  # filled from the journal by close()/recover(), not while recording
         self._journal: JournalWriter | None = None  # opened by the first frame: a run that fails first leaves none
+        self._journaled = journal
 
     @property
     def count(self) -> int:
         """Frames recorded so far."""
-        return self._journal.count if self._journal else 0
+        return self._journal.count if self._journal else len(self.frames)
 
     def add(self, frame: Frame) -> None:
+        if not self._journaled:
+            self.frames.append(frame)
+            return
         if self._journal is None:
             self._journal = JournalWriter(journal_path(self.path), {**self._meta(), "zero_phase": self.zero_phase,
                                                                   "profile": self.profile_path})
