@@ -526,14 +526,14 @@ def place_line(scene, key, action, f: Path, start: float, nla: bool, *, channel:
     """A baked line's sound strip beside its action (unless not ``sound``), and the action onto the NLA when
     asked; the strip, or None when there is none (e.g. the bpy 4.2 module has no audio: the action is kept)."""
     strip = None
-    try:
-        if sound:
+    if sound:
+        try:
             with held_back() as said:
                 strip = add_sound(scene, f, int(start), channel=channel, mute=mute, same=same)
             pass_on(said)
-    except RuntimeError as e:
-        detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
-        print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
+        except RuntimeError as e:
+            detail = (str(e).strip().splitlines() or ["unknown error"])[0].removeprefix("Error: ")
+            print(f"{PROG}: warning: {f.name}: baked, but no sound strip ({detail})", file=sys.stderr)
     if nla:
         lay_on_nla(key, action, start)
     return strip
@@ -579,8 +579,7 @@ def finish_line(args, scene, key, action, why: str, f: Path, start: float, fps: 
         action.name = f.stem
     length = last_key(action, key) - start
     strip = place_line(scene, key, action, f, start, args.nla, channel=channel, mute=mute,
-                       same=sounds.of(f) if sounds is not None and not args.no_sound else None,
-                       sound=not args.no_sound)
+                       same=sounds.of(f) if sounds is not None else None, sound=not args.no_sound)
     if strip is not None and sounds is not None:
         sounds.add(f, strip)
     scene.frame_end = max(scene.frame_end, int(start + length))
@@ -616,7 +615,7 @@ def bake_parts(bpy, args, cmd, farm, files: list[Path], failed: list[tuple[Path,
                     open_blend(bpy, source)
                     target = find_target(bpy, args.target)
                     scene = bake_scene(bpy, args)
-                sounds = SoundStrips(scene)
+                sounds = None if args.no_sound else SoundStrips(scene)
                 frame = scene.frame_start
                 key = target.data.shape_keys
                 part_baked = 0
