@@ -39,9 +39,9 @@ from kinemo.body.detectors import ACTIONS, Thresholds, distribute, scores
 from kinemo.body.events import EventOptions
 from kinemo.body.features import window_and_history
 from kinemo.body.generator import TRAIN, VOCABULARY, generate, random_script
-from kinemo.body.kinematics import LONG, measure
+from kinemo.body.kinematics import L_ANKLE, LONG, R_ANKLE, measure
 from kinemo.body.posefile import PoseTrack
-from kinemo.body.skeleton import INDEX
+from kinemo.body.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from kinemo.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,17 +105,25 @@ def track_measures(track: PoseTrack, every: float | None) -> tuple[np.ndarray, n
     return t[when], np.array(out), _v22().probabilities(np.stack(windows))
 
 
+def motion_files() -> list[mocap.MotionFile]:
+    """The labelled motion files (``unsure`` ones left out)."""
+    return [i for i in mocap.read_manifest() if i.label != "unsure"]
+
+
+def motion_name(item: mocap.MotionFile) -> str:
+    """A motion file's name in the streams (``FOLDER/STEM``; each view's stream adds ``@YAW``)."""
+    return f"{item.path.parent.name}/{item.path.stem}"
+
+
 def mocap_streams(every: float | None, progress: Progress | None = None) -> list[Stream]:
     out = []
-    items = [i for i in mocap.read_manifest() if i.label != "unsure"]
-    for k, item in enumerate(items):
+    for k, item in enumerate(motion_files()):
         world, fps = mocap.load_world(item)
         for v, (yaw, mirrored, rate) in enumerate(VIEWS):
             track = mocap.render(world, fps, yaw_deg=yaw, fps=rate, seed=1000 * k + v, mirrored=mirrored)
             times, m, b = track_measures(track, every)
             label = item.label if item.label in ACTIONS else "negative"
-            out.append(Stream(item.source, f"{item.path.parent.name}/{item.path.stem}@{int(yaw)}", label, times, m, b,
-                              item.also))
+            out.append(Stream(item.source, f"{motion_name(item)}@{int(yaw)}", label, times, m, b, item.also))
         if progress:
             progress.update()
     return out
@@ -150,8 +158,8 @@ def mlkit_streams(every: float | None, seed: int = 5) -> list[Stream]:
     return out
 
 
-def stream_events(stream: Stream, th: Thresholds | None, events: EventOptions) -> list[str]:
-    """Labels of the events that start in a stream (the end of the stream decides a pending one).
+def stream_events(stream: Stream, th: Thresholds | None, events: EventOptions) -> list:
+    """The events that start in a stream (the end of the stream decides a pending one).
 
     ``th`` None: v2.2's probabilities instead of the detectors'.
     """
@@ -160,14 +168,14 @@ def stream_events(stream: Stream, th: Thresholds | None, events: EventOptions) -
     else:
         labels = (*ACTIONS, "idle", "other")
         probs = distribute(scores(stream.measures, th), labels)
-    return [e.label for e in actions_eval.stream_events(labels, stream.times, probs, events, flush=True)]
+    return actions_eval.stream_events(labels, stream.times, probs, events, flush=True)
 
 
 def score_rows(streams: list[Stream], th: Thresholds, events: EventOptions) -> list[tuple]:
     """(source, label, found, {false label: count}) per stream."""
     rows = []
     for s in streams:
-        got = stream_events(s, th, events)
+        got = [e.label for e in stream_events(s, th, events)]
         hit = s.label in got if s.label != "negative" else None
         false: dict[str, int] = {}
         for g in got:
@@ -274,7 +282,7 @@ def load_streams(every: float | None, cache: Path | None) -> list[Stream]:
         return [Stream(d["source"], d["name"], d["label"], np.array(d["times"]), np.array(d["measures"]),
                        np.array(d["baseline"]), tuple(d.get("also", ()))) for d in data]
     print("filming the motion capture…", file=sys.stderr)
-    n = len([i for i in mocap.read_manifest() if i.label != "unsure"])
+    n = len(motion_files())
     progress = Progress("motion files", n)
     streams = mocap_streams(every, progress)
     progress.close()
@@ -295,9 +303,7 @@ def audit(streams: list[Stream], th: Thresholds, events: EventOptions) -> None:
     the performer is going somewhere), and each false jump against the lower foot's height then (≥ 0.15
     torso lengths above the take's ground: both feet are off the ground).
     """
-    items = {f"{i.path.parent.name}/{i.path.stem}": i for i in mocap.read_manifest() if i.label != "unsure"}
-    lh, rh, ls, rs = (INDEX[n] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder"))
-    ankles = [INDEX["left_ankle"], INDEX["right_ankle"]]
+    items = {motion_name(i): i for i in motion_files()}
     worlds: dict[str, tuple[np.ndarray, float]] = {}
     found: dict[str, list[bool]] = {"walk": [], "jump": []}
     total = 0
@@ -308,12 +314,11 @@ def audit(streams: list[Stream], th: Thresholds, events: EventOptions) -> None:
         if key not in worlds:
             worlds[key] = mocap.load_world(items[key])  # y up
         world, fps = worlds[key]
-        hips = 0.5 * (world[:, lh] + world[:, rh])
-        torso = float(np.median(np.linalg.norm(0.5 * (world[:, ls] + world[:, rs]) - hips, axis=-1)))
-        lower_foot = world[:, ankles, 1].min(axis=1)
+        hips = 0.5 * (world[:, L_HIP] + world[:, R_HIP])
+        torso = float(np.median(np.linalg.norm(0.5 * (world[:, L_SHOULDER] + world[:, R_SHOULDER]) - hips, axis=-1)))
+        lower_foot = world[:, [L_ANKLE, R_ANKLE], 1].min(axis=1)
         ground = np.percentile(lower_foot, 10)
-        probs = distribute(scores(stream.measures, th), (*ACTIONS, "idle", "other"))
-        for e in actions_eval.stream_events((*ACTIONS, "idle", "other"), stream.times, probs, events, flush=True):
+        for e in stream_events(stream, th, events):
             if e.label in stream.also:
                 continue
             total += 1
