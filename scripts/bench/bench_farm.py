@@ -86,11 +86,6 @@ def speech_only(folder: Path, workers: int) -> float:
         farm.close()
 
 
-def others(counts: list[int]) -> list[int]:
-    """The worker counts compared with the first, each once, in order."""
-    return [w for i, w in enumerate(counts) if w != counts[0] and w not in counts[:i]]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=600)
@@ -103,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time only the workers' part (batch submitted → every take back; no Blender)")
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
+    compared = list(dict.fromkeys(counts))[1:]  # against the first count, each once
     with tempfile.TemporaryDirectory(prefix="kinemo-bench-farm-") as tmp:
         tmp = Path(tmp)
         (tmp / "lines").mkdir()
@@ -119,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 times.setdefault(workers, []).append(wall)
                 print(f"{workers:>2} worker{'s' * (workers > 1)}: {wall:6.1f} s for every take "
                       f"({args.files / wall:.1f} files/s)", flush=True)
-            for workers in others(counts):
+            for workers in compared:
                 ratio = mean(times[counts[0]]) / mean(times[workers])
                 print(f"speech only: {workers} workers {ratio:.2f}x faster than {counts[0]}")
             return 0
@@ -133,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:>10}: {wall:6.1f} s end to end ({args.files / wall:.1f} files/s); {m.group(0)}; "
                   f"load average {os.getloadavg()[0]:.2f}", flush=True)
     base = mean(times[counts[0]])
-    for workers in others(counts):
+    for workers in compared:
         print(f"speed-up of {workers} workers over {counts[0]}: {base / mean(times[workers]):.2f}x "
               f"(target >= 1.4x for 2 over 1); every file baked in every run")
     return 0
