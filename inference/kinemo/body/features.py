@@ -72,9 +72,10 @@ def _square_xy(raw: np.ndarray, aspect: float) -> np.ndarray:
     return xy
 
 
-def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float = 1.0,
-               steps: int = 64) -> np.ndarray:
-    """The last ``steps`` samples at ``RATE`` Hz before ``end_time``: (steps, 33, 2) x, y in square units.
+def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float,
+               steps: int) -> np.ndarray:
+    """The last ``steps`` samples at ``RATE`` Hz before ``end_time`` (the detectors': ``kinematics.LONG``):
+    (steps, 33, 2) x, y in square units.
 
     What the kinematic detectors (``kinemo.body.kinematics``) measure: raw image geometry,
     aspect undone, nothing normalised yet.
@@ -82,8 +83,8 @@ def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect
     return _square_xy(resample(times, landmarks, sample_times(end_time, steps)), aspect)
 
 
-def window_and_history(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float = 1.0,
-                       steps: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def window_and_history(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float,
+                       steps: int) -> tuple[np.ndarray, np.ndarray]:
     """``window_at`` and ``history_at`` from one resampling: the window's instants are the history's last
     ``STEPS`` (``steps`` ≥ ``STEPS``), so every frame interpolates its pose once."""
     raw = resample(times, landmarks, sample_times(end_time, steps))
