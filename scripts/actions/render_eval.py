@@ -1,0 +1,137 @@
+"""Does what selection learns from projected joints carry to the real pose tracker on pictures?
+
+    python scripts/actions/render_eval.py [--renders build/actions/renders]
+
+Each video of ``render_mocap.py`` (a motion file carried by the MakeHuman body, one camera yaw)
+goes through the whole ``kinemo actions --video`` path — MediaPipe's pose tracker on the pictures,
+then the shipped detectors and hysteresis — and its pose track is kept beside it. The same file,
+cut to the same length, is also filmed the way selection films it (``mocap.render``: the joints
+projected by the generator's camera, with its tracker noise model), and the same pipeline runs on
+that track. Both are scored as selection scores: a file is found when an event of its label starts
+in it; any other event is false (``walk`` in the "walk and …" negatives excepted). The table puts
+the two side by side per label and view, so a gap says where the projection flatters or wrongs
+the detectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import mocap  # noqa: E402
+
+from kinemo.body.pipeline import ActionPipeline  # noqa: E402
+from kinemo.body.posefile import PoseTrack, read_pose_file  # noqa: E402
+
+DEFAULT = HERE.parents[1] / "build" / "actions" / "renders"
+
+
+@dataclass
+class Video:
+    path: Path
+    item: mocap.MotionFile
+    yaw: int
+    fps: float
+
+
+def parse(path: Path, items: dict[str, mocap.MotionFile]) -> Video | None:
+    """``SOURCE__FOLDER__STEM__yYAW_fFPS.mp4`` (``render_mocap.video_name``) → its motion file and view."""
+    parts = path.stem.split("__")
+    if len(parts) != 4 or not parts[3].startswith("y"):
+        return None
+    yaw, fps = parts[3][1:].split("_f")
+    item = items.get(f"{parts[1]}/{parts[2]}")
+    return Video(path, item, int(yaw), float(fps)) if item else None
+
+
+def track_video(video: Video, kinemo: list[str]) -> PoseTrack | str:
+    """The pose track MediaPipe finds in the video (``kinemo actions --video``), kept as ``*.pose.npz``;
+    or why there is none (the command's last line)."""
+    pose = video.path.with_suffix(".pose.npz")
+    if not pose.exists():
+        r = subprocess.run([*kinemo, "actions", "--video", str(video.path), "--record-pose", str(pose), "--no-osc",
+                            "-o", str(video.path.with_suffix(".events.json"))], capture_output=True, text=True)
+        if r.returncode != 0:
+            return (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
+    return read_pose_file(pose)
+
+
+def events(track: PoseTrack) -> list[str]:
+    """The labels of the events the shipped pipeline starts on a track (as ``kinemo actions --pose-file``)."""
+    pipe = ActionPipeline.create_from_options(track=False)
+    found = []
+    for t, lm in zip(track.time, track.landmarks, strict=True):
+        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=track.aspect).events if e.phase == "start"]
+    return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
+
+
+def score(item: mocap.MotionFile, labels: list[str]) -> tuple[bool | None, int]:
+    found = item.label in labels if item.label != "negative" else None
+    false = sum(1 for g in labels if g != item.label and g not in item.also)
+    return found, false
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--renders", type=Path, default=DEFAULT, help="the videos of render_mocap.py")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    exe = shutil.which("kinemo") or shutil.which("kinemo", path=str(Path(sys.executable).parent))
+    kinemo = [exe] if exe else [sys.executable, "-m", "kinemo"]
+    items = {f"{i.path.parent.name}/{i.path.stem}": i for i in mocap.read_manifest()}
+    videos = [v for p in sorted(args.renders.glob("*.mp4")) if (v := parse(p, items))]
+    if not videos:
+        sys.exit(f"no rendered videos in {args.renders}: run scripts/actions/render_mocap.py first")
+    os.environ.setdefault("KINEMO_OFFLINE", "1")
+    rows = []
+    for k, v in enumerate(videos, 1):
+        real = track_video(v, kinemo)
+        if isinstance(real, str):
+            print(f"[{k}/{len(videos)}] {v.path.name}: skipped ({real})", flush=True)
+            continue
+        world, fps_in = mocap.load_world(v.item)
+        world = world[: int(np.ceil((real.time[-1] + 1.0 / v.fps) * fps_in)) + 1]
+        projected = mocap.render(world, fps_in, yaw_deg=float(v.yaw), fps=v.fps, seed=args.seed + k)
+        got_real, got_proj = events(real), events(projected)
+        row = {"file": v.path.name, "source": v.item.source, "label": v.item.label, "yaw": v.yaw,
+               "tracked": float(np.mean(real.present)), "rendered": got_real, "projected": got_proj}
+        for key, got in (("rendered", got_real), ("projected", got_proj)):
+            row[f"{key}_found"], row[f"{key}_false"] = score(v.item, got)
+        rows.append(row)
+        print(f"[{k}/{len(videos)}] {v.path.name}: rendered {got_real or '-'}; projected {got_proj or '-'}",
+              flush=True)
+    print(table(rows))
+    out = args.renders / "render_eval.json"
+    out.write_text(json.dumps(rows, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| label | view | files | found: MediaPipe on renders | found: projected joints | false / file: renders "
+             "| false / file: projected |", "|---|---|---|---|---|---|---|"]
+    groups = sorted({(r["label"], r["yaw"]) for r in rows}, key=lambda g: (g[0] == "negative", g))
+    for label, yaw in [*groups, ("all", "all")]:
+        mine = [r for r in rows if (label == "all" or r["label"] == label) and (yaw == "all" or r["yaw"] == yaw)]
+        cells = []
+        for key in ("rendered", "projected"):
+            hits = [r[f"{key}_found"] for r in mine if r[f"{key}_found"] is not None]
+            cells.append((f"{sum(hits)} / {len(hits)}" if hits else "—", np.mean([r[f"{key}_false"] for r in mine])))
+        lines.append(f"| {label} | {yaw} | {len(mine)} | {cells[0][0]} | {cells[1][0]} | {cells[0][1]:.2f} "
+                     f"| {cells[1][1]:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Mocap carried by the MakeHuman body and rendered (scripts/actions/render_mocap.py): the real tracker sees it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, run_kinemo
+
+sys.path.insert(0, str(ROOT / "scripts" / "actions"))
+import render_mocap  # noqa: E402
+
+from kinemo.body.generator import Body, forward_kinematics, smoothstep  # noqa: E402
+from kinemo.body.posefile import read_pose_file  # noqa: E402
+from kinemo.body.skeleton import INDEX  # noqa: E402
+
+FILM = """
+import sys, numpy as np
+sys.path.insert(0, {actions!r})
+import bpy, render_mocap
+world = np.load({world!r})
+render_mocap.film(bpy, render_mocap.Path({blend!r}), world, 30.0, {yaw}, 15.0, render_mocap.Path({out!r}))
+"""
+
+
+def test_world_axes_become_blenders():
+    """Mocap's +x (the performer's left), +y (up), +z (facing) → Blender's +x, +z, −y (the avatar faces −y)."""
+    got = render_mocap.to_blender(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), 2.0)
+    np.testing.assert_allclose(got, [[2, 0, 0], [0, 0, 2], [0, -2, 0]], atol=1e-12)
+
+
+def test_camera_pans_after_the_hips_from_its_yaw():
+    hips = np.stack([np.linspace(0, 3, 60), np.zeros(60), np.full(60, 0.9)], 1)  # walking to the side
+    where, look = render_mocap.camera_path(hips, 0.0, 15.0)
+    assert np.all(np.diff(look[:, 0]) >= -1e-9) and look[-1, 0] > 2.0  # follows, smoothed
+    assert np.allclose(where[:, 1] - look[:, 1], -render_mocap.CAMERA_M)  # in front of the avatar (−y)
+    where, look = render_mocap.camera_path(hips, 90.0, 15.0)
+    assert np.allclose(where[:, 0] - look[:, 0], render_mocap.CAMERA_M)  # at its left (+x)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 90.0])
+def test_raised_arms_rendered_on_the_body_are_tracked_as_raised(tmp_path, yaw):
+    """A body that stands 1 s, then raises both arms overhead for 2 s: MediaPipe's pose tracker, run on the
+    rendered video by ``kinemo actions --video``, finds the person and the wrists going from below the
+    shoulders to above the nose (the retargeting moves the body; the camera keeps it in frame)."""
+    blend = tmp_path / "avatar.blend"
+    subprocess.run([sys.executable, str(ROOT / "rigs" / "build_avatar.py"), str(blend)], check=True,
+                   capture_output=True, timeout=300)
+    t = np.arange(0, 3.0, 1 / 30)
+    n = len(t)
+    up = smoothstep((t - 1.0) / 0.5)[:, None]
+    p = {"root": np.zeros((n, 3)), "yaw": np.zeros((n, 1)), "torso": np.zeros((n, 3)), "head": np.zeros((n, 3)),
+         "hand_l": (1 - up) * [0.09, -0.96, 0.06] + up * [0.15, 0.97, 0.1],
+         "hand_r": (1 - up) * [-0.09, -0.96, 0.06] + up * [-0.15, 0.97, 0.1],
+         "foot_l": np.tile([0.065, 0.0, 0.0], (n, 1)), "foot_r": np.tile([-0.065, 0.0, 0.0], (n, 1))}
+    world = forward_kinematics(p, Body())
+    np.save(tmp_path / "world.npy", world)
+    video = tmp_path / "raise.mp4"
+    script = FILM.format(actions=str(ROOT / "scripts" / "actions"), world=str(tmp_path / "world.npy"),
+                         blend=str(blend), yaw=yaw, out=str(video))
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=600)
+    pose = tmp_path / "raise.npz"
+    r = run_kinemo("actions", "--video", str(video), "--record-pose", str(pose), "--no-osc",
+                   "-o", str(tmp_path / "events.json"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    track = read_pose_file(pose)
+    assert len(track.time) == 45 and track.present.mean() > 0.9
+    y = track.landmarks[..., 1]  # image y grows downwards
+    wrists = np.maximum(y[:, INDEX["left_wrist"]], y[:, INDEX["right_wrist"]])  # the lower wrist
+    before, after = slice(0, 12), slice(-10, None)
+    assert np.all(wrists[before] > y[before, INDEX["left_shoulder"]])
+    assert np.all(wrists[after] < y[after, INDEX["nose"]])
+    assert json.loads((tmp_path / "events.json").read_text())["person_frames"] >= 40
