@@ -23,6 +23,10 @@ def items() -> dict[str, mocap.MotionFile]:
 
 def test_manifest_gives_every_file_a_source_and_label(items):
     assert len(items) >= 110
+    every = mocap.read_manifest(MOTION)
+    assert len({i.key for i in every}) == len(every)  # unique, though train/ and test/ share names
+    assert {"cmu_seq2seq_expmap/train/jumping/jumping_1", "cmu_seq2seq_expmap/test/jumping/jumping_1"} <= {
+        i.key for i in every}
     sources = {i.source for i in items.values()}
     assert {"cmu_iclone", "cmu_expmap", "ad_5yr_old", "ad_8yr_old", "ad_cmu_1006"} <= sources
     assert {i.label for i in items.values()} >= {"walk", "jump", "wave", "negative"}

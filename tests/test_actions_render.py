@@ -74,3 +74,21 @@ def test_raised_arms_rendered_on_the_body_are_tracked_as_raised(tmp_path, yaw):
     assert np.all(wrists[before] > y[before, INDEX["left_shoulder"]])
     assert np.all(wrists[after] < y[after, INDEX["nose"]])
     assert json.loads((tmp_path / "events.json").read_text())["person_frames"] >= 40
+
+
+def test_video_names_lead_back_to_their_motion_file_and_view():
+    """The evaluation finds each video's file and view from its name, also where two files share a folder and
+    stem (the CMU exp-map set's train/ and test/)."""
+    import mocap
+    import render_eval
+    from conftest import SHARED, require
+
+    every = mocap.read_manifest(require(SHARED / "data" / "motion"))
+    items = {i.key.replace("/", "-"): i for i in every}
+    twins = [i for i in every if i.path.stem == "jumping_1"]
+    assert len(twins) == 2
+    for item in twins:
+        name = render_mocap.video_name(item, 90.0, 15.0)
+        video = render_eval.parse(render_mocap.Path("/x") / name, items)
+        assert video.item is item and video.yaw == 90 and video.fps == 15.0
+    assert render_eval.parse(render_mocap.Path("/x/holiday.mp4"), items) is None

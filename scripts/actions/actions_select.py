@@ -2,6 +2,7 @@
 
     python scripts/actions/actions_select.py              # LOSO table per source → build/actions/select.json
     python scripts/actions/actions_select.py --fixed      # also: the shipped thresholds on every source
+    python scripts/actions/actions_select.py --renders build/actions/renders   # also MediaPipe on renders
 
 Sources (each is left out in turn; thresholds are chosen on the others, then applied to it):
 
@@ -11,7 +12,10 @@ Sources (each is left out in turn; thresholds are chosen on the others, then app
   ``ad_cmu_new``, ``ad_other`` (AnimatedDrawings subjects): walk, jump, wave and negatives;
 * ``generator``: fresh takes of every action (idle → action → idle) and of idle and other motion;
 * ``mlkit``: crafted clips of real ML Kit bodies (squat, hands_up, jump, idle; ``crafted.py``);
-  ``mlkit_side``: squats of real ML Kit bodies photographed from the side.
+  ``mlkit_side``: squats of real ML Kit bodies photographed from the side;
+* with ``--renders DIR``: the motion files again, carried by the MakeHuman body, rendered
+  (``render_mocap.py``) and tracked by MediaPipe itself (``render_eval.py``), front and side —
+  more views of each file, in its own source.
 
 An item is found when an event of its label starts anywhere in it (the clip's edges count);
 every event of another action is false (in negatives, every event) — except ``walk`` in the
@@ -33,6 +37,7 @@ import actions_eval
 import crafted
 import mocap
 import numpy as np
+import render_eval
 
 from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.detectors import ACTIONS, Thresholds, distribute, scores
@@ -40,7 +45,7 @@ from kinemo.body.events import EventOptions
 from kinemo.body.features import window_and_history
 from kinemo.body.generator import TRAIN, VOCABULARY, generate, random_script
 from kinemo.body.kinematics import L_ANKLE, LONG, R_ANKLE, measure
-from kinemo.body.posefile import PoseTrack
+from kinemo.body.posefile import PoseTrack, read_pose_file
 from kinemo.body.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
 from kinemo.progress import Progress
 
@@ -110,11 +115,6 @@ def motion_files() -> list[mocap.MotionFile]:
     return [i for i in mocap.read_manifest() if i.label != "unsure"]
 
 
-def motion_name(item: mocap.MotionFile) -> str:
-    """A motion file's name in the streams (``FOLDER/STEM``; each view's stream adds ``@YAW``)."""
-    return f"{item.path.parent.name}/{item.path.stem}"
-
-
 def mocap_streams(every: float | None, progress: Progress | None = None) -> list[Stream]:
     out = []
     for k, item in enumerate(motion_files()):
@@ -123,9 +123,24 @@ def mocap_streams(every: float | None, progress: Progress | None = None) -> list
             track = mocap.render(world, fps, yaw_deg=yaw, fps=rate, seed=1000 * k + v, mirrored=mirrored)
             times, m, b = track_measures(track, every)
             label = item.label if item.label in ACTIONS else "negative"
-            out.append(Stream(item.source, f"{motion_name(item)}@{int(yaw)}", label, times, m, b, item.also))
+            out.append(Stream(item.source, f"{item.key}@{int(yaw)}", label, times, m, b, item.also))
         if progress:
             progress.update()
+    return out
+
+
+def rendered_streams(folder: Path, every: float | None) -> list[Stream]:
+    """The pose tracks MediaPipe found in ``render_mocap.py``'s videos (``render_eval.py`` keeps them as
+    ``*.pose.npz``): each is one more view of its motion file, in that file's source."""
+    items = {i.key.replace("/", "-"): i for i in motion_files()}
+    out = []
+    for pose in sorted(folder.glob("*.pose.npz")):
+        video = render_eval.parse(pose.with_name(pose.name.removesuffix(".pose.npz") + ".mp4"), items)
+        if video is None:
+            continue
+        times, m, b = track_measures(read_pose_file(pose), every)
+        label = video.item.label if video.item.label in ACTIONS else "negative"
+        out.append(Stream(video.item.source, f"{video.item.key}@r{video.yaw}", label, times, m, b, video.item.also))
     return out
 
 
@@ -303,7 +318,7 @@ def audit(streams: list[Stream], th: Thresholds, events: EventOptions) -> None:
     the performer is going somewhere), and each false jump against the lower foot's height then (≥ 0.15
     torso lengths above the take's ground: both feet are off the ground).
     """
-    items = {motion_name(i): i for i in motion_files()}
+    items = {i.key: i for i in motion_files()}
     worlds: dict[str, tuple[np.ndarray, float]] = {}
     found: dict[str, list[bool]] = {"walk": [], "jump": []}
     total = 0
@@ -346,8 +361,17 @@ def main(argv: list[str] | None = None) -> int:
                          "against the 3-D motion (real steps and hops the per-file labels do not name)")
     ap.add_argument("--cache", type=Path, default=OUT / "select_measures.json",
                     help="measures of every stream (made once; delete it after changing the renderer)")
+    ap.add_argument("--renders", type=Path,
+                    help="also choose on MediaPipe's tracks of the MakeHuman body carrying the motion files "
+                         "(render_mocap.py renders them into this folder, render_eval.py tracks them)")
     args = ap.parse_args(argv)
     streams = load_streams(1.0 / DECIDE_HZ, args.cache)
+    if args.renders:
+        rendered = rendered_streams(args.renders, 1.0 / DECIDE_HZ)
+        if not rendered:
+            sys.exit(f"no tracked renders in {args.renders}: run render_mocap.py, then render_eval.py")
+        print(f"{len(rendered)} tracked renders of the motion files join their sources", file=sys.stderr)
+        streams += rendered
     events = EventOptions()
     report: dict = {"sources": sorted({s.source for s in streams})}
     if args.fixed:

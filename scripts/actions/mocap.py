@@ -60,6 +60,13 @@ class MotionFile:
     fps: float
 
     @property
+    def key(self) -> str:
+        """The file's path in the motion folder without its suffix: unique (the CMU exp-map set has
+        ``train/jumping/jumping_1`` and ``test/jumping/jumping_1``, so folder and stem are not)."""
+        parts = self.path.with_suffix("").parts
+        return "/".join(parts[parts.index("motion") + 1:] if "motion" in parts else parts[-2:])
+
+    @property
     def also(self) -> tuple[str, ...]:
         """Actions that may happen in this file besides its label: none is a hit, none is false.
 

@@ -46,12 +46,12 @@ class Video:
 
 
 def parse(path: Path, items: dict[str, mocap.MotionFile]) -> Video | None:
-    """``SOURCE__FOLDER__STEM__yYAW_fFPS.mp4`` (``render_mocap.video_name``) → its motion file and view."""
+    """``SOURCE__KEY__yYAW_fFPS.mp4`` (``render_mocap.video_name``) → its motion file and view."""
     parts = path.stem.split("__")
-    if len(parts) != 4 or not parts[3].startswith("y"):
+    if len(parts) != 3 or not parts[2].startswith("y"):
         return None
-    yaw, fps = parts[3][1:].split("_f")
-    item = items.get(f"{parts[1]}/{parts[2]}")
+    yaw, fps = parts[2][1:].split("_f")
+    item = items.get(parts[1])
     return Video(path, item, int(yaw), float(fps)) if item else None
 
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     exe = shutil.which("kinemo") or shutil.which("kinemo", path=str(Path(sys.executable).parent))
     kinemo = [exe] if exe else [sys.executable, "-m", "kinemo"]
-    items = {f"{i.path.parent.name}/{i.path.stem}": i for i in mocap.read_manifest()}
+    items = {i.key.replace("/", "-"): i for i in mocap.read_manifest()}
     videos = [v for p in sorted(args.renders.glob("*.mp4")) if (v := parse(p, items))]
     if not videos:
         sys.exit(f"no rendered videos in {args.renders}: run scripts/actions/render_mocap.py first")

@@ -202,7 +202,8 @@ def chosen(labels: list[str], per_label: int) -> list:
 
 
 def video_name(item, yaw: float, fps: float) -> str:
-    return f"{item.source}__{item.path.parent.name}__{item.path.stem}__y{int(yaw)}_f{int(fps)}.mp4"
+    """``SOURCE__KEY__yYAW_fFPS.mp4``, the motion file's key with ``-`` for ``/``."""
+    return f"{item.source}__{item.key.replace('/', '-')}__y{int(yaw)}_f{int(fps)}.mp4"
 
 
 def main(argv: list[str] | None = None) -> int:
