@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +39,11 @@ def pose_events(track) -> list[str]:
 
     pipe = ActionPipeline.create_from_options(track=False)
     found = []
-    for t, lm in zip(track.time, track.landmarks, strict=True):
-        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=track.aspect).events if e.phase == "start"]
+    present = getattr(track, "present", None)
+    present = np.ones(len(track.time), bool) if present is None else present
+    for t, lm, here in zip(track.time, track.landmarks, present, strict=True):
+        result = pipe.process_pose(lm if here else None, float(t), aspect=track.aspect)
+        found += [e.label for e in result.events if e.phase == "start"]
     return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
 
 

@@ -92,3 +92,20 @@ def test_video_names_lead_back_to_their_motion_file_and_view():
         video = render_eval.parse(render_mocap.Path("/x") / name, items)
         assert video.item is item and video.yaw == 90 and video.fps == 15.0
     assert render_eval.parse(render_mocap.Path("/x/holiday.mp4"), items) is None
+
+
+def test_frames_without_a_person_are_nobody_in_view_not_a_pose_of_zeros():
+    """A tracker that loses the person for a frame leaves zeros there, marked absent; the evaluation skips them
+    as ``kinemo actions`` does. Read as a pose, the zeros fire a `jump` in a body standing still."""
+    import render_eval
+
+    from kinemo.body.generator import TRAIN, generate, with_config
+    from kinemo.body.posefile import PoseTrack
+
+    front = with_config(TRAIN, camera_yaw_deg=(-10.0, 10.0), mirror_prob=0.0, upper_body_prob=0.0,
+                        noise=(0.002, 0.004), fps=(25.0, 30.0), drop_frame_prob=(0.0, 0.0))
+    seq = generate(np.random.default_rng(0), [("idle", 3.0), ("idle", 3.0)], front)
+    lm, present = seq.landmarks.copy(), np.ones(len(seq.time), bool)
+    lm[[40, 90]], present[[40, 90]] = 0.0, False
+    assert render_eval.events(PoseTrack(seq.time, lm, present, seq.fps, seq.size)) == []
+    assert render_eval.events(PoseTrack(seq.time, lm, np.ones_like(present), seq.fps, seq.size)) == ["jump"]

@@ -138,7 +138,12 @@ def rendered_streams(folder: Path, every: float | None) -> list[Stream]:
         video = render_eval.parse(pose.with_name(pose.name.removesuffix(".pose.npz") + ".mp4"), items)
         if video is None:
             continue
-        times, m, b = track_measures(read_pose_file(pose), every)
+        track = read_pose_file(pose)
+        keep = track.present  # frames without a person leave the history (the pipeline skips them too)
+        if keep.sum() < 2:
+            continue
+        track = PoseTrack(track.time[keep], track.landmarks[keep], keep[keep], track.fps, track.size)
+        times, m, b = track_measures(track, every)
         label = video.item.label if video.item.label in ACTIONS else "negative"
         out.append(Stream(video.item.source, f"{video.item.key}@r{video.yaw}", label, times, m, b, video.item.also))
     return out

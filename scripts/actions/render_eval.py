@@ -68,11 +68,13 @@ def track_video(video: Video, kinemo: list[str]) -> PoseTrack | str:
 
 
 def events(track: PoseTrack) -> list[str]:
-    """The labels of the events the shipped pipeline starts on a track (as ``kinemo actions --pose-file``)."""
+    """The labels of the events the shipped pipeline starts on a track, exactly as ``kinemo actions --pose-file``
+    (a frame without a person is nobody in view, not a pose of zeros)."""
     pipe = ActionPipeline.create_from_options(track=False)
     found = []
-    for t, lm in zip(track.time, track.landmarks, strict=True):
-        found += [e.label for e in pipe.process_pose(lm, float(t), aspect=track.aspect).events if e.phase == "start"]
+    for t, lm, here in zip(track.time, track.landmarks, track.present, strict=True):
+        result = pipe.process_pose(lm if here else None, float(t), aspect=track.aspect)
+        found += [e.label for e in result.events if e.phase == "start"]
     return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
 
 
