@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=15.0)
     ap.add_argument("--max-seconds", type=float, default=12.0, help="render at most this much of each file")
     args = ap.parse_args(argv)
+    if not args.blend.is_file():
+        sys.exit(f"render_mocap: {args.blend}: no such .blend (make the avatar: python rigs/build_avatar.py "
+                 f"{args.blend})")
     import bpy
 
     args.out.mkdir(parents=True, exist_ok=True)
