@@ -9,7 +9,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,18 +32,11 @@ def require(path: Path) -> Path:
 
 
 def pose_events(track) -> list[str]:
-    """Every event label the shipped action pipeline starts on a pose track (``.time``, ``.landmarks``,
-    ``.aspect``), as ``kinemo actions --pose-file`` would, the end of the track included."""
+    """Every event label the shipped action pipeline starts on a pose track, as ``kinemo actions --pose-file``
+    would, the end of the track included."""
     from kinemo.body.pipeline import ActionPipeline
 
-    pipe = ActionPipeline.create_from_options(track=False)
-    found = []
-    present = getattr(track, "present", None)
-    present = np.ones(len(track.time), bool) if present is None else present
-    for t, lm, here in zip(track.time, track.landmarks, present, strict=True):
-        result = pipe.process_pose(lm if here else None, float(t), aspect=track.aspect)
-        found += [e.label for e in result.events if e.phase == "start"]
-    return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
+    return [e.label for e in ActionPipeline.create_from_options(track=False).replay(track)]
 
 
 @pytest.fixture(scope="session")

@@ -84,7 +84,7 @@ def test_video_names_lead_back_to_their_motion_file_and_view():
     from conftest import SHARED, require
 
     every = mocap.read_manifest(require(SHARED / "data" / "motion"))
-    items = {i.key.replace("/", "-"): i for i in every}
+    items = render_eval.index(every)
     twins = [i for i in every if i.path.stem == "jumping_1"]
     assert len(twins) == 2
     for item in twins:

@@ -146,6 +146,16 @@ def stream_probs(clf: ActionClassifier, track: PoseTrack) -> np.ndarray:
     return np.concatenate([clf.probabilities(x[i:i + 512], h[i:i + 512]) for i in range(0, len(x), 512)])
 
 
+def score_item(label: str, also: tuple[str, ...], got: list[str]) -> tuple[bool | None, dict[str, int]]:
+    """One item's events scored: found (an event of its label started; None for a negative) and its false events
+    per label (any other label, except those in ``also``: actions the item may hold besides its own)."""
+    false: dict[str, int] = {}
+    for g in got:
+        if g != label and g not in also:
+            false[g] = false.get(g, 0) + 1
+    return (label in got if label != "negative" else None), false
+
+
 def stream_events(labels, times, probs, options: EventOptions, flush: bool = False) -> list:
     """The start events of a probability stream; ``flush``: also what the end of the stream decides."""
     det = EventDetector(tuple(labels), options)

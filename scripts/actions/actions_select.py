@@ -99,12 +99,13 @@ V22_EVENTS = actions_eval.EVENTS["wave-clap"]
 
 
 def track_measures(track: PoseTrack, every: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Measures (and v2.2's probabilities) at each decision time, as the pipeline computes them (the past only)."""
-    t = track.time
+    """Measures (and v2.2's probabilities) at each decision time, as the pipeline computes them (the past only;
+    frames without a person leave the history, as the pipeline skips them)."""
+    t, lm = track.time[track.present], track.landmarks[track.present]
     when = np.arange(len(t)) if every is None else np.unique(np.searchsorted(t, np.arange(t[0], t[-1], every)))
     out, windows = [], []
     for i in when:
-        window, hist = window_and_history(t[:i + 1], track.landmarks[:i + 1], float(t[i]), track.aspect, LONG)
+        window, hist = window_and_history(t[:i + 1], lm[:i + 1], float(t[i]), track.aspect, LONG)
         out.append(measure(hist).as_array())
         windows.append(window)
     return t[when], np.array(out), _v22().probabilities(np.stack(windows))
@@ -132,17 +133,13 @@ def mocap_streams(every: float | None, progress: Progress | None = None) -> list
 def rendered_streams(folder: Path, every: float | None) -> list[Stream]:
     """The pose tracks MediaPipe found in ``render_mocap.py``'s videos (``render_eval.py`` keeps them as
     ``*.pose.npz``): each is one more view of its motion file, in that file's source."""
-    items = {i.key.replace("/", "-"): i for i in motion_files()}
+    items = render_eval.index(motion_files())
     out = []
     for pose in sorted(folder.glob("*.pose.npz")):
         video = render_eval.parse(pose.with_name(pose.name.removesuffix(".pose.npz") + ".mp4"), items)
-        if video is None:
-            continue
         track = read_pose_file(pose)
-        keep = track.present  # frames without a person leave the history (the pipeline skips them too)
-        if keep.sum() < 2:
+        if video is None or track.present.sum() < 2:
             continue
-        track = PoseTrack(track.time[keep], track.landmarks[keep], keep[keep], track.fps, track.size)
         times, m, b = track_measures(track, every)
         label = video.item.label if video.item.label in ACTIONS else "negative"
         out.append(Stream(video.item.source, f"{video.item.key}@r{video.yaw}", label, times, m, b, video.item.also))
@@ -195,12 +192,7 @@ def score_rows(streams: list[Stream], th: Thresholds, events: EventOptions) -> l
     """(source, label, found, {false label: count}) per stream."""
     rows = []
     for s in streams:
-        got = [e.label for e in stream_events(s, th, events)]
-        hit = s.label in got if s.label != "negative" else None
-        false: dict[str, int] = {}
-        for g in got:
-            if g != s.label and g not in s.also:
-                false[g] = false.get(g, 0) + 1
+        hit, false = actions_eval.score_item(s.label, s.also, [e.label for e in stream_events(s, th, events)])
         rows.append((s.source, s.label, hit, false))
     return rows
 

@@ -276,22 +276,31 @@ def load_world(item: MotionFile) -> tuple[np.ndarray, float]:
 CAMERA = with_config(TRAIN, mirror_prob=0.0, upper_body_prob=0.0, camera_pitch_deg=(-5.0, 15.0))
 
 
-def render(world: np.ndarray, fps_in: float, *, yaw_deg: float, fps: float, seed: int,
-           cfg: GeneratorConfig = CAMERA, mirrored: bool = False, pan: float = 2.0) -> PoseTrack:
-    """Film world landmarks at ``fps`` from ``yaw_deg`` (0: frontal, 90: the performer's left side)."""
-    rng = np.random.default_rng(seed)
+def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(F, 33, 3) world landmarks at ``fps_in`` → (times, the landmarks at ``fps``), linearly interpolated."""
     t_in = np.arange(len(world)) / fps_in
     t = np.arange(0.0, t_in[-1], 1.0 / fps)
     flat = world.reshape(len(world), -1)
     w = np.stack([np.interp(t, t_in, flat[:, k]) for k in range(flat.shape[1])], axis=1).reshape(len(t), -1, 3)
-    # a camera operator pans after the performer: the hips' moving average (``pan`` s) stays centred
-    hips = 0.5 * (w[:, INDEX["left_hip"]] + w[:, INDEX["right_hip"]])
+    return t, w
+
+
+def follow(points: np.ndarray, fps: float, pan: float = 2.0) -> np.ndarray:
+    """Where a camera operator panning after ``points`` (T, D) aims: their moving average over ``pan`` s."""
     k = max(1, int(round(pan * fps)))
-    pad = np.pad(hips, ((k // 2, k - 1 - k // 2), (0, 0)), mode="edge")
-    follow = np.stack([np.convolve(pad[:, a], np.ones(k) / k, mode="valid") for a in (0, 2)], axis=1)
-    w = w.copy()
-    w[..., 0] -= follow[:, None, 0]
-    w[..., 2] -= follow[:, None, 1]
+    pad = np.pad(points, ((k // 2, k - 1 - k // 2), (0, 0)), mode="edge")
+    return np.stack([np.convolve(pad[:, a], np.ones(k) / k, mode="valid") for a in range(points.shape[1])], axis=1)
+
+
+def render(world: np.ndarray, fps_in: float, *, yaw_deg: float, fps: float, seed: int,
+           cfg: GeneratorConfig = CAMERA, mirrored: bool = False, pan: float = 2.0) -> PoseTrack:
+    """Film world landmarks at ``fps`` from ``yaw_deg`` (0: frontal, 90: the performer's left side)."""
+    rng = np.random.default_rng(seed)
+    t, w = resample(world, fps_in, fps)
+    # the camera pans after the performer: the hips' moving average stays centred
+    aim = follow(0.5 * (w[:, INDEX["left_hip"]] + w[:, INDEX["right_hip"]])[:, [0, 2]], fps, pan)
+    w[..., 0] -= aim[:, None, 0]
+    w[..., 2] -= aim[:, None, 1]
     lm, size = film(rng, t, w, cfg, yaw_deg=yaw_deg)
     if mirrored:
         lm = mirror(lm)

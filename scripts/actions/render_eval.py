@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import mocap  # noqa: E402
+import render_mocap  # noqa: E402
+from actions_eval import score_item  # noqa: E402
 
 from kinemo.body.pipeline import ActionPipeline  # noqa: E402
 from kinemo.body.posefile import PoseTrack, read_pose_file  # noqa: E402
@@ -45,8 +46,14 @@ class Video:
     fps: float
 
 
+def index(items: list[mocap.MotionFile]) -> dict[str, mocap.MotionFile]:
+    """Motion files by the key their videos' names carry (``render_mocap.video_key``), for :func:`parse`."""
+    return {render_mocap.video_key(i): i for i in items}
+
+
 def parse(path: Path, items: dict[str, mocap.MotionFile]) -> Video | None:
-    """``SOURCE__KEY__yYAW_fFPS.mp4`` (``render_mocap.video_name``) → its motion file and view."""
+    """``SOURCE__VIDEOKEY__yYAW_fFPS.mp4`` (``render_mocap.video_name``) → its motion file (``items``: from
+    :func:`index`) and view."""
     parts = path.stem.split("__")
     if len(parts) != 3 or not parts[2].startswith("y"):
         return None
@@ -55,33 +62,22 @@ def parse(path: Path, items: dict[str, mocap.MotionFile]) -> Video | None:
     return Video(path, item, int(yaw), float(fps)) if item else None
 
 
-def track_video(video: Video, kinemo: list[str]) -> PoseTrack | str:
+def track_video(video: Video) -> PoseTrack | str:
     """The pose track MediaPipe finds in the video (``kinemo actions --video``), kept as ``*.pose.npz``;
     or why there is none (the command's last line)."""
     pose = video.path.with_suffix(".pose.npz")
     if not pose.exists():
-        r = subprocess.run([*kinemo, "actions", "--video", str(video.path), "--record-pose", str(pose), "--no-osc",
-                            "-o", str(video.path.with_suffix(".events.json"))], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "kinemo", "actions", "--video", str(video.path), "--record-pose",
+                            str(pose), "--no-osc", "-o", str(video.path.with_suffix(".events.json"))],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             return (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
     return read_pose_file(pose)
 
 
 def events(track: PoseTrack) -> list[str]:
-    """The labels of the events the shipped pipeline starts on a track, exactly as ``kinemo actions --pose-file``
-    (a frame without a person is nobody in view, not a pose of zeros)."""
-    pipe = ActionPipeline.create_from_options(track=False)
-    found = []
-    for t, lm, here in zip(track.time, track.landmarks, track.present, strict=True):
-        result = pipe.process_pose(lm if here else None, float(t), aspect=track.aspect)
-        found += [e.label for e in result.events if e.phase == "start"]
-    return found + [e.label for e in pipe.finish(float(track.time[-1])) if e.phase == "start"]
-
-
-def score(item: mocap.MotionFile, labels: list[str]) -> tuple[bool | None, int]:
-    found = item.label in labels if item.label != "negative" else None
-    false = sum(1 for g in labels if g != item.label and g not in item.also)
-    return found, false
+    """The labels of the events the shipped pipeline starts on a track (``kinemo actions --pose-file``)."""
+    return [e.label for e in ActionPipeline.create_from_options(track=False).replay(track)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,16 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--renders", type=Path, default=DEFAULT, help="the videos of render_mocap.py")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    exe = shutil.which("kinemo") or shutil.which("kinemo", path=str(Path(sys.executable).parent))
-    kinemo = [exe] if exe else [sys.executable, "-m", "kinemo"]
-    items = {i.key.replace("/", "-"): i for i in mocap.read_manifest()}
+    items = index(mocap.read_manifest())
     videos = [v for p in sorted(args.renders.glob("*.mp4")) if (v := parse(p, items))]
     if not videos:
         sys.exit(f"no rendered videos in {args.renders}: run scripts/actions/render_mocap.py first")
     os.environ.setdefault("KINEMO_OFFLINE", "1")
     rows = []
     for k, v in enumerate(videos, 1):
-        real = track_video(v, kinemo)
+        real = track_video(v)
         if isinstance(real, str):
             print(f"[{k}/{len(videos)}] {v.path.name}: skipped ({real})", flush=True)
             continue
@@ -109,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         row = {"file": v.path.name, "source": v.item.source, "label": v.item.label, "yaw": v.yaw,
                "tracked": float(np.mean(real.present)), "rendered": got_real, "projected": got_proj}
         for key, got in (("rendered", got_real), ("projected", got_proj)):
-            row[f"{key}_found"], row[f"{key}_false"] = score(v.item, got)
+            found, false = score_item(v.item.label, v.item.also, got)
+            row[f"{key}_found"], row[f"{key}_false"] = found, sum(false.values())
         rows.append(row)
         print(f"[{k}/{len(videos)}] {v.path.name}: rendered {got_real or '-'}; projected {got_proj or '-'}",
               flush=True)

@@ -43,8 +43,8 @@ AIMS = {
     "thigh_l": ("left_knee",), "calf_l": ("left_ankle",), "foot_l": ("left_foot_index",),
     "thigh_r": ("right_knee",), "calf_r": ("right_ankle",), "foot_r": ("right_foot_index",),
 }
-#: bone → the points its side axis (+X, the performer's left) turns towards, from the points' right-hand partner
-SIDES = {"pelvis": ("left_hip", "right_hip"), "spine_03": ("left_shoulder", "right_shoulder")}
+#: bone → the point its side axis (+X, the performer's left) turns towards
+SIDES = {"pelvis": "left_hip", "spine_03": "left_shoulder"}
 CAMERA_M = 4.2  # camera distance, metres
 LENS_MM = 35.0  # on a 36 mm sensor: a 54° horizontal field of view
 SIZE = (480, 360)
@@ -54,13 +54,6 @@ def to_blender(world: np.ndarray, height: float) -> np.ndarray:
     """Mocap world (units of height, y up, facing +z) → Blender metres (z up, the avatar facing −y)."""
     w = np.asarray(world, np.float64) * height
     return np.stack([w[..., 0], -w[..., 2], w[..., 1]], axis=-1)
-
-
-def resample(world: np.ndarray, fps_in: float, fps: float) -> np.ndarray:
-    t_in = np.arange(len(world)) / fps_in
-    t = np.arange(0.0, t_in[-1], 1.0 / fps)
-    flat = world.reshape(len(world), -1)
-    return np.stack([np.interp(t, t_in, flat[:, k]) for k in range(flat.shape[1])], 1).reshape(len(t), -1, 3)
 
 
 def _key_locations(bpy, obj, xyz: np.ndarray) -> None:
@@ -93,45 +86,41 @@ def rig_motion(bpy, rig, pts: np.ndarray) -> None:
     def mean_of(names):
         return pts[:, [INDEX[n] for n in names]].mean(axis=1)
 
-    hips = mean_of(("left_hip", "right_hip"))
-    targets = {}
-    for names in [*AIMS.values(), *(p[:1] for p in SIDES.values())]:
+    targets: dict[str, object] = {}
+
+    def aim(*names):
+        """An empty at the mean of ``names`` (one per set of points, however many bones aim at it)."""
         key = "+".join(names)
         if key not in targets:
             targets[key] = _empty(bpy, f"aim:{key}", mean_of(names))
+        return targets[key]
+
     ears = mean_of(("left_ear", "right_ear"))
-    neck = mean_of(("left_shoulder", "right_shoulder"))
-    targets["head_top"] = _empty(bpy, "aim:head_top", ears + 0.6 * (ears - neck))
-    targets["nose"] = _empty(bpy, "aim:nose", pts[:, INDEX["nose"]])
-    pelvis_at = _empty(bpy, "at:hips", hips)
+    head_top = _empty(bpy, "aim:head_top", ears + 0.6 * (ears - mean_of(("left_shoulder", "right_shoulder"))))
 
     def track(pb, target, kind="DAMPED_TRACK", axis=None):
         c = pb.constraints.new(kind)
         c.target = target
         if axis:
             c.track_axis, c.lock_axis = axis, "LOCK_Y"
-        return c
 
     pose = rig.pose.bones
     c = pose["pelvis"].constraints.new("COPY_LOCATION")
-    c.target = pelvis_at
-    track(pose["pelvis"], targets["+".join(AIMS["spine_01"])])
+    c.target = _empty(bpy, "at:hips", mean_of(("left_hip", "right_hip")))
+    track(pose["pelvis"], aim(*AIMS["spine_01"]))
     for bone, names in AIMS.items():
-        track(pose[bone], targets["+".join(names)])
-    for bone, names in SIDES.items():  # turn the bone about its length so that its +X side faces the left point
+        track(pose[bone], aim(*names))
+    for bone, point in SIDES.items():  # turn the bone about its length so that its +X side faces the left point
         x = rig.data.bones[bone].matrix_local.to_3x3() @ Vector((1, 0, 0))
-        track(pose[bone], targets[names[0]], "LOCKED_TRACK", "TRACK_X" if x.x > 0 else "TRACK_NEGATIVE_X")
-    track(pose["head"], targets["head_top"])
+        track(pose[bone], aim(point), "LOCKED_TRACK", "TRACK_X" if x.x > 0 else "TRACK_NEGATIVE_X")
+    track(pose["head"], head_top)
     z = rig.data.bones["head"].matrix_local.to_3x3() @ Vector((0, 0, 1))  # the face looks along −y
-    track(pose["head"], targets["nose"], "LOCKED_TRACK", "TRACK_NEGATIVE_Z" if z.y > 0 else "TRACK_Z")
+    track(pose["head"], aim("nose"), "LOCKED_TRACK", "TRACK_NEGATIVE_Z" if z.y > 0 else "TRACK_Z")
 
 
 def camera_path(hips: np.ndarray, yaw_deg: float, fps: float, pan_s: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: the camera's position and the point it looks at (the hips' moving average, chest height)."""
-    k = max(1, int(round(pan_s * fps)))
-    pad = np.pad(hips, ((k // 2, k - 1 - k // 2), (0, 0)), mode="edge")
-    follow = np.stack([np.convolve(pad[:, a], np.ones(k) / k, mode="valid") for a in range(3)], 1)
-    look = follow.copy()
+    look = mocap.follow(hips, fps, pan_s)
     look[:, 2] = 0.95
     yaw = math.radians(yaw_deg)  # 0: in front of the avatar (−y); 90: at its left (+x)
     where = look + CAMERA_M * np.array([math.sin(yaw), -math.cos(yaw), 0.0]) + np.array([0.0, 0.0, 0.25])
@@ -151,7 +140,7 @@ def film(bpy, blend: Path, world: np.ndarray, fps_in: float, yaw_deg: float, fps
         if o.type == "MESH" and o.data.shape_keys is not None and o.data.shape_keys.animation_data:
             o.data.shape_keys.animation_data_clear()
     height = max(rig.dimensions.z, 1.0)
-    pts = to_blender(resample(world, fps_in, fps), height)
+    pts = to_blender(mocap.resample(world, fps_in, fps)[1], height)
     rig_motion(bpy, rig, pts)
     where, look = camera_path(0.5 * (pts[:, INDEX["left_hip"]] + pts[:, INDEX["right_hip"]]), yaw_deg, fps)
     cam = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
@@ -201,9 +190,14 @@ def chosen(labels: list[str], per_label: int) -> list:
     return picked
 
 
+def video_key(item) -> str:
+    """The motion file's key as a file name can hold it (``-`` for ``/``)."""
+    return item.key.replace("/", "-")
+
+
 def video_name(item, yaw: float, fps: float) -> str:
-    """``SOURCE__KEY__yYAW_fFPS.mp4``, the motion file's key with ``-`` for ``/``."""
-    return f"{item.source}__{item.key.replace('/', '-')}__y{int(yaw)}_f{int(fps)}.mp4"
+    """``SOURCE__VIDEOKEY__yYAW_fFPS.mp4``."""
+    return f"{item.source}__{video_key(item)}__y{int(yaw)}_f{int(fps)}.mp4"
 
 
 def main(argv: list[str] | None = None) -> int:

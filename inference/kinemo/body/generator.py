@@ -85,6 +85,11 @@ class PoseSequence:
         return float((len(self.time) - 1) / max(self.time[-1] - self.time[0], 1e-9))
 
     @property
+    def present(self) -> np.ndarray:
+        """A generated person is in every frame (as ``PoseTrack.present``)."""
+        return np.ones(len(self.time), bool)
+
+    @property
     def aspect(self) -> float:
         return self.size[0] / self.size[1]
 

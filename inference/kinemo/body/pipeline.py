@@ -114,6 +114,16 @@ class ActionPipeline:
         """End any running action (end of the source)."""
         return self.detector.flush(time_s)
 
+    def replay(self, track) -> list[ActionEvent]:
+        """Every event this pipeline starts on a recorded track (``.time``, ``.landmarks``, ``.present``,
+        ``.aspect``: a ``PoseTrack`` or a generated sequence), the track's end included: what
+        ``kinemo actions --pose-file`` sends. A frame without a person is nobody in view."""
+        started = []
+        for t, lm, here in zip(track.time, track.landmarks, track.present, strict=True):
+            result = self.process_pose(lm if here else None, float(t), aspect=track.aspect)
+            started += [e for e in result.events if e.phase == protocol.EVENT_START]
+        return started + [e for e in self.finish(float(track.time[-1])) if e.phase == protocol.EVENT_START]
+
     @staticmethod
     def messages(result: ActionResult, seq: int, stamp: float | None = None,
                  extra_events: list[ActionEvent] = ()) -> list[protocol.Message]:
