@@ -31,10 +31,11 @@ def test_measures_do_not_change_with_position_size_or_aspect():
     a = measure(history_at(seq.time, seq.landmarks, end, seq.aspect, LONG)).as_array()
     moved = seq.landmarks.copy()
     moved[..., :2] = 0.3 + 0.45 * moved[..., :2]  # smaller, elsewhere in the frame
+    moved[..., 2] *= 0.45  # MediaPipe's depth is relative to the hips, at x's scale
     b = measure(history_at(seq.time, moved, end, seq.aspect, LONG)).as_array()
     np.testing.assert_allclose(a, b, atol=1e-4)
     stretched = seq.landmarks.copy()
-    stretched[..., 0] /= 2.0  # the same picture in an image twice as wide
+    stretched[..., [0, 2]] /= 2.0  # the same picture in an image twice as wide (z shares x's scale)
     c = measure(history_at(seq.time, stretched, end, seq.aspect * 2.0, LONG)).as_array()
     np.testing.assert_allclose(a, c, atol=1e-4)
 
@@ -153,3 +154,64 @@ def test_claps_waves_and_jumps_keep_the_feet_from_stepping():
     assert margins(hands_apart, th)[0, ACTIONS.index("wave")] > 0
     hands_apart[0, NAMES.index("walk")] = th.wave_walk + 0.1
     assert margins(hands_apart, th)[0, ACTIONS.index("wave")] < 0
+
+
+# MediaPipe's depth at the scale it reports on the rendered bodies (``scripts/actions/render_eval.py --depth``)
+SIDE_DEPTH = with_config(SIDE, depth_scale=(2.0, 2.0), camera_yaw_deg=(90.0, 90.0))
+
+
+def _clap_from_the_side(seed: int = 5) -> np.ndarray:
+    seq = generate(np.random.default_rng(seed), [("idle", 1.0), ("clap", 3.0)], SIDE_DEPTH)
+    return history_at(seq.time, seq.landmarks, float(seq.time[-1]), seq.aspect, LONG)
+
+
+def test_a_clap_seen_from_the_side_closes_in_depth():
+    """From the side the hands close along the camera's axis: in the picture they barely move, in MediaPipe's
+    depth they meet and part; with the depth the clap is measured, without it it is not."""
+    hist = _clap_from_the_side()
+    with_depth, flat = measure(hist), measure(hist[..., :2])
+    th = Thresholds()
+    assert with_depth.clap >= th.clap and with_depth.clap_gap <= th.clap_gap
+    assert flat.clap < th.clap
+
+
+def test_hands_that_meet_in_the_picture_but_not_in_depth_do_not_clap():
+    """One hand a body's depth behind the other overlaps it in the picture (a side view of a dance): no clap."""
+    from kinemo.body.kinematics import DEPTH
+    from kinemo.body.skeleton import L_WRIST, R_WRIST
+
+    hist = _clap_from_the_side()
+    assert measure(hist).clap_gap <= Thresholds().clap_gap
+    _, torso = _still_body()
+    apart = hist.copy()
+    apart[:, L_WRIST, 2] = apart[:, R_WRIST, 2] + 1.2 * torso * DEPTH  # the left hand stays a body's depth away
+    assert measure(apart).clap_gap > Thresholds().clap_gap
+
+
+def test_a_wave_seen_from_the_side_swings_in_depth():
+    """Seen from the side a hand waving across the body swings towards and away from the camera: measured along
+    the body's left-right axis (picture x and MediaPipe's depth) it swings, in the picture alone hardly."""
+    seq = generate(np.random.default_rng(8), [("idle", 1.0), ("wave", 3.0)], SIDE_DEPTH)
+    hist = history_at(seq.time, seq.landmarks, float(seq.time[-1]), seq.aspect, LONG)
+    assert measure(hist).wave > 2.0 * measure(hist[..., :2]).wave
+
+
+def test_a_raised_knee_is_not_a_squat():
+    """Lifting one foot brings it towards the hips; the hips do not come down towards the ground (the lower foot),
+    so it is no squat, while a squat of the same depth is one."""
+    from kinemo.body.kinematics import L_ANKLE
+    from kinemo.body.skeleton import INDEX, L_HIP
+
+    still, torso = _still_body()
+    t = np.arange(LONG) / RATE
+    d = np.clip(np.sin(np.pi * (t - 1.0) / 1.5), 0.0, None) * ((t > 1.0) & (t < 2.5))  # up and down once
+    knee = still.copy()
+    for j in (L_ANKLE, INDEX["left_knee"], INDEX["left_heel"], INDEX["left_foot_index"]):
+        knee[:, j, 1] -= 0.8 * torso * d  # image y grows downwards
+    assert measure(knee).squat < 0.1
+    squat = still.copy()
+    for j in range(33):
+        if j not in (L_ANKLE, INDEX["right_ankle"], INDEX["left_heel"], INDEX["right_heel"],
+                     INDEX["left_foot_index"], INDEX["right_foot_index"]):
+            squat[:, j, 1] += 0.8 * torso * d * (1.0 if still[0, j, 1] < still[0, L_HIP, 1] + 0.01 else 0.5)
+    assert measure(squat).squat > Thresholds().squat

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -109,3 +110,50 @@ def test_frames_without_a_person_are_nobody_in_view_not_a_pose_of_zeros():
     lm[[40, 90]], present[[40, 90]] = 0.0, False
     assert render_eval.events(PoseTrack(seq.time, lm, present, seq.fps, seq.size)) == []
     assert render_eval.events(PoseTrack(seq.time, lm, np.ones_like(present), seq.fps, seq.size)) == ["jump"]
+
+
+def test_the_depth_scale_of_a_track_is_recovered_per_view(tmp_path):
+    """``render_eval.depth_scale`` compares a track's wrist depths with the motion file's: a track filmed with
+    its depth doubled (what MediaPipe does on the renders, about) measures about 2 from each side."""
+    import mocap
+    import render_eval
+    from conftest import SHARED, require
+
+    from kinemo.body.generator import with_config
+    from kinemo.body.posefile import write_pose_file
+
+    every = mocap.read_manifest(require(SHARED / "data" / "motion"))
+    item = next(i for i in every if i.key.endswith("cmu_1006/wave_hello_2"))
+    world, fps = mocap.load_world(item)
+    pitch = math.degrees(math.atan2(render_mocap.CAMERA_RISE, render_mocap.CAMERA_M))  # the renders' camera
+    cfg = with_config(mocap.CAMERA, depth_scale=(2.0, 2.0), noise=(0.001, 0.001), occlusion_prob=(0.0, 0.0),
+                      camera_pitch_deg=(pitch, pitch))
+    videos = []
+    for yaw in (0, 90):
+        track = mocap.render(world, fps, yaw_deg=float(yaw), fps=15.0, seed=yaw, cfg=cfg)
+        path = tmp_path / render_mocap.video_name(item, float(yaw), 15.0)
+        write_pose_file(path.with_suffix(".pose.npz"), track)
+        videos.append(render_eval.Video(path, item, yaw, 15.0))
+    got = render_eval.depth_scale(videos)
+    for yaw in (0, 90):
+        slope, corr, frames = got[yaw]
+        assert slope == pytest.approx(2.0, rel=0.25) and corr > 0.9 and frames > 30, (yaw, got[yaw])
+
+
+def test_generator_takes_render_as_motion_files_of_their_own():
+    """A generator take is a motion file named by its label and number: the same name gives the same motion
+    (the videos and the evaluation must agree on it) and its video's name leads back to it."""
+    import mocap
+    import render_eval
+
+    item = mocap.generator_item("clap", 3)
+    world, fps = mocap.load_world(item)
+    again, _ = mocap.load_world(mocap.generator_item("clap", 3))
+    other, _ = mocap.load_world(mocap.generator_item("clap", 4))
+    assert world.shape[1:] == (33, 3) and fps == mocap.GENERATOR_FPS
+    np.testing.assert_array_equal(world, again)
+    assert world.shape != other.shape or not np.allclose(world, other)
+    video = render_eval.parse(render_mocap.Path("/x") / render_mocap.video_name(item, 90.0, 15.0), {})
+    assert video.item.key == "generator/clap3" and video.item.label == "clap" and video.yaw == 90
+    assert render_eval.parse(render_mocap.Path("/x/generator__generator-jump1__y0_f15.mp4"), {}) is None
+    assert [i.key for i in render_mocap.chosen(["generator"], 1)] == [f"generator/{g}0" for g in mocap.GENERATOR_LABELS]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kinemo.body.posefile import PoseTrack
+from kinemo.body.skeleton import mirror
 
 SIZE = (1000, 1000)
 KINDS = ("squat", "hands_up", "jump", "idle")
@@ -107,8 +108,8 @@ def crafted_clip(rng: np.random.Generator, kind: str, poses: dict[str, np.ndarra
         shin_b = max(np.linalg.norm(b0[25, :2] - b0[27, :2]), 1e-6)
         bn, _ = _norm(b, shin_a / shin_b)
         if side:
-            if _facing(bn) != _facing(a):  # face the same way
-                bn[:, 0] = 1.0 - bn[:, 0]
+            if _facing(bn) != _facing(a):  # face the same way: a mirror image (left and right swap, depth stays)
+                bn = mirror(bn)
         elif np.sign(bn[11, 0] - bn[12, 0]) != np.sign(a[11, 0] - a[12, 0]):  # face the same way
             bn[:, 0] = 1.0 - bn[:, 0]
         f = rng.uniform(0.35, 0.6)
@@ -132,6 +133,9 @@ def crafted_clip(rng: np.random.Generator, kind: str, poses: dict[str, np.ndarra
         upper = lm[..., 1] < lm[:, [25, 26], 1].mean(1, keepdims=True)  # above the knees drops in a crouch
         lm[..., 1] += np.where(upper, crouch, crouch * 0.5) + np.minimum(y, 0)[:, None]
     lm[..., :2] += rng.normal(0, 0.002, lm[..., :2].shape)
+    # the samples' depth comes from an older pose model at another scale (from the side the shoulders lie about
+    # three torso lengths apart in it, against about 0.7 in a body): the clips keep the picture's x and y only
+    lm[..., 2] = 0.0
     vis = np.full((n, 33, 1), 0.95)
     track = PoseTrack(time=t, landmarks=np.concatenate([lm, vis], -1).astype(np.float32),
                       present=np.ones(n, bool), fps=fps, size=SIZE)

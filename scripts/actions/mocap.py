@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kinemo.body.generator import FACE_POINTS, TRAIN, GeneratorConfig, film, with_config
+from kinemo.body.generator import FACE_POINTS, TRAIN, GeneratorConfig, film, perform, with_config
 from kinemo.body.posefile import PoseTrack
 from kinemo.body.skeleton import INDEX, NUM_LANDMARKS, mirror
 
@@ -254,6 +254,8 @@ def to_world33(pts: dict[str, np.ndarray]) -> np.ndarray:
 
 def load_world(item: MotionFile) -> tuple[np.ndarray, float]:
     """A motion file → ((F, 33, 3) world landmarks, its frame rate)."""
+    if item.source == "generator":
+        return generator_world(item)
     if item.path.suffix == ".bvh":
         joints, fps = read_bvh(item.path)
         if "CC_Base_Hip" in joints:
@@ -271,9 +273,13 @@ def load_world(item: MotionFile) -> tuple[np.ndarray, float]:
 
 # --- filming --------------------------------------------------------------------------------------
 
+#: MediaPipe's z per unit of true depth (x's scale): its wrists' depth differences on the rendered bodies are
+#: 1.70 (front) to 2.29 (side) times the true ones (``render_eval.py --depth``); the generator's default is 0.6-1.4
+TRACKER_DEPTH = (1.7, 2.3)
 #: Camera ranges for mocap: the generator's, at a fixed yaw per render, not mirrored (mirroring is a
 #: separate view), upper-body framing off (these are whole-body actions).
-CAMERA = with_config(TRAIN, mirror_prob=0.0, upper_body_prob=0.0, camera_pitch_deg=(-5.0, 15.0))
+CAMERA = with_config(TRAIN, mirror_prob=0.0, upper_body_prob=0.0, camera_pitch_deg=(-5.0, 15.0),
+                     depth_scale=TRACKER_DEPTH)
 
 
 def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -321,6 +327,27 @@ def _source(row: dict) -> str:
     if "/fair1/" in path:  # FAIR example files: captures of the two children (subject column)
         return "ad_" + row["subject"].split()[0]
     return "ad_other"
+
+
+#: the generator's actions that no motion file shows (and waves), for renders through the real tracker
+GENERATOR_LABELS = ("clap", "hands_up", "bow", "squat", "wave")
+GENERATOR_FPS = 30.0
+
+
+def generator_item(label: str, take: int) -> MotionFile:
+    """Take ``take`` of the motion generator's ``label`` as a motion file (``generator/clap3``): idle, the
+    action, idle, performed by a random body (its seed is the name)."""
+    return MotionFile(Path("generator") / f"{label}{take}", "generator", label, f"the motion generator's {label}",
+                      GENERATOR_FPS)
+
+
+def generator_world(item: MotionFile) -> tuple[np.ndarray, float]:
+    """The world landmarks of a :func:`generator_item` (the same for the same name)."""
+    label = item.path.name.rstrip("0123456789")
+    rng = np.random.default_rng([int(item.path.name[len(label):]), *label.encode()])
+    script = [("idle", rng.uniform(0.8, 2.0)), (label, rng.uniform(2.0, 4.5)), ("idle", rng.uniform(0.5, 1.5))]
+    _, world = perform(rng, script, GENERATOR_FPS)
+    return world, GENERATOR_FPS
 
 
 def read_manifest(root: Path = MOTION) -> list[MotionFile]:

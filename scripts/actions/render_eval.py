@@ -34,6 +34,7 @@ from actions_eval import score_item  # noqa: E402
 
 from kinemo.body.pipeline import ActionPipeline  # noqa: E402
 from kinemo.body.posefile import PoseTrack, read_pose_file  # noqa: E402
+from kinemo.body.skeleton import L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST  # noqa: E402
 
 DEFAULT = HERE.parents[1] / "build" / "actions" / "renders"
 
@@ -53,12 +54,16 @@ def index(items: list[mocap.MotionFile]) -> dict[str, mocap.MotionFile]:
 
 def parse(path: Path, items: dict[str, mocap.MotionFile]) -> Video | None:
     """``SOURCE__VIDEOKEY__yYAW_fFPS.mp4`` (``render_mocap.video_name``) → its motion file (``items``: from
-    :func:`index`) and view."""
+    :func:`index`; a generator take from its name) and view."""
     parts = path.stem.split("__")
     if len(parts) != 3 or not parts[2].startswith("y"):
         return None
     yaw, fps = parts[2][1:].split("_f")
     item = items.get(parts[1])
+    take = parts[1].removeprefix("generator-")
+    label = take.rstrip("0123456789")
+    if item is None and parts[0] == "generator" and label in mocap.GENERATOR_LABELS and take != label:
+        item = mocap.generator_item(label, int(take[len(label):]))
     return Video(path, item, int(yaw), float(fps)) if item else None
 
 
@@ -80,15 +85,53 @@ def events(track: PoseTrack) -> list[str]:
     return [e.label for e in ActionPipeline.create_from_options(track=False).replay(track)]
 
 
+def depth_scale(videos: list[Video]) -> dict[int, tuple[float, float, int]]:
+    """How MediaPipe's depth compares with the truth, per camera yaw: the wrists' depth difference it reports
+    (z, ÷ the torso's length in the picture) against the true one along the camera's axis (÷ the body's torso
+    length) in every tracked frame; (least-squares slope, correlation, frames). ``mocap.TRACKER_DEPTH`` comes
+    from this."""
+    pairs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for v in videos:
+        pose = v.path.with_suffix(".pose.npz")
+        if not pose.exists():
+            continue
+        track = read_pose_file(pose)
+        world, fps_in = mocap.load_world(v.item)
+        frames = np.clip(np.round(track.time * fps_in).astype(int), 0, len(world) - 1)[track.present]
+        w, lm = world[frames], track.landmarks[track.present].astype(np.float64)
+        axis = render_mocap.towards_camera(v.yaw)
+        # the camera keeps its distance (it pans after the performer): one scale per track, the median torso
+        true = (w[:, L_WRIST] - w[:, R_WRIST]) @ axis / np.median(_torso_lengths(w))
+        xyz = lm[..., :3] * np.array([track.aspect, 1.0, track.aspect])  # z shares x's scale
+        seen = -(xyz[:, L_WRIST, 2] - xyz[:, R_WRIST, 2]) / max(float(np.median(_torso_lengths(xyz[..., :2]))), 1e-6)
+        pairs.setdefault(v.yaw, []).append((true, seen))
+    out = {}
+    for yaw, p in sorted(pairs.items()):
+        t, m = np.concatenate([a for a, _ in p]), np.concatenate([b for _, b in p])
+        out[yaw] = (float(t @ m / max(t @ t, 1e-12)), float(np.corrcoef(t, m)[0, 1]), len(t))
+    return out
+
+
+def _torso_lengths(p: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(0.5 * (p[:, L_SHOULDER] + p[:, R_SHOULDER]) - 0.5 * (p[:, L_HIP] + p[:, R_HIP]), axis=-1)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--renders", type=Path, default=DEFAULT, help="the videos of render_mocap.py")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--depth", action="store_true",
+                    help="only compare MediaPipe's depth (z) of the wrists with the truth, per view (tracked videos)")
     args = ap.parse_args(argv)
     items = index(mocap.read_manifest())
     videos = [v for p in sorted(args.renders.glob("*.mp4")) if (v := parse(p, items))]
     if not videos:
         sys.exit(f"no rendered videos in {args.renders}: run scripts/actions/render_mocap.py first")
+    if args.depth:
+        for yaw, (slope, corr, n) in depth_scale(videos).items():
+            print(f"yaw {yaw:3d}: MediaPipe's wrist depth difference = {slope:.2f} x the true one "
+                  f"(correlation {corr:.2f}, {n} frames)")
+        return 0
     os.environ.setdefault("KINEMO_OFFLINE", "1")
     rows = []
     for k, v in enumerate(videos, 1):

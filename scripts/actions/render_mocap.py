@@ -1,7 +1,7 @@
 """Real motion capture carried by the CC0 MakeHuman body and filmed as video, for the real pose tracker.
 
     python scripts/actions/render_mocap.py --blend avatar.blend --out build/actions/renders \\
-        [--labels wave,jump,walk,negative] [--per-label 6] [--views 0,90] [--fps 15]
+        [--labels wave,jump,walk,negative,generator] [--per-label 6] [--views 0,90] [--fps 15]
 
 The projected landmarks that selection films (``mocap.render``) are the joints themselves plus a
 noise model of a tracker. This renders the same motion as pictures instead: the demo avatar's
@@ -9,7 +9,9 @@ body (MakeHuman's CC0 mesh and skeleton, ``rigs/build_avatar.py``) follows each 
 (every bone turns to point at the mocap joint it ends on; the pelvis follows the hips), a
 camera at a fixed yaw pans after the performer, and Blender's Workbench engine writes an MP4.
 ``render_eval.py`` then runs the whole ``kinemo actions --video`` path on each video and
-compares the events with the projected landmarks' of the same file and view.
+compares the events with the projected landmarks' of the same file and view. The motion
+generator's takes of the actions no motion file shows (clap, hands up, bow, squat) and of
+waves can be rendered the same way (``--labels generator``).
 
 Runs with the bpy module (the project's ``.venv``); nothing here is needed at run time.
 One file and view at a time, printed as it goes; an existing video is kept (delete it to redo).
@@ -46,6 +48,7 @@ AIMS = {
 #: bone → the point its side axis (+X, the performer's left) turns towards
 SIDES = {"pelvis": "left_hip", "spine_03": "left_shoulder"}
 CAMERA_M = 4.2  # camera distance, metres
+CAMERA_RISE = 0.25  # metres above the point it looks at (chest height): it looks down by about 3.4°
 LENS_MM = 35.0  # on a 36 mm sensor: a 54° horizontal field of view
 SIZE = (480, 360)
 
@@ -123,8 +126,14 @@ def camera_path(hips: np.ndarray, yaw_deg: float, fps: float, pan_s: float = 2.0
     look = mocap.follow(hips, fps, pan_s)
     look[:, 2] = 0.95
     yaw = math.radians(yaw_deg)  # 0: in front of the avatar (−y); 90: at its left (+x)
-    where = look + CAMERA_M * np.array([math.sin(yaw), -math.cos(yaw), 0.0]) + np.array([0.0, 0.0, 0.25])
+    where = look + CAMERA_M * np.array([math.sin(yaw), -math.cos(yaw), 0.0]) + np.array([0.0, 0.0, CAMERA_RISE])
     return where, look
+
+
+def towards_camera(yaw_deg: float) -> np.ndarray:
+    """The unit vector from the performer to the camera in the mocap world (y up, facing +z)."""
+    yaw, pitch = math.radians(yaw_deg), math.atan2(CAMERA_RISE, CAMERA_M)
+    return np.array([math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
 
 
 def film(bpy, blend: Path, world: np.ndarray, fps_in: float, yaw_deg: float, fps: float, out: Path) -> int:
@@ -173,9 +182,11 @@ def film(bpy, blend: Path, world: np.ndarray, fps_in: float, yaw_deg: float, fps
 
 
 def chosen(labels: list[str], per_label: int) -> list:
-    """Up to ``per_label`` files of each label, spread over the sources (every source before a second file)."""
+    """Up to ``per_label`` files of each label, spread over the sources (every source before a second file);
+    ``generator``: ``per_label`` takes of each of the motion generator's ``mocap.GENERATOR_LABELS``."""
     items = [i for i in mocap.read_manifest() if i.label in labels]
-    picked = []
+    picked = [mocap.generator_item(g, k) for g in mocap.GENERATOR_LABELS for k in range(per_label)
+              if "generator" in labels]
     for label in labels:
         mine = sorted((i for i in items if i.label == label), key=lambda i: (i.source, str(i.path)))
         by_source: dict[str, list] = {}
@@ -204,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--blend", type=Path, required=True, help="the demo avatar (python rigs/build_avatar.py OUT)")
     ap.add_argument("--out", type=Path, default=HERE.parents[1] / "build" / "actions" / "renders")
-    ap.add_argument("--labels", default="wave,jump,walk,negative")
+    ap.add_argument("--labels", default="wave,jump,walk,negative",
+                    help="labels of the motion files to render; 'generator' adds the motion generator's "
+                         f"{', '.join(mocap.GENERATOR_LABELS)} (--per-label takes each)")
     ap.add_argument("--per-label", type=int, default=6)
     ap.add_argument("--views", default="0,90", help="camera yaws in degrees (0: front, 90: the performer's left)")
     ap.add_argument("--fps", type=float, default=15.0)

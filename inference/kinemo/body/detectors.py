@@ -30,18 +30,18 @@ class Thresholds:
     """What each action needs, in the measures' units. The defaults are what
     ``scripts/actions/actions_select.py`` chose on every source (UTKinect never among them)."""
 
-    wave: float = 0.15  # ≥: the hand swings sideways twice by this much (torso lengths)
+    wave: float = 0.25  # ≥: the hand swings sideways twice by this much (torso lengths)
     wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
     wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
     wave_repeat: float = 0.15  # ≥: … and three times by this much (a throw turns twice; −1: off)
     wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
-    wave_walk: float = 0.4  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
+    wave_walk: float = 0.25  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
     clap: float = 0.3  # ≥: the hands close and open twice by this much
     clap_gap: float = 0.25  # ≤: how close the hands come
     clap_height: float = 0.3  # ≥: where they come closest, above the hip centre (1 = shoulder height)
     clap_top: float = 1.3  # ≤: … and not over the head (two-handed waves overhead also close the hands)
-    clap_walk: float = 0.25  # ≤: the feet's swing meanwhile (9: off)
+    clap_walk: float = 0.4  # ≤: the feet's swing meanwhile (9: off)
     hands_up: float = 0.0  # ≥: the lower wrist above the nose, held 0.6 s
     jump: float = 0.5  # ≥: the lower foot and the hips rise and fall by this much
     jump_walk: float = 0.25  # ≤: the feet's swing meanwhile: skipping and running trade feet (9: off)
@@ -72,14 +72,15 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     def below(name: str, measure: str | None = None) -> np.ndarray:
         return (getattr(th, name) - m[:, _COL[measure or name]]) / getattr(SCALES, name)
 
+    grounded = below("lift")
+    squat = np.minimum(above("squat"), grounded)
+    # hands held out in front meet and part again as a squat goes down and up (in depth, seen from the side)
     clap = np.minimum.reduce([above("clap"), below("clap_gap"), above("clap_height"), below("clap_top", "clap_height"),
-                              below("clap_walk", "walk")])
+                              below("clap_walk", "walk"), -squat])
     # clapping hands also swing sideways: below the head, hands that meet are a clap, never a wave
     wave = np.minimum.reduce([above("wave"), above("wave_raise"), above("wave_flat"), above("wave_forearm"),
                               above("wave_repeat"), below("wave_reach"), below("wave_walk", "walk"), -clap])
     jump = np.minimum(above("jump"), below("jump_walk", "walk"))
-    grounded = below("lift")
-    squat = np.minimum(above("squat"), grounded)
     # a bow bends at the hips and keeps them up: hips that come down too make a squat (deep squats lean)
     bow = np.minimum.reduce([above("bow"), grounded, -squat])
     # held: not waving, clapping, jumping or squatting with the arms up

@@ -66,21 +66,21 @@ def window_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect:
     return normalize(resample(times, landmarks, sample_times(end_time)), aspect)
 
 
-def _square_xy(raw: np.ndarray, aspect: float) -> np.ndarray:
-    xy = raw[..., :2].copy()
-    xy[..., 0] *= aspect
-    return xy
+def _square_xyz(raw: np.ndarray, aspect: float) -> np.ndarray:
+    xyz = raw[..., :3].copy()
+    xyz[..., [0, 2]] *= aspect  # MediaPipe's z shares x's scale
+    return xyz
 
 
 def history_at(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float,
                steps: int) -> np.ndarray:
     """The last ``steps`` samples at ``RATE`` Hz before ``end_time`` (the detectors': ``kinematics.LONG``):
-    (steps, 33, 2) x, y in square units.
+    (steps, 33, 3) x, y and MediaPipe's depth z in square units.
 
     What the kinematic detectors (``kinemo.body.kinematics``) measure: raw image geometry,
     aspect undone, nothing normalised yet.
     """
-    return _square_xy(resample(times, landmarks, sample_times(end_time, steps)), aspect)
+    return _square_xyz(resample(times, landmarks, sample_times(end_time, steps)), aspect)
 
 
 def window_and_history(times: np.ndarray, landmarks: np.ndarray, end_time: float, aspect: float,
@@ -88,4 +88,4 @@ def window_and_history(times: np.ndarray, landmarks: np.ndarray, end_time: float
     """``window_at`` and ``history_at`` from one resampling: the window's instants are the history's last
     ``STEPS`` (``steps`` ≥ ``STEPS``), so every frame interpolates its pose once."""
     raw = resample(times, landmarks, sample_times(end_time, steps))
-    return normalize(raw[-STEPS:], aspect), _square_xy(raw, aspect)
+    return normalize(raw[-STEPS:], aspect), _square_xyz(raw, aspect)

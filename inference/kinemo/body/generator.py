@@ -56,6 +56,7 @@ class GeneratorConfig:
     noise: tuple[float, float] = (0.002, 0.012)  # landmark jitter, × body height
     occlusion_prob: tuple[float, float] = (0.0, 0.06)  # per joint and second
     drop_frame_prob: tuple[float, float] = (0.0, 0.05)
+    depth_scale: tuple[float, float] = (0.6, 1.4)  # × the true depth MediaPipe reports as z (x's scale)
     aspects: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (600, 600), (720, 1280))
 
 
@@ -763,15 +764,30 @@ def _blend(t: np.ndarray, segments: list[tuple[str, float, float]], rng: np.rand
     return {k: v / np.maximum(total, 1e-9) for k, v in acc.items()}
 
 
-def generate(rng: np.random.Generator, script: list[tuple[str, float]],
-             cfg: GeneratorConfig = TRAIN) -> PoseSequence:
-    """Render a script of (label, duration) segments into one pose sequence."""
+def _segments(script: list[tuple[str, float]]) -> tuple[list[tuple[str, float, float]], float]:
     segments, start = [], 0.0
     for label, dur in script:
         if label not in MOTIONS:
             raise ValueError(f"unknown motion {label!r}")
         segments.append((label, start, start + dur))
         start += dur
+    return segments, start
+
+
+def perform(rng: np.random.Generator, script: list[tuple[str, float]], fps: float,
+            cfg: GeneratorConfig = TRAIN) -> tuple[np.ndarray, np.ndarray]:
+    """A random body performs a script, sampled at a steady ``fps``: (times, (T, 33, 3) world landmarks), for
+    a renderer that films the motion itself (``scripts/actions/render_mocap.py``)."""
+    segments, total = _segments(script)
+    t = np.arange(0.0, total, 1.0 / fps)
+    body = Body.sample(rng, cfg.proportion_jitter)
+    return t, forward_kinematics(_blend(t, segments, rng, cfg), body)
+
+
+def generate(rng: np.random.Generator, script: list[tuple[str, float]],
+             cfg: GeneratorConfig = TRAIN) -> PoseSequence:
+    """Render a script of (label, duration) segments into one pose sequence."""
+    segments, start = _segments(script)
     t = _timeline(rng, cfg, start)
     body = Body.sample(rng, cfg.proportion_jitter)
     height_m = rng.uniform(*cfg.height_m)
@@ -800,7 +816,7 @@ def film(rng: np.random.Generator, t: np.ndarray, world: np.ndarray, cfg: Genera
     hips = 0.5 * (world[:, INDEX["left_hip"]] + world[:, INDEX["right_hip"]])
     hip_depth = cam.depth(hips)
     xyz = cam.project(world + jitter, hip_depth)
-    xyz[..., 2] = xyz[..., 2] * rng.uniform(0.6, 1.4) + rng.normal(0, 3 * noise_sd, xyz[..., 2].shape)
+    xyz[..., 2] = xyz[..., 2] * rng.uniform(*cfg.depth_scale) + rng.normal(0, 3 * noise_sd, xyz[..., 2].shape)
     vis = _visibility(rng, cfg, t, world, xyz, cam)
     occluded = vis < 0.3
     xyz[..., :2] += occluded[..., None] * rng.normal(0, 0.02, xyz[..., :2].shape)

@@ -10,9 +10,11 @@ history resampled at ``RATE`` Hz (``kinemo.body.features``):
 * lengths are in **torso lengths** (hip centre → shoulder centre, the stretch's 90th
   percentile): a child and an adult, near or far, give the same numbers, and the torso stays
   visible and keeps its length from the front and from the side;
-* vertical is the image's vertical (cameras stand upright), lateral is the image's horizontal;
-  both are measured relative to the body (shoulders, hips, ankles), so walking across the
-  frame or a panning camera does not count as motion;
+* vertical is the image's vertical (cameras stand upright); sideways is the body's own
+  left-right axis, in the image's horizontal and MediaPipe's depth (z), so a wave or a clap
+  seen from the side, which moves towards and away from the camera, still counts; all are
+  measured relative to the body (shoulders, hips, ankles), so walking across the frame or a
+  panning camera does not count as motion;
 * repetition is counted as **turns** (direction changes of at least a given size; the size at
   which two turns still happen is a swing's amplitude), so tempo and frame rate do not matter.
 
@@ -35,6 +37,9 @@ SHORT = 32  # steps (1.6 s): repetitive actions (wave, clap, walk) must repeat w
 LONG = 64  # steps (3.15 s): one-off actions (jump, squat, bow) must go and come back within this
 LIMIT = 20.0  # no measure goes beyond ± this
 RECENT = 40  # steps (2 s): a one-off action's turning point must be this recent
+#: MediaPipe's depth (z) per unit of true depth, in the picture's units: its wrists' depth differences are
+#: 1.7 (front) to 2.3 (side) times the true ones on the rendered bodies (``scripts/actions/render_eval.py --depth``)
+DEPTH = 2.0
 L_ANKLE, R_ANKLE = INDEX["left_ankle"], INDEX["right_ankle"]
 NOSE = INDEX["nose"]
 L_ELBOW, R_ELBOW = INDEX["left_elbow"], INDEX["right_elbow"]
@@ -45,19 +50,20 @@ _LEVELS = np.geomspace(0.04, 2.5, 40)  # swing sizes tried, torso lengths
 
 @dataclass
 class Measures:
-    wave: float  # amplitude (torso lengths) at which the busier hand still turns sideways twice in SHORT
+    wave: float  # amplitude (torso lengths) at which the busier hand still turns sideways (the body's left-right
+    # axis, depth included) twice in SHORT
     wave_raise: float  # that wrist's median height above the hip centre, torso lengths
     wave_flat: float  # its sideways swing ÷ its up-and-down swing (a wave sweeps; drawing and hammering do not)
     wave_reach: float  # its swing towards and away from its shoulder ÷ its sideways swing (punches reach out)
     wave_forearm: float  # how far that hand stays above its elbow (median): a waving forearm points up
     wave_repeat: float  # amplitude at which that hand turns sideways three times (a throw turns twice)
-    clap: float  # amplitude at which the hands' distance turns twice in SHORT
+    clap: float  # amplitude at which the hands' distance (depth included) turns twice in SHORT
     clap_gap: float  # the hands' closest distance in SHORT
     clap_height: float  # the hands' height above the hip centre when closest
     hands_up: float  # the lower wrist's height above the nose, 20th percentile over the last 0.6 s
     jump: float  # the lower foot's rise and fall around its recent peak (min of both), hips agreeing
     lift: float  # the lower foot's highest point above its median within LONG (feet on the ground: small)
-    squat: float  # the hips' drop towards the feet and back (min of down and up) within LONG
+    squat: float  # the hips' drop towards the lower foot and back (min of down and up) within LONG
     bow: float  # the torso's vertical extent lost and regained, within LONG
     walk: float  # amplitude at which the feet's relative position turns twice in SHORT
     walk_long: float  # amplitude at which it turns four times in LONG (two strides)
@@ -119,7 +125,8 @@ def _pct(v: np.ndarray, q: float) -> float:
 
 
 def measure(xy: np.ndarray) -> Measures:
-    """(T, 33, ≥2) landmarks in square image units (y down), oldest first, at ``RATE`` Hz."""
+    """(T, 33, 2 or 3) landmarks in square image units (y down; MediaPipe's depth third, if known), oldest
+    first, at ``RATE`` Hz."""
     p = np.asarray(xy, np.float64)[..., :2]
     shoulders = 0.5 * (p[:, L_SHOULDER] + p[:, R_SHOULDER])
     hips = 0.5 * (p[:, L_HIP] + p[:, R_HIP])
@@ -131,11 +138,19 @@ def measure(xy: np.ndarray) -> Measures:
     s = slice(max(0, len(q) - SHORT), None)
     up = -1.0  # image y grows downwards
 
-    # wave: the busier wrist, sideways relative to the shoulders' centre
+    # depth as MediaPipe reports it (z, in x's scale) ÷ DEPTH: torso lengths towards the camera, roughly
+    z = np.asarray(xy, np.float64)[..., 2] / (unit * DEPTH) if np.shape(xy)[-1] > 2 else np.zeros(p.shape[:2])
+    # the body's left-right axis in the ground plane (picture x, depth): seen from the side it points at the camera
+    across = np.stack([q[s, L_SHOULDER, 0] - q[s, R_SHOULDER, 0], z[s, L_SHOULDER] - z[s, R_SHOULDER]], axis=-1)
+    across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-6)
+    sh_z = 0.5 * (z[s, L_SHOULDER] + z[s, R_SHOULDER])
+
+    # wave: the busier wrist, sideways (along the body's left-right axis) relative to the shoulders' centre
     best = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     for hand_points, shoulder, elbow in ((HAND_L, L_SHOULDER, L_ELBOW), (HAND_R, R_SHOULDER, R_ELBOW)):
         hand = q[s][:, hand_points].mean(axis=1)  # wrist and knuckles: a wave from the wrist moves the knuckles
-        lateral = hand[:, 0] - sh[s, 0]
+        hand_z = z[s][:, hand_points].mean(axis=1)
+        lateral = (hand[:, 0] - sh[s, 0]) * across[:, 0] + (hand_z - sh_z) * across[:, 1]
         amp = swing(lateral)
         if amp >= best[0]:
             height = _pct(up * (hand[:, 1] - hp[s, 1]), 50)
@@ -143,8 +158,10 @@ def measure(xy: np.ndarray) -> Measures:
             reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
             forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
             best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, swing(lateral, 3))
-    # clap: the hands' distance closes again and again
-    gap = np.linalg.norm(q[s, L_WRIST] - q[s, R_WRIST], axis=-1)
+    # clap: the hands' distance closes again and again — in depth too (MediaPipe's z, ÷ DEPTH): from the side a
+    # clap closes along the camera's axis, and hands that overlap in the picture may be a body's depth apart
+    between = np.concatenate([q[s, L_WRIST] - q[s, R_WRIST], (z[s, L_WRIST] - z[s, R_WRIST])[:, None]], axis=-1)
+    gap = np.linalg.norm(between, axis=-1)
     closest = int(np.argmin(gap))
     hands_mid = 0.5 * (q[s, L_WRIST, 1] + q[s, R_WRIST, 1])
     clap_height = float(up * (hands_mid[closest] - hp[s, 1][closest]))
@@ -157,9 +174,10 @@ def measure(xy: np.ndarray) -> Measures:
     hip_y = up * _detrend(hp[:, 1])
     jump = min(_peak(foot, RECENT), _peak(hip_y, RECENT))
     lift = float(foot.max()) - _pct(foot, 50)
-    # squat: the hips come down towards the feet and go back up
-    ankles = 0.5 * (q[:, L_ANKLE, 1] + q[:, R_ANKLE, 1])
-    squat = _dip(ankles - hp[:, 1], RECENT)
+    # squat: the hips come down towards the ground (the lower foot: a raised knee brings the other foot up
+    # towards the hips, not the hips down) and go back up
+    ground = np.maximum(q[:, L_ANKLE, 1], q[:, R_ANKLE, 1])
+    squat = _dip(ground - hp[:, 1], RECENT)
     # bow: the torso's vertical extent shrinks and comes back
     bow = _dip(hp[:, 1] - sh[:, 1], RECENT)
     # walk: the feet trade places (side view: along x; towards the camera: along y)
