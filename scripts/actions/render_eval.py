@@ -161,9 +161,12 @@ def main(argv: list[str] | None = None) -> int:
 def table(rows: list[dict]) -> str:
     lines = ["| label | view | files | found: MediaPipe on renders | found: projected joints | false / file: renders "
              "| false / file: projected |", "|---|---|---|---|---|---|---|"]
-    groups = sorted({(r["label"], r["yaw"]) for r in rows}, key=lambda g: (g[0] == "negative", g))
+    def group(r: dict) -> str:  # the generator's takes apart from the motion files
+        return f"{r['label']} (generator)" if r["source"] == "generator" else r["label"]
+
+    groups = sorted({(group(r), r["yaw"]) for r in rows}, key=lambda g: ("generator" in g[0], g[0] == "negative", g))
     for label, yaw in [*groups, ("all", "all")]:
-        mine = [r for r in rows if (label == "all" or r["label"] == label) and (yaw == "all" or r["yaw"] == yaw)]
+        mine = [r for r in rows if (label == "all" or group(r) == label) and (yaw == "all" or r["yaw"] == yaw)]
         cells = []
         for key in ("rendered", "projected"):
             hits = [r[f"{key}_found"] for r in mine if r[f"{key}_found"] is not None]
