@@ -120,7 +120,6 @@ def test_the_depth_scale_of_a_track_is_recovered_per_view(tmp_path):
     from conftest import SHARED, require
 
     from kinemo.body.generator import with_config
-    from kinemo.body.posefile import write_pose_file
 
     every = mocap.read_manifest(require(SHARED / "data" / "motion"))
     item = next(i for i in every if i.key.endswith("cmu_1006/wave_hello_2"))
@@ -128,13 +127,12 @@ def test_the_depth_scale_of_a_track_is_recovered_per_view(tmp_path):
     pitch = math.degrees(math.atan2(render_mocap.CAMERA_RISE, render_mocap.CAMERA_M))  # the renders' camera
     cfg = with_config(mocap.CAMERA, depth_scale=(2.0, 2.0), noise=(0.001, 0.001), occlusion_prob=(0.0, 0.0),
                       camera_pitch_deg=(pitch, pitch))
-    videos = []
+    tracks = []
     for yaw in (0, 90):
         track = mocap.render(world, fps, yaw_deg=float(yaw), fps=15.0, seed=yaw, cfg=cfg)
-        path = tmp_path / render_mocap.video_name(item, float(yaw), 15.0)
-        write_pose_file(path.with_suffix(".pose.npz"), track)
-        videos.append(render_eval.Video(path, item, yaw, 15.0))
-    got = render_eval.depth_scale(videos)
+        tracks.append((render_eval.Video(tmp_path / render_mocap.video_name(item, float(yaw), 15.0), item, yaw, 15.0),
+                       track))
+    got = render_eval.depth_scale(tracks)
     for yaw in (0, 90):
         slope, corr, frames = got[yaw]
         assert slope == pytest.approx(2.0, rel=0.25) and corr > 0.9 and frames > 30, (yaw, got[yaw])

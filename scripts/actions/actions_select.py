@@ -43,7 +43,7 @@ from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.detectors import ACTIONS, Thresholds, distribute, scores
 from kinemo.body.events import EventOptions
 from kinemo.body.features import window_and_history
-from kinemo.body.generator import TRAIN, VOCABULARY, generate, random_script, with_config
+from kinemo.body.generator import MEDIAPIPE_DEPTH, TRAIN, VOCABULARY, generate, random_script, with_config
 from kinemo.body.kinematics import L_ANKLE, LONG, R_ANKLE, measure
 from kinemo.body.posefile import PoseTrack, read_pose_file
 from kinemo.body.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
@@ -57,7 +57,7 @@ VIEWS = ((0.0, False, 30.0), (35.0, True, 15.0), (65.0, False, 25.0), (90.0, Tru
 DECIDE_HZ = 10.0  # decisions per second while choosing (the shipped path decides on every frame)
 GENERATOR_TAKES = 12  # per label
 #: the generator's takes, their depth as MediaPipe reports it (the network trained on TRAIN's)
-SELECTION = with_config(TRAIN, depth_scale=mocap.TRACKER_DEPTH)
+SELECTION = with_config(TRAIN, depth_scale=MEDIAPIPE_DEPTH)
 #: the grid each threshold is chosen from (coordinate ascent, two passes)
 GRID = {
     "wave": (0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4), "wave_raise": (0.0, 0.3, 0.6, 0.9, 1.2),

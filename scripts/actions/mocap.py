@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kinemo.body.generator import FACE_POINTS, TRAIN, GeneratorConfig, film, perform, with_config
+from kinemo.body.generator import FACE_POINTS, MEDIAPIPE_DEPTH, TRAIN, GeneratorConfig, film, perform, with_config
 from kinemo.body.posefile import PoseTrack
 from kinemo.body.skeleton import INDEX, NUM_LANDMARKS, mirror
 
@@ -273,13 +273,10 @@ def load_world(item: MotionFile) -> tuple[np.ndarray, float]:
 
 # --- filming --------------------------------------------------------------------------------------
 
-#: MediaPipe's z per unit of true depth (x's scale): its wrists' depth differences on the rendered bodies are
-#: 1.70 (front) to 2.29 (side) times the true ones (``render_eval.py --depth``); the generator's default is 0.6-1.4
-TRACKER_DEPTH = (1.7, 2.3)
 #: Camera ranges for mocap: the generator's, at a fixed yaw per render, not mirrored (mirroring is a
 #: separate view), upper-body framing off (these are whole-body actions).
 CAMERA = with_config(TRAIN, mirror_prob=0.0, upper_body_prob=0.0, camera_pitch_deg=(-5.0, 15.0),
-                     depth_scale=TRACKER_DEPTH)
+                     depth_scale=MEDIAPIPE_DEPTH)  # as MediaPipe reports depth
 
 
 def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:

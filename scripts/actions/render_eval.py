@@ -85,17 +85,13 @@ def events(track: PoseTrack) -> list[str]:
     return [e.label for e in ActionPipeline.create_from_options(track=False).replay(track)]
 
 
-def depth_scale(videos: list[Video]) -> dict[int, tuple[float, float, int]]:
-    """How MediaPipe's depth compares with the truth, per camera yaw: the wrists' depth difference it reports
+def depth_scale(tracks: list[tuple[Video, PoseTrack]]) -> dict[int, tuple[float, float, int]]:
+    """How a track's depth compares with the truth, per camera yaw: the wrists' depth difference it reports
     (z, ÷ the torso's length in the picture) against the true one along the camera's axis (÷ the body's torso
-    length) in every tracked frame; (least-squares slope, correlation, frames). ``mocap.TRACKER_DEPTH`` comes
-    from this."""
+    length) in every frame with a person; (least-squares slope, correlation, frames). ``generator.MEDIAPIPE_DEPTH``
+    comes from this."""
     pairs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for v in videos:
-        pose = v.path.with_suffix(".pose.npz")
-        if not pose.exists():
-            continue
-        track = read_pose_file(pose)
+    for v, track in tracks:
         world, fps_in = mocap.load_world(v.item)
         frames = np.clip(np.round(track.time * fps_in).astype(int), 0, len(world) - 1)[track.present]
         w, lm = world[frames], track.landmarks[track.present].astype(np.float64)
@@ -110,6 +106,13 @@ def depth_scale(videos: list[Video]) -> dict[int, tuple[float, float, int]]:
         t, m = np.concatenate([a for a, _ in p]), np.concatenate([b for _, b in p])
         out[yaw] = (float(t @ m / max(t @ t, 1e-12)), float(np.corrcoef(t, m)[0, 1]), len(t))
     return out
+
+
+def projected(v: Video, track: PoseTrack, seed: int) -> PoseTrack:
+    """The take as selection films it (``mocap.render``), as long as its tracked video."""
+    world, fps_in = mocap.load_world(v.item)
+    world = world[: int(np.ceil((track.time[-1] + 1.0 / v.fps) * fps_in)) + 1]
+    return mocap.render(world, fps_in, yaw_deg=float(v.yaw), fps=v.fps, seed=seed)
 
 
 def _torso_lengths(p: np.ndarray) -> np.ndarray:
@@ -128,9 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     if not videos:
         sys.exit(f"no rendered videos in {args.renders}: run scripts/actions/render_mocap.py first")
     if args.depth:
-        for yaw, (slope, corr, n) in depth_scale(videos).items():
-            print(f"yaw {yaw:3d}: MediaPipe's wrist depth difference = {slope:.2f} x the true one "
-                  f"(correlation {corr:.2f}, {n} frames)")
+        tracked = [(v, read_pose_file(v.path.with_suffix(".pose.npz"))) for v in videos
+                   if v.path.with_suffix(".pose.npz").exists()]
+        filmed = [(v, projected(v, t, args.seed + k)) for k, (v, t) in enumerate(tracked)]
+        for name, tracks in (("MediaPipe on the renders", tracked), ("projected joints", filmed)):
+            for yaw, (slope, corr, n) in depth_scale(tracks).items():
+                print(f"{name}, yaw {yaw:3d}: the wrists' depth difference = {slope:.2f} x the true one "
+                      f"(correlation {corr:.2f}, {n} frames)")
         return 0
     os.environ.setdefault("KINEMO_OFFLINE", "1")
     rows = []
@@ -139,10 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(real, str):
             print(f"[{k}/{len(videos)}] {v.path.name}: skipped ({real})", flush=True)
             continue
-        world, fps_in = mocap.load_world(v.item)
-        world = world[: int(np.ceil((real.time[-1] + 1.0 / v.fps) * fps_in)) + 1]
-        projected = mocap.render(world, fps_in, yaw_deg=float(v.yaw), fps=v.fps, seed=args.seed + k)
-        got_real, got_proj = events(real), events(projected)
+        got_real, got_proj = events(real), events(projected(v, real, args.seed + k))
         row = {"file": v.path.name, "source": v.item.source, "label": v.item.label, "yaw": v.yaw,
                "tracked": float(np.mean(real.present)), "rendered": got_real, "projected": got_proj}
         for key, got in (("rendered", got_real), ("projected", got_proj)):
