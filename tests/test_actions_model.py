@@ -19,7 +19,8 @@ from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions, de
 from kinemo.body.dataset import make_windows
 from kinemo.body.events import EVENT_START
 from kinemo.body.features import FEATURES, STEPS
-from kinemo.body.generator import MEDIAPIPE_DEPTH, QUIET, SHIFTED, TRAIN, VOCABULARY, generate, with_config
+from kinemo.body.generator import QUIET, SHIFTED, TRAIN, VOCABULARY, generate, with_config
+from kinemo.body.kinematics import MEDIAPIPE_DEPTH
 from kinemo.body.pipeline import ActionPipeline, ActionPipelineOptions
 from kinemo.models import sha256_of
 

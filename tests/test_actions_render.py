@@ -112,7 +112,7 @@ def test_frames_without_a_person_are_nobody_in_view_not_a_pose_of_zeros():
     assert render_eval.events(PoseTrack(seq.time, lm, np.ones_like(present), seq.fps, seq.size)) == ["jump"]
 
 
-def test_the_depth_scale_of_a_track_is_recovered_per_view(tmp_path):
+def test_the_depth_scale_of_a_track_is_recovered_per_view():
     """``render_eval.depth_scale`` compares a track's wrist depths with the motion file's: a track filmed with
     its depth doubled (what MediaPipe does on the renders, about) measures about 2 from each side."""
     import mocap
@@ -127,11 +127,8 @@ def test_the_depth_scale_of_a_track_is_recovered_per_view(tmp_path):
     pitch = math.degrees(math.atan2(render_mocap.CAMERA_RISE, render_mocap.CAMERA_M))  # the renders' camera
     cfg = with_config(mocap.CAMERA, depth_scale=(2.0, 2.0), noise=(0.001, 0.001), occlusion_prob=(0.0, 0.0),
                       camera_pitch_deg=(pitch, pitch))
-    tracks = []
-    for yaw in (0, 90):
-        track = mocap.render(world, fps, yaw_deg=float(yaw), fps=15.0, seed=yaw, cfg=cfg)
-        tracks.append((render_eval.Video(tmp_path / render_mocap.video_name(item, float(yaw), 15.0), item, yaw, 15.0),
-                       track))
+    tracks = [(yaw, mocap.render(world, fps, yaw_deg=float(yaw), fps=15.0, seed=yaw, cfg=cfg), world, fps)
+              for yaw in (0, 90)]
     got = render_eval.depth_scale(tracks)
     for yaw in (0, 90):
         slope, corr, frames = got[yaw]

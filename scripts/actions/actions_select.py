@@ -43,10 +43,10 @@ from kinemo.body.classifier import ActionClassifier, ActionClassifierOptions
 from kinemo.body.detectors import ACTIONS, Thresholds, distribute, scores
 from kinemo.body.events import EventOptions
 from kinemo.body.features import window_and_history
-from kinemo.body.generator import MEDIAPIPE_DEPTH, TRAIN, VOCABULARY, generate, random_script, with_config
-from kinemo.body.kinematics import L_ANKLE, LONG, R_ANKLE, measure
+from kinemo.body.generator import TRAIN, VOCABULARY, PoseSequence, generate, random_script, with_config
+from kinemo.body.kinematics import L_ANKLE, LONG, MEDIAPIPE_DEPTH, R_ANKLE, measure
 from kinemo.body.posefile import PoseTrack, read_pose_file
-from kinemo.body.skeleton import L_HIP, L_SHOULDER, R_HIP, R_SHOULDER
+from kinemo.body.skeleton import L_HIP, R_HIP
 from kinemo.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def _v22() -> ActionClassifier:
 V22_EVENTS = actions_eval.EVENTS["wave-clap"]
 
 
-def track_measures(track: PoseTrack, every: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def track_measures(track: PoseTrack | PoseSequence, every: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Measures (and v2.2's probabilities) at each decision time, as the pipeline computes them (the past only;
     frames without a person leave the history, as the pipeline skips them)."""
     t, lm = track.time[track.present], track.landmarks[track.present]
@@ -153,9 +153,7 @@ def generator_streams(every: float | None, seed: int = 77) -> list[Stream]:
     out = []
     for label in VOCABULARY:
         for k in range(GENERATOR_TAKES):
-            seq = generate(rng, random_script(rng, label), SELECTION)
-            track = PoseTrack(seq.time, seq.landmarks, np.ones(len(seq.time), bool), seq.fps, seq.size)
-            times, m, b = track_measures(track, every)
+            times, m, b = track_measures(generate(rng, random_script(rng, label), SELECTION), every)
             kind = label if label in ACTIONS else "negative"
             out.append(Stream("generator", f"{label}{k}", kind, times, m, b))
     return out
@@ -329,7 +327,7 @@ def audit(streams: list[Stream], th: Thresholds, events: EventOptions) -> None:
             worlds[key] = mocap.load_world(items[key])  # y up
         world, fps = worlds[key]
         hips = 0.5 * (world[:, L_HIP] + world[:, R_HIP])
-        torso = float(np.median(np.linalg.norm(0.5 * (world[:, L_SHOULDER] + world[:, R_SHOULDER]) - hips, axis=-1)))
+        torso = float(np.median(mocap.torso_lengths(world)))
         lower_foot = world[:, [L_ANKLE, R_ANKLE], 1].min(axis=1)
         ground = np.percentile(lower_foot, 10)
         for e in stream_events(stream, th, events):

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kinemo.body.generator import FACE_POINTS, MEDIAPIPE_DEPTH, TRAIN, GeneratorConfig, film, perform, with_config
+from kinemo.body.generator import FACE_POINTS, TRAIN, GeneratorConfig, film, perform, with_config
+from kinemo.body.kinematics import MEDIAPIPE_DEPTH
 from kinemo.body.posefile import PoseTrack
 from kinemo.body.skeleton import INDEX, NUM_LANDMARKS, mirror
 
@@ -279,6 +280,12 @@ CAMERA = with_config(TRAIN, mirror_prob=0.0, upper_body_prob=0.0, camera_pitch_d
                      depth_scale=MEDIAPIPE_DEPTH)  # as MediaPipe reports depth
 
 
+def torso_lengths(points: np.ndarray) -> np.ndarray:
+    """(T, 33, D) points (world or picture) → (T,) hip centre → shoulder centre lengths."""
+    return np.linalg.norm(0.5 * (points[:, INDEX["left_shoulder"]] + points[:, INDEX["right_shoulder"]])
+                          - 0.5 * (points[:, INDEX["left_hip"]] + points[:, INDEX["right_hip"]]), axis=-1)
+
+
 def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(F, 33, 3) world landmarks at ``fps_in`` → (times, the landmarks at ``fps``), linearly interpolated."""
     t_in = np.arange(len(world)) / fps_in
@@ -338,9 +345,15 @@ def generator_item(label: str, take: int) -> MotionFile:
                       GENERATOR_FPS)
 
 
+def generator_take(name: str) -> MotionFile | None:
+    """``clap3`` → :func:`generator_item` ``("clap", 3)``; None for any other name."""
+    label = name.rstrip("0123456789")
+    return generator_item(label, int(name[len(label):])) if label in GENERATOR_LABELS and label != name else None
+
+
 def generator_world(item: MotionFile) -> tuple[np.ndarray, float]:
     """The world landmarks of a :func:`generator_item` (the same for the same name)."""
-    label = item.path.name.rstrip("0123456789")
+    label = item.label
     rng = np.random.default_rng([int(item.path.name[len(label):]), *label.encode()])
     script = [("idle", rng.uniform(0.8, 2.0)), (label, rng.uniform(2.0, 4.5)), ("idle", rng.uniform(0.5, 1.5))]
     _, world = perform(rng, script, GENERATOR_FPS)

@@ -34,7 +34,7 @@ from actions_eval import score_item  # noqa: E402
 
 from kinemo.body.pipeline import ActionPipeline  # noqa: E402
 from kinemo.body.posefile import PoseTrack, read_pose_file  # noqa: E402
-from kinemo.body.skeleton import L_HIP, L_SHOULDER, L_WRIST, R_HIP, R_SHOULDER, R_WRIST  # noqa: E402
+from kinemo.body.skeleton import L_WRIST, R_WRIST  # noqa: E402
 
 DEFAULT = HERE.parents[1] / "build" / "actions" / "renders"
 
@@ -60,10 +60,8 @@ def parse(path: Path, items: dict[str, mocap.MotionFile]) -> Video | None:
         return None
     yaw, fps = parts[2][1:].split("_f")
     item = items.get(parts[1])
-    take = parts[1].removeprefix("generator-")
-    label = take.rstrip("0123456789")
-    if item is None and parts[0] == "generator" and label in mocap.GENERATOR_LABELS and take != label:
-        item = mocap.generator_item(label, int(take[len(label):]))
+    if item is None and parts[0] == "generator":
+        item = mocap.generator_take(parts[1].removeprefix("generator-"))
     return Video(path, item, int(yaw), float(fps)) if item else None
 
 
@@ -85,22 +83,21 @@ def events(track: PoseTrack) -> list[str]:
     return [e.label for e in ActionPipeline.create_from_options(track=False).replay(track)]
 
 
-def depth_scale(tracks: list[tuple[Video, PoseTrack]]) -> dict[int, tuple[float, float, int]]:
-    """How a track's depth compares with the truth, per camera yaw: the wrists' depth difference it reports
-    (z, ÷ the torso's length in the picture) against the true one along the camera's axis (÷ the body's torso
-    length) in every frame with a person; (least-squares slope, correlation, frames). ``generator.MEDIAPIPE_DEPTH``
-    comes from this."""
+def depth_scale(tracks: list[tuple[int, PoseTrack, np.ndarray, float]]) -> dict[int, tuple[float, float, int]]:
+    """How tracks' depth compares with the truth, per camera yaw: each (yaw, track, its take's world landmarks,
+    their frame rate) gives the wrists' depth difference the track reports (z, ÷ the torso's length in the
+    picture) against the true one along the camera's axis (÷ the body's torso length) in every frame with a
+    person; (least-squares slope, correlation, frames). ``kinematics.MEDIAPIPE_DEPTH`` comes from this."""
     pairs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for v, track in tracks:
-        world, fps_in = mocap.load_world(v.item)
+    for yaw, track, world, fps_in in tracks:
         frames = np.clip(np.round(track.time * fps_in).astype(int), 0, len(world) - 1)[track.present]
         w, lm = world[frames], track.landmarks[track.present].astype(np.float64)
-        axis = render_mocap.towards_camera(v.yaw)
         # the camera keeps its distance (it pans after the performer): one scale per track, the median torso
-        true = (w[:, L_WRIST] - w[:, R_WRIST]) @ axis / np.median(_torso_lengths(w))
+        true = (w[:, L_WRIST] - w[:, R_WRIST]) @ render_mocap.towards_camera(yaw) / np.median(mocap.torso_lengths(w))
         xyz = lm[..., :3] * np.array([track.aspect, 1.0, track.aspect])  # z shares x's scale
-        seen = -(xyz[:, L_WRIST, 2] - xyz[:, R_WRIST, 2]) / max(float(np.median(_torso_lengths(xyz[..., :2]))), 1e-6)
-        pairs.setdefault(v.yaw, []).append((true, seen))
+        picture_torso = max(float(np.median(mocap.torso_lengths(xyz[..., :2]))), 1e-6)
+        seen = -(xyz[:, L_WRIST, 2] - xyz[:, R_WRIST, 2]) / picture_torso
+        pairs.setdefault(yaw, []).append((true, seen))
     out = {}
     for yaw, p in sorted(pairs.items()):
         t, m = np.concatenate([a for a, _ in p]), np.concatenate([b for _, b in p])
@@ -108,15 +105,11 @@ def depth_scale(tracks: list[tuple[Video, PoseTrack]]) -> dict[int, tuple[float,
     return out
 
 
-def projected(v: Video, track: PoseTrack, seed: int) -> PoseTrack:
-    """The take as selection films it (``mocap.render``), as long as its tracked video."""
-    world, fps_in = mocap.load_world(v.item)
+def projected(v: Video, track: PoseTrack, world: np.ndarray, fps_in: float, seed: int) -> PoseTrack:
+    """The take (its world landmarks at ``fps_in``) as selection films it (``mocap.render``), as long as its
+    tracked video."""
     world = world[: int(np.ceil((track.time[-1] + 1.0 / v.fps) * fps_in)) + 1]
     return mocap.render(world, fps_in, yaw_deg=float(v.yaw), fps=v.fps, seed=seed)
-
-
-def _torso_lengths(p: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(0.5 * (p[:, L_SHOULDER] + p[:, R_SHOULDER]) - 0.5 * (p[:, L_HIP] + p[:, R_HIP]), axis=-1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     if not videos:
         sys.exit(f"no rendered videos in {args.renders}: run scripts/actions/render_mocap.py first")
     if args.depth:
-        tracked = [(v, read_pose_file(v.path.with_suffix(".pose.npz"))) for v in videos
-                   if v.path.with_suffix(".pose.npz").exists()]
-        filmed = [(v, projected(v, t, args.seed + k)) for k, (v, t) in enumerate(tracked)]
+        tracked, filmed = [], []
+        for v in videos:
+            if (pose := v.path.with_suffix(".pose.npz")).exists():
+                track, (world, fps_in) = read_pose_file(pose), mocap.load_world(v.item)
+                filmed.append((v.yaw, projected(v, track, world, fps_in, args.seed + len(tracked)), world, fps_in))
+                tracked.append((v.yaw, track, world, fps_in))
         for name, tracks in (("MediaPipe on the renders", tracked), ("projected joints", filmed)):
             for yaw, (slope, corr, n) in depth_scale(tracks).items():
                 print(f"{name}, yaw {yaw:3d}: the wrists' depth difference = {slope:.2f} x the true one "
@@ -146,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(real, str):
             print(f"[{k}/{len(videos)}] {v.path.name}: skipped ({real})", flush=True)
             continue
-        got_real, got_proj = events(real), events(projected(v, real, args.seed + k))
+        got_real, got_proj = events(real), events(projected(v, real, *mocap.load_world(v.item), args.seed + k))
         row = {"file": v.path.name, "source": v.item.source, "label": v.item.label, "yaw": v.yaw,
                "tracked": float(np.mean(real.present)), "rendered": got_real, "projected": got_proj}
         for key, got in (("rendered", got_real), ("projected", got_proj)):

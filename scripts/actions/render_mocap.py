@@ -185,8 +185,8 @@ def chosen(labels: list[str], per_label: int) -> list:
     """Up to ``per_label`` files of each label, spread over the sources (every source before a second file);
     ``generator``: ``per_label`` takes of each of the motion generator's ``mocap.GENERATOR_LABELS``."""
     items = [i for i in mocap.read_manifest() if i.label in labels]
-    picked = [mocap.generator_item(g, k) for g in mocap.GENERATOR_LABELS for k in range(per_label)
-              if "generator" in labels]
+    picked = ([mocap.generator_item(g, k) for g in mocap.GENERATOR_LABELS for k in range(per_label)]
+              if "generator" in labels else [])
     for label in labels:
         mine = sorted((i for i in items if i.label == label), key=lambda i: (i.source, str(i.path)))
         by_source: dict[str, list] = {}

@@ -60,11 +60,9 @@ class GeneratorConfig:
     aspects: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (600, 600), (720, 1280))
 
 
+#: TRAIN keeps the depth scale the shipped network learned on; what is filmed to judge the detectors uses
+#: ``kinemo.body.kinematics.MEDIAPIPE_DEPTH``, the scale MediaPipe reports.
 TRAIN = GeneratorConfig()
-#: MediaPipe's z per unit of true depth: on rendered bodies its wrists' depth differences are 1.72 (front) to
-#: 2.30 (side) times the true ones (``scripts/actions/render_eval.py --depth``). TRAIN keeps the 0.6-1.4 the
-#: shipped network learned on; what is filmed to judge the detectors uses this.
-MEDIAPIPE_DEPTH = (1.7, 2.3)
 #: Different ranges (faster/slower, bigger/smaller, steeper angles, more noise, other
 #: frame rates) than training: accuracy here shows the model generalises.
 SHIFTED = GeneratorConfig(

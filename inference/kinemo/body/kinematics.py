@@ -38,8 +38,9 @@ LONG = 64  # steps (3.15 s): one-off actions (jump, squat, bow) must go and come
 LIMIT = 20.0  # no measure goes beyond ± this
 RECENT = 40  # steps (2 s): a one-off action's turning point must be this recent
 #: MediaPipe's depth (z) per unit of true depth, in the picture's units: its wrists' depth differences are
-#: 1.7 (front) to 2.3 (side) times the true ones on the rendered bodies (``scripts/actions/render_eval.py --depth``)
-DEPTH = 2.0
+#: 1.72 (front) to 2.30 (side) times the true ones on the rendered bodies (``scripts/actions/render_eval.py --depth``)
+MEDIAPIPE_DEPTH = (1.7, 2.3)
+DEPTH = 0.5 * (MEDIAPIPE_DEPTH[0] + MEDIAPIPE_DEPTH[1])  # what the measures divide z by
 L_ANKLE, R_ANKLE = INDEX["left_ankle"], INDEX["right_ankle"]
 NOSE = INDEX["nose"]
 L_ELBOW, R_ELBOW = INDEX["left_elbow"], INDEX["right_elbow"]
@@ -127,7 +128,8 @@ def _pct(v: np.ndarray, q: float) -> float:
 def measure(xy: np.ndarray) -> Measures:
     """(T, 33, 2 or 3) landmarks in square image units (y down; MediaPipe's depth third, if known), oldest
     first, at ``RATE`` Hz."""
-    p = np.asarray(xy, np.float64)[..., :2]
+    a = np.asarray(xy, np.float64)
+    p = a[..., :2]
     shoulders = 0.5 * (p[:, L_SHOULDER] + p[:, R_SHOULDER])
     hips = 0.5 * (p[:, L_HIP] + p[:, R_HIP])
     torso = _pct(np.linalg.norm(shoulders - hips, axis=-1), 90)
@@ -139,7 +141,7 @@ def measure(xy: np.ndarray) -> Measures:
     up = -1.0  # image y grows downwards
 
     # depth as MediaPipe reports it (z, in x's scale) ÷ DEPTH: torso lengths towards the camera, roughly
-    z = np.asarray(xy, np.float64)[..., 2] / (unit * DEPTH) if np.shape(xy)[-1] > 2 else np.zeros(p.shape[:2])
+    z = a[..., 2] / (unit * DEPTH) if a.shape[-1] > 2 else np.zeros(p.shape[:2])
     # the body's left-right axis in the ground plane (picture x, depth): seen from the side it points at the camera
     across = np.stack([q[s, L_SHOULDER, 0] - q[s, R_SHOULDER, 0], z[s, L_SHOULDER] - z[s, R_SHOULDER]], axis=-1)
     across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-6)
