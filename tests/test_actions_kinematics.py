@@ -177,14 +177,14 @@ def test_a_clap_seen_from_the_side_closes_in_depth():
 
 def test_hands_that_meet_in_the_picture_but_not_in_depth_do_not_clap():
     """One hand a body's depth behind the other overlaps it in the picture (a side view of a dance): no clap."""
-    from kinemo.body.kinematics import DEPTH
-    from kinemo.body.skeleton import L_WRIST, R_WRIST
+    from kinemo.body.kinematics import DEPTH, HAND_L, HAND_R
 
     hist = _clap_from_the_side()
     assert measure(hist).clap_gap <= Thresholds().clap_gap
     _, torso = _still_body()
     apart = hist.copy()
-    apart[:, L_WRIST, 2] = apart[:, R_WRIST, 2] + 1.2 * torso * DEPTH  # the left hand stays a body's depth away
+    # the left hand (wrist and knuckles) stays a body's depth away
+    apart[:, HAND_L, 2] = apart[:, HAND_R, 2] + 1.2 * torso * DEPTH
     assert measure(apart).clap_gap > Thresholds().clap_gap
 
 
@@ -215,3 +215,52 @@ def test_a_raised_knee_is_not_a_squat():
                      INDEX["left_foot_index"], INDEX["right_foot_index"]):
             squat[:, j, 1] += 0.8 * torso * d * (1.0 if still[0, j, 1] < still[0, L_HIP, 1] + 0.01 else 0.5)
     assert measure(squat).squat > Thresholds().squat
+
+
+def _raised_hand_swinging(hz: float) -> tuple[np.ndarray, float]:
+    """A still body whose right hand, raised above its elbow, swings sideways ± 0.3 torso lengths at ``hz``."""
+    from kinemo.body.kinematics import HAND_R, R_ELBOW
+    from kinemo.body.skeleton import R_SHOULDER
+
+    hist, torso = _still_body()
+    t = np.arange(LONG) / RATE
+    shoulder = hist[0, R_SHOULDER]
+    dx = 0.3 * torso * np.sin(2 * np.pi * hz * t)
+    hist[:, R_ELBOW, :2] = shoulder[:2] + np.array([0.0, -0.3 * torso])
+    for j in HAND_R:
+        hist[:, j, 0] = shoulder[0] + dx
+        hist[:, j, 1] = shoulder[1] - 0.9 * torso
+    return hist, torso
+
+
+def test_a_slow_wave_repeats_within_the_longer_history():
+    """A slow wave (0.8 back-and-forths a second) turns only twice in SHORT (1.6 s): it repeats in LONG, and fires."""
+    from kinemo.body.kinematics import HAND_R, SHORT
+
+    th = Thresholds()
+    hist, torso = _raised_hand_swinging(0.8)
+    assert swing(hist[-SHORT:, HAND_R, 0].mean(axis=1) / torso, turns=3) < th.wave_repeat
+    slow = measure(hist)
+    assert slow.wave >= th.wave and slow.wave_repeat >= th.wave_repeat
+    m = slow.as_array()[None]
+    assert margins(m, th)[0, ACTIONS.index("wave")] > 0
+
+
+def test_clapping_palms_meet_while_the_wrists_stay_apart():
+    """A clap brings the palms (wrist and knuckles) together; the wrists stay a hand's width apart."""
+    from kinemo.body.kinematics import HAND_L, HAND_R
+    from kinemo.body.skeleton import L_WRIST, R_WRIST
+
+    hist, torso = _still_body()
+    t = np.arange(LONG) / RATE
+    centre = 0.5 * (hist[0, L_WRIST] + hist[0, R_WRIST])
+    half = torso * (0.05 + 0.3 * (0.5 + 0.5 * np.cos(2 * np.pi * 2.0 * t)))  # the palms 0.1 to 0.7 apart
+    for hand, side in ((HAND_L, 1.0), (HAND_R, -1.0)):
+        hist[:, hand, 0] = centre[0] + side * half[:, None]
+        hist[:, hand, 1] = centre[1] - 0.6 * torso
+        hist[:, hand[0], 0] += side * 0.12 * torso  # the wrist behind the knuckles: at the meeting 0.34 apart
+    th = Thresholds()
+    m = measure(hist)
+    assert m.clap >= th.clap and m.clap_gap <= th.clap_gap
+
+

@@ -34,9 +34,9 @@ class Thresholds:
     wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
     wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
-    wave_repeat: float = 0.15  # ≥: … and three times by this much (a throw turns twice; −1: off)
+    wave_repeat: float = 0.1  # ≥: … and three times by this much (a throw turns twice; −1: off)
     wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
-    wave_walk: float = 0.25  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
+    wave_walk: float = 0.6  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
     clap: float = 0.3  # ≥: the hands close and open twice by this much
     clap_gap: float = 0.25  # ≤: how close the hands come
     clap_height: float = 0.3  # ≥: where they come closest, above the hip centre (1 = shoulder height)
@@ -49,7 +49,7 @@ class Thresholds:
     squat: float = 0.4  # ≥: the hips drop towards the feet and rise by this much
     bow: float = 0.3  # ≥: the torso's height lost and regained
     walk: float = 0.25  # ≥: the feet trade places twice in 1.6 s by this much
-    walk_long: float = 0.2  # ≥: … and four times in 3.2 s by this much (0: by any amount)
+    walk_long: float = 0.0  # ≥: … and four times in 3.2 s by this much (0: by any amount)
     walk_rate: float = 2.2  # ≤: turns of the feet per second (running turns faster)
     walk_regular: float = 0.8  # ≥: the feet's motion repeats one stride later (dancing steps do not)
     walk_bounce: float = 0.2  # ≤: the hips' up-and-down swing (running and skipping bounce; 9: off)

@@ -57,8 +57,9 @@ class Measures:
     wave_flat: float  # its sideways swing ÷ its up-and-down swing (a wave sweeps; drawing and hammering do not)
     wave_reach: float  # its swing towards and away from its shoulder ÷ its sideways swing (punches reach out)
     wave_forearm: float  # how far that hand stays above its elbow (median): a waving forearm points up
-    wave_repeat: float  # amplitude at which that hand turns sideways three times (a throw turns twice)
-    clap: float  # amplitude at which the hands' distance (depth included) turns twice in SHORT
+    wave_repeat: float  # amplitude at which that hand turns sideways three times in LONG (a throw turns twice;
+    # a slow wave, under one back-and-forth a second, turns only twice in SHORT)
+    clap: float  # amplitude at which the palms' distance (depth included) turns twice in SHORT
     clap_gap: float  # the hands' closest distance in SHORT
     clap_height: float  # the hands' height above the hip centre when closest
     hands_up: float  # the lower wrist's height above the nose, 20th percentile over the last 0.6 s
@@ -143,27 +144,30 @@ def measure(xy: np.ndarray) -> Measures:
     # depth as MediaPipe reports it (z, in x's scale) ÷ DEPTH: torso lengths towards the camera, roughly
     z = a[..., 2] / (unit * DEPTH) if a.shape[-1] > 2 else np.zeros(p.shape[:2])
     # the body's left-right axis in the ground plane (picture x, depth): seen from the side it points at the camera
-    across = np.stack([q[s, L_SHOULDER, 0] - q[s, R_SHOULDER, 0], z[s, L_SHOULDER] - z[s, R_SHOULDER]], axis=-1)
+    across = np.stack([q[:, L_SHOULDER, 0] - q[:, R_SHOULDER, 0], z[:, L_SHOULDER] - z[:, R_SHOULDER]], axis=-1)
     across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-6)
-    sh_z = 0.5 * (z[s, L_SHOULDER] + z[s, R_SHOULDER])
+    sh_z = 0.5 * (z[:, L_SHOULDER] + z[:, R_SHOULDER])
 
     # wave: the busier wrist, sideways (along the body's left-right axis) relative to the shoulders' centre
     best = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     for hand_points, shoulder, elbow in ((HAND_L, L_SHOULDER, L_ELBOW), (HAND_R, R_SHOULDER, R_ELBOW)):
-        hand = q[s][:, hand_points].mean(axis=1)  # wrist and knuckles: a wave from the wrist moves the knuckles
-        hand_z = z[s][:, hand_points].mean(axis=1)
-        lateral = (hand[:, 0] - sh[s, 0]) * across[:, 0] + (hand_z - sh_z) * across[:, 1]
+        hands = q[:, hand_points].mean(axis=1)  # wrist and knuckles: a wave from the wrist moves the knuckles
+        hands_z = z[:, hand_points].mean(axis=1)
+        sideways = (hands[:, 0] - sh[:, 0]) * across[:, 0] + (hands_z - sh_z) * across[:, 1]
+        lateral, hand = sideways[s], hands[s]
         amp = swing(lateral)
         if amp >= best[0]:
             height = _pct(up * (hand[:, 1] - hp[s, 1]), 50)
             vertical = swing(hand[:, 1])
             reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
             forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
-            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, swing(lateral, 3))
+            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, swing(sideways, 3))
     # clap: the hands' distance closes again and again — in depth too (MediaPipe's z, ÷ DEPTH): from the side a
     # clap closes along the camera's axis, and hands that overlap in the picture may be a body's depth apart
-    between = np.concatenate([q[s, L_WRIST] - q[s, R_WRIST], (z[s, L_WRIST] - z[s, R_WRIST])[:, None]], axis=-1)
-    gap = np.linalg.norm(between, axis=-1)
+    # palms (wrist and knuckles): clapping palms meet while the wrists stay a hand's width apart
+    palm_l, palm_r = q[s][:, HAND_L].mean(axis=1), q[s][:, HAND_R].mean(axis=1)
+    palm_dz = z[s][:, HAND_L].mean(axis=1) - z[s][:, HAND_R].mean(axis=1)
+    gap = np.linalg.norm(np.concatenate([palm_l - palm_r, palm_dz[:, None]], axis=-1), axis=-1)
     closest = int(np.argmin(gap))
     hands_mid = 0.5 * (q[s, L_WRIST, 1] + q[s, R_WRIST, 1])
     clap_height = float(up * (hands_mid[closest] - hp[s, 1][closest]))
