@@ -34,11 +34,11 @@ class Thresholds:
     wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
     wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
-    wave_repeat: float = 0.1  # ≥: … and three times by this much (a throw turns twice; −1: off)
+    wave_repeat: float = 0.1  # ≥: … and three times within LONG by this much (a throw turns twice; −1: off)
     wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
     wave_walk: float = 0.6  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
     clap: float = 0.3  # ≥: the hands close and open twice by this much
-    clap_gap: float = 0.25  # ≤: how close the hands come
+    clap_gap: float = 0.25  # ≤: how close the palms come
     clap_height: float = 0.3  # ≥: where they come closest, above the hip centre (1 = shoulder height)
     clap_top: float = 1.3  # ≤: … and not over the head (two-handed waves overhead also close the hands)
     clap_walk: float = 0.4  # ≤: the feet's swing meanwhile (9: off)

@@ -60,7 +60,7 @@ class Measures:
     wave_repeat: float  # amplitude at which that hand turns sideways three times in LONG (a throw turns twice;
     # a slow wave, under one back-and-forth a second, turns only twice in SHORT)
     clap: float  # amplitude at which the palms' distance (depth included) turns twice in SHORT
-    clap_gap: float  # the hands' closest distance in SHORT
+    clap_gap: float  # the palms' closest distance in SHORT
     clap_height: float  # the hands' height above the hip centre when closest
     hands_up: float  # the lower wrist's height above the nose, 20th percentile over the last 0.6 s
     jump: float  # the lower foot's rise and fall around its recent peak (min of both), hips agreeing
