@@ -148,13 +148,16 @@ def measure(xy: np.ndarray) -> Measures:
     across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-6)
     sh_z = 0.5 * (z[:, L_SHOULDER] + z[:, R_SHOULDER])
 
-    # wave: the busier wrist, sideways (along the body's left-right axis) relative to the shoulders' centre
+    # palms (wrist and knuckles; x, y and depth): a wave from the wrist moves the knuckles, and clapping palms meet
+    # while the wrists stay a hand's width apart
+    palms = [np.concatenate([q[:, pts].mean(axis=1), z[:, pts].mean(axis=1)[:, None]], axis=-1)
+             for pts in (HAND_L, HAND_R)]
+
+    # wave: the busier hand, sideways (along the body's left-right axis) relative to the shoulders' centre
     best = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    for hand_points, shoulder, elbow in ((HAND_L, L_SHOULDER, L_ELBOW), (HAND_R, R_SHOULDER, R_ELBOW)):
-        hands = q[:, hand_points].mean(axis=1)  # wrist and knuckles: a wave from the wrist moves the knuckles
-        hands_z = z[:, hand_points].mean(axis=1)
-        sideways = (hands[:, 0] - sh[:, 0]) * across[:, 0] + (hands_z - sh_z) * across[:, 1]
-        lateral, hand = sideways[s], hands[s]
+    for palm, shoulder, elbow in ((palms[0], L_SHOULDER, L_ELBOW), (palms[1], R_SHOULDER, R_ELBOW)):
+        sideways = (palm[:, 0] - sh[:, 0]) * across[:, 0] + (palm[:, 2] - sh_z) * across[:, 1]
+        lateral, hand = sideways[s], palm[s, :2]
         amp = swing(lateral)
         if amp >= best[0]:
             height = _pct(up * (hand[:, 1] - hp[s, 1]), 50)
@@ -162,12 +165,9 @@ def measure(xy: np.ndarray) -> Measures:
             reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
             forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
             best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, swing(sideways, 3))
-    # clap: the hands' distance closes again and again — in depth too (MediaPipe's z, ÷ DEPTH): from the side a
+    # clap: the palms' distance closes again and again — in depth too (MediaPipe's z, ÷ DEPTH): from the side a
     # clap closes along the camera's axis, and hands that overlap in the picture may be a body's depth apart
-    # palms (wrist and knuckles): clapping palms meet while the wrists stay a hand's width apart
-    palm_l, palm_r = q[s][:, HAND_L].mean(axis=1), q[s][:, HAND_R].mean(axis=1)
-    palm_dz = z[s][:, HAND_L].mean(axis=1) - z[s][:, HAND_R].mean(axis=1)
-    gap = np.linalg.norm(np.concatenate([palm_l - palm_r, palm_dz[:, None]], axis=-1), axis=-1)
+    gap = np.linalg.norm(palms[0][s] - palms[1][s], axis=-1)
     closest = int(np.argmin(gap))
     hands_mid = 0.5 * (q[s, L_WRIST, 1] + q[s, R_WRIST, 1])
     clap_height = float(up * (hands_mid[closest] - hp[s, 1][closest]))
