@@ -264,3 +264,66 @@ def test_clapping_palms_meet_while_the_wrists_stay_apart():
     assert m.clap >= th.clap and m.clap_gap <= th.clap_gap
 
 
+def _level_arm_sweeping(straight: bool = True, circle: bool = False) -> tuple[np.ndarray, float]:
+    """A still body (from the front) whose right hand, held out at shoulder height, sweeps from in front of the chest
+    out to the side and back at 0.9 Hz on a straight arm (MSR Action3D's "horizontal arm wave"); ``straight`` False
+    moves the hand the same way with the elbow bent up above the line (a hand wiping a window); ``circle`` moves the
+    straight arm's hand up and down as much as sideways (drawing circles in the air)."""
+    from kinemo.body.kinematics import DEPTH, HAND_R, R_ELBOW
+    from kinemo.body.skeleton import L_SHOULDER, R_SHOULDER
+
+    hist, torso = _still_body()
+    t = np.arange(LONG) / RATE
+    shoulder = hist[0, R_SHOULDER]
+    out = np.sign(shoulder[0] - hist[0, L_SHOULDER, 0])  # the performer's right, in the picture
+    angle = np.radians(45.0 + 35.0 * np.sin(2 * np.pi * 0.9 * t))  # from straight ahead towards the side
+    direction = np.stack([out * np.sin(angle), np.zeros(LONG), -np.cos(angle) * DEPTH], axis=-1)
+    hand = shoulder + 1.1 * torso * direction
+    if circle:
+        hand[:, 1] += 0.45 * torso * np.cos(2 * np.pi * 0.9 * t)
+    elbow = 0.5 * (shoulder + hand)
+    if not straight:
+        elbow[:, 1] -= 0.4 * torso  # image y grows downwards: the elbow up
+    hist[:, R_ELBOW] = elbow
+    for j in HAND_R:
+        hist[:, j] = hand
+    return hist, torso
+
+
+def test_a_straight_arm_swept_level_is_a_wave():
+    """A horizontal arm wave keeps the forearm level (no raised hand) but sweeps a straight arm wide: a wave. The
+    same hand path with the elbow bent is not, nor a straight arm drawing circles (not level)."""
+    th = Thresholds()
+    straight = measure(_level_arm_sweeping(straight=True)[0])
+    assert straight.wave_forearm < th.wave_forearm  # the raised-hand wave does not see it
+    assert straight.wave_straight >= th.wave_straight and straight.wave_repeat >= th.wave_sweep
+    assert margins(straight.as_array()[None], th)[0, ACTIONS.index("wave")] > 0
+    bent = measure(_level_arm_sweeping(straight=False)[0])
+    assert bent.wave_straight < th.wave_straight
+    assert margins(bent.as_array()[None], th)[0, ACTIONS.index("wave")] < 0
+    circles = measure(_level_arm_sweeping(circle=True)[0])
+    assert circles.wave_straight >= th.wave_straight and circles.wave_level < th.sweep_flat
+    assert margins(circles.as_array()[None], th)[0, ACTIONS.index("wave")] < 0
+
+
+def test_the_generators_horizontal_arm_waves_are_sent_as_waves():
+    """The selection films level-arm sweeps (``more_motion``): a straight arm held out and swept side to side. From
+    the front they reach the performer as `wave` events; the network's training takes (TRAIN) hold none."""
+    from kinemo.body.generator import Style, wave
+    from kinemo.body.skeleton import INDEX
+
+    found = 0
+    for seed in range(3):
+        rng = np.random.default_rng(40 + seed)
+        t = np.arange(0.0, 4.0, 1 / 30)
+        p = wave(t, 4.0, rng, Style(tempo=1.0, amp=1.0, side=-1, variant=0.5, more=True))
+        world = forward_kinematics(p, Body())
+        arm = world[60:, [INDEX["right_shoulder"], INDEX["right_elbow"], INDEX["right_wrist"]]]
+        bend = np.linalg.norm(arm[:, 2] - arm[:, 0], axis=-1) / (
+            np.linalg.norm(arm[:, 1] - arm[:, 0], axis=-1) + np.linalg.norm(arm[:, 2] - arm[:, 1], axis=-1))
+        assert bend.min() > 0.97  # straight
+        lm, size = film(rng, t, world, FRONT, Body(), yaw_deg=0.0)
+        found += "wave" in pose_events(PoseTrack(t, lm, np.ones(len(t), bool), 30.0, size))
+        plain = wave(t, 4.0, np.random.default_rng(40 + seed), Style(tempo=1.0, amp=1.0, side=-1, variant=0.5))
+        assert plain["hand_r"][60:, 1].min() > 0.3  # the same draw in TRAIN: a hand waved high, no sweep
+    assert found >= 2

@@ -57,12 +57,14 @@ VIEWS = ((0.0, False, 30.0), (35.0, True, 15.0), (65.0, False, 25.0), (90.0, Tru
 DECIDE_HZ = 10.0  # decisions per second while choosing (the shipped path decides on every frame)
 GENERATOR_TAKES = 12  # per label
 #: the generator's takes, their depth as MediaPipe reports it (the network trained on TRAIN's)
-SELECTION = with_config(TRAIN, depth_scale=MEDIAPIPE_DEPTH)
+SELECTION = with_config(TRAIN, depth_scale=MEDIAPIPE_DEPTH, more_motion=True)
 #: the grid each threshold is chosen from (coordinate ascent, two passes)
 GRID = {
     "wave": (0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4), "wave_raise": (0.0, 0.3, 0.6, 0.9, 1.2),
     "wave_flat": (0.8, 1.2, 1.6),
     "wave_forearm": (-9.0, -0.3, -0.1, 0.0, 0.1, 0.2), "wave_repeat": (-1.0, 0.06, 0.1, 0.15),
+    "wave_sweep": (0.3, 0.4, 0.5, 0.7, 9.0), "wave_straight": (0.0, 0.85, 0.9, 0.95),
+    "sweep_flat": (0.8, 1.2, 1.6, 2.5),
     "wave_reach": (1.0, 1.5, 2.5, 9.0), "clap": (0.12, 0.16, 0.2, 0.25, 0.3), "clap_gap": (0.25, 0.35, 0.5),
     "clap_height": (0.0, 0.3, 0.5, 0.8), "clap_top": (1.3, 1.6, 2.0, 9.0),
     "lift": (0.15, 0.2, 0.3, 0.45, 9.0),
@@ -231,7 +233,8 @@ def action_objective(rows, action: str) -> float:
 
 #: which thresholds belong to which action (chosen per action, in this order)
 PARAMS = {
-    "wave": ("wave", "wave_raise", "wave_flat", "wave_forearm", "wave_repeat", "wave_reach", "wave_walk"),
+    "wave": ("wave", "wave_raise", "wave_flat", "wave_forearm", "wave_sweep", "wave_straight", "sweep_flat",
+             "wave_repeat", "wave_reach", "wave_walk"),
     "clap": ("clap", "clap_gap", "clap_height", "clap_top", "clap_walk"),
     "jump": ("jump", "jump_walk"),
     "squat": ("squat", "lift"),
@@ -242,7 +245,8 @@ PARAMS = {
 
 
 #: where every choice starts (coordinate ascent ends near its start: a fixed start makes the choice repeatable)
-START = Thresholds(wave=0.15, wave_raise=0.3, wave_flat=1.2, wave_forearm=0.1, wave_repeat=-1.0, wave_reach=1.5,
+START = Thresholds(wave=0.15, wave_raise=0.3, wave_flat=1.2, wave_forearm=0.1, wave_sweep=9.0, wave_straight=0.9,
+                   sweep_flat=0.8, wave_repeat=-1.0, wave_reach=1.5,
                    clap=0.3, clap_gap=0.25, clap_height=0.3, clap_top=1.3, hands_up=0.0, jump=0.6, lift=0.15, squat=0.4,
                    bow=0.3, walk=0.25, walk_long=0.3, walk_rate=2.2, walk_regular=0.8, walk_bounce=9.0,
                    wave_walk=9.0, clap_walk=9.0, jump_walk=9.0)

@@ -34,6 +34,9 @@ class Thresholds:
     wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
     wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
+    wave_sweep: float = 0.7  # ≥: … or a straight arm sweeps sideways three times within LONG by this much (9: off)
+    wave_straight: float = 0.9  # ≥: … that arm this straight (shoulder → wrist ÷ the arm's length)
+    sweep_flat: float = 2.5  # ≥: … its sideways swing ÷ its up-and-down swing over 3.2 s (a sweep is level)
     wave_repeat: float = 0.1  # ≥: … and three times within LONG by this much (a throw turns twice; −1: off)
     wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
     wave_walk: float = 0.6  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
@@ -56,7 +59,8 @@ class Thresholds:
 
 
 #: What one unit of margin is, per condition.
-SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_repeat=0.1, wave_reach=0.3,
+SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_sweep=0.1, wave_straight=0.05,
+                    sweep_flat=0.5, wave_repeat=0.1, wave_reach=0.3,
                     clap=0.08, clap_gap=0.15, clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1,
                     squat=0.12, bow=0.12, walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15,
                     walk_bounce=0.05, wave_walk=0.1, clap_walk=0.1, jump_walk=0.1)
@@ -66,8 +70,8 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     """(N, len(NAMES)) measures → (N, len(ACTIONS)) margins (≥ 0: every condition met)."""
     m = np.atleast_2d(np.asarray(m, np.float64))
 
-    def above(name: str) -> np.ndarray:
-        return (m[:, _COL[name]] - getattr(th, name)) / getattr(SCALES, name)
+    def above(name: str, measure: str | None = None) -> np.ndarray:
+        return (m[:, _COL[measure or name]] - getattr(th, name)) / getattr(SCALES, name)
 
     def below(name: str, measure: str | None = None) -> np.ndarray:
         return (getattr(th, name) - m[:, _COL[measure or name]]) / getattr(SCALES, name)
@@ -78,8 +82,14 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
     clap = np.minimum.reduce([above("clap"), below("clap_gap"), above("clap_height"), below("clap_top", "clap_height"),
                               below("clap_walk", "walk"), -squat])
     # clapping hands also swing sideways: below the head, hands that meet are a clap, never a wave
-    wave = np.minimum.reduce([above("wave"), above("wave_raise"), above("wave_flat"), above("wave_forearm"),
-                              above("wave_repeat"), below("wave_reach"), below("wave_walk", "walk"), -clap])
+    # a hand waved with the forearm up, quick enough to turn twice in 1.6 s, not reaching out and back (punches);
+    # or a straight arm swept wide at shoulder height (a horizontal arm wave: slower, the forearm level; seen from
+    # the front its length in the picture grows as it swings out, so the reach does not tell; a punch bends the arm)
+    hand = np.minimum.reduce([above("wave"), above("wave_forearm"), below("wave_reach")])
+    sweep = np.minimum.reduce([above("wave_sweep", "wave_repeat"), above("wave_straight"),
+                               above("sweep_flat", "wave_level")])  # level: drawing a circle is not a wave
+    wave = np.minimum.reduce([np.maximum(hand, sweep), above("wave_raise"), above("wave_flat"),
+                              above("wave_repeat"), below("wave_walk", "walk"), -clap])
     jump = np.minimum(above("jump"), below("jump_walk", "walk"))
     # a bow bends at the hips and keeps them up: hips that come down too make a squat (deep squats lean)
     bow = np.minimum.reduce([above("bow"), grounded, -squat])

@@ -58,6 +58,9 @@ class GeneratorConfig:
     drop_frame_prob: tuple[float, float] = (0.0, 0.05)
     depth_scale: tuple[float, float] = (0.6, 1.4)  # × the true depth MediaPipe reports as z (x's scale)
     aspects: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (600, 600), (720, 1280))
+    # waves include a straight arm swept level (a horizontal arm wave): motion the shipped network never trained
+    # on, filmed to choose the detectors
+    more_motion: bool = False
 
 
 #: TRAIN keeps the depth scale the shipped network learned on; what is filmed to judge the detectors uses
@@ -161,6 +164,7 @@ class Style:
     amp: float
     side: int  # +1 left, -1 right: the hand or foot a one-sided motion uses
     variant: float  # U(0,1), picks a motion's variant
+    more: bool = False  # ``GeneratorConfig.more_motion``
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
@@ -236,11 +240,12 @@ def idle(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
 
 
 def wave(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Params:
-    """One hand high or beside the head, one hand swept sideways in front, or both hands overhead.
+    """One hand high or beside the head, one hand swept sideways in front, a straight arm swept
+    level, or both hands overhead.
 
     Real data (UTKinect ``waveHands``, and one-hand waves filmed elsewhere) shows two-handed
     overhead waves and flat side-to-side waves in front of the face as often as the classic
-    raised hand, so all three are waves.
+    raised hand, so all are waves; MSR Action3D's "horizontal arm wave" sweeps the whole arm.
     """
     p = _rest(len(t))
     raise_ = smoothstep(t / (rng.uniform(0.25, 0.45) / s.tempo))
@@ -258,6 +263,16 @@ def wave(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
             p[key][:, 0] += (amp2 if together else side * amp2) * raise_
             p[key][:, 1] -= np.abs(amp2) * 0.3 * raise_
         p["head"][:, 0] = -rng.uniform(0, 0.15) * raise_
+        return p
+    if s.more and 0.45 <= kind < 0.6:  # a straight arm at shoulder height swept side to side: a horizontal arm wave
+        f_arm = rng.uniform(0.6, 1.3) * s.tempo  # a whole arm sweeps slower than a hand
+        centre, half = rng.uniform(0.3, 0.9), s.amp * rng.uniform(0.35, 0.7)  # radians from straight ahead
+        angle = centre + half * np.sin(2 * np.pi * f_arm * t + phase0)
+        reach, y = rng.uniform(0.98, 1.0), rng.uniform(-0.2, 0.1)  # straight (the elbow on the line), about level
+        level = np.stack([s.side * reach * np.sin(angle), np.full_like(t, y), reach * np.cos(angle)], axis=-1)
+        key = _hand(s.side)
+        p[key] = p[key] * (1 - raise_[:, None]) + level * raise_[:, None]
+        p["torso"][:, 2] = s.side * 0.08 * np.sin(angle - centre) * raise_  # the shoulders follow a little
         return p
     if kind < 0.5:  # flat, side to side in front of the face or chest
         up = np.array([s.side * rng.uniform(0.0, 0.3), rng.uniform(-0.05, 0.45), rng.uniform(0.35, 0.7)])
@@ -753,7 +768,7 @@ def _blend(t: np.ndarray, segments: list[tuple[str, float, float]], rng: np.rand
     acc = {k: np.zeros((len(t), 1 if k == "yaw" else 3)) for k in KEYS}
     for i, (label, start, end) in enumerate(segments):
         style = Style(tempo=rng.uniform(*cfg.tempo), amp=rng.uniform(*cfg.amplitude),
-                      side=int(rng.choice((-1, 1))), variant=float(rng.random()))
+                      side=int(rng.choice((-1, 1))), variant=float(rng.random()), more=cfg.more_motion)
         motion = MOTIONS[label](t - start, end - start, rng, style)
         w = np.ones(len(t))
         if i > 0:

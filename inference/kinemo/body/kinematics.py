@@ -57,8 +57,12 @@ class Measures:
     wave_flat: float  # its sideways swing ÷ its up-and-down swing (a wave sweeps; drawing and hammering do not)
     wave_reach: float  # its swing towards and away from its shoulder ÷ its sideways swing (punches reach out)
     wave_forearm: float  # how far that hand stays above its elbow (median): a waving forearm points up
+    wave_straight: float  # how straight that arm is (median shoulder → wrist ÷ upper arm + forearm, in the picture):
+    # a level arm swept side to side (a horizontal arm wave) is straight, its forearm not up
     wave_repeat: float  # amplitude at which that hand turns sideways three times in LONG (a throw turns twice;
     # a slow wave, under one back-and-forth a second, turns only twice in SHORT)
+    wave_level: float  # that sideways swing ÷ the hand's up-and-down swing, both over LONG (a level sweep: large;
+    # drawing a circle: about 1)
     clap: float  # amplitude at which the palms' distance (depth included) turns twice in SHORT
     clap_gap: float  # the palms' closest distance in SHORT
     clap_height: float  # the hands' height above the hip centre when closest
@@ -154,8 +158,9 @@ def measure(xy: np.ndarray) -> Measures:
              for pts in (HAND_L, HAND_R)]
 
     # wave: the busier hand, sideways (along the body's left-right axis) relative to the shoulders' centre
-    best = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    for palm, shoulder, elbow in ((palms[0], L_SHOULDER, L_ELBOW), (palms[1], R_SHOULDER, R_ELBOW)):
+    best = (0.0,) * 8
+    for palm, shoulder, elbow, wrist in ((palms[0], L_SHOULDER, L_ELBOW, L_WRIST),
+                                         (palms[1], R_SHOULDER, R_ELBOW, R_WRIST)):
         sideways = (palm[:, 0] - sh[:, 0]) * across[:, 0] + (palm[:, 2] - sh_z) * across[:, 1]
         lateral, hand = sideways[s], palm[s, :2]
         amp = swing(lateral)
@@ -164,7 +169,9 @@ def measure(xy: np.ndarray) -> Measures:
             vertical = swing(hand[:, 1])
             reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
             forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
-            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, swing(sideways, 3))
+            repeat = swing(sideways, 3)
+            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, repeat,
+                    _straightness(q[s, shoulder], q[s, elbow], q[s, wrist]), repeat / max(swing(palm[:, 1], 3), 0.02))
     # clap: the palms' distance closes again and again — in depth too (MediaPipe's z, ÷ DEPTH): from the side a
     # clap closes along the camera's axis, and hands that overlap in the picture may be a body's depth apart
     gap = np.linalg.norm(palms[0][s] - palms[1][s], axis=-1)
@@ -196,11 +203,21 @@ def measure(xy: np.ndarray) -> Measures:
     rate = count_turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
     regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
     return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
-                    wave_repeat=best[5],
+                    wave_repeat=best[5], wave_straight=best[6], wave_level=best[7],
                     clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height,
                     hands_up=hands_up, jump=jump, lift=lift, squat=squat, bow=bow, walk=walk,
                     walk_long=swing(along_long, 4), walk_rate=float(rate), walk_regular=regular,
                     walk_bounce=swing(_detrend(hp[s, 1])))
+
+
+def _straightness(shoulder: np.ndarray, elbow: np.ndarray, wrist: np.ndarray) -> float:
+    """Median over time of shoulder → wrist ÷ (shoulder → elbow + elbow → wrist): 1 for a straight arm.
+
+    Measured in the picture alone: a straight arm stays straight in any projection (three points
+    on a line stay on a line), so the camera angle and MediaPipe's noisy depth do not matter.
+    """
+    path = np.linalg.norm(elbow - shoulder, axis=-1) + np.linalg.norm(wrist - elbow, axis=-1)
+    return _pct(np.linalg.norm(wrist - shoulder, axis=-1) / np.maximum(path, 1e-6), 50)
 
 
 def _peak(v: np.ndarray, recent: int) -> float:
