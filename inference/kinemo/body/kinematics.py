@@ -1,7 +1,7 @@
 """What a body does, in numbers that do not change with the person, the camera angle or the frame rate.
 
 Every built-in action is a kinematic pattern a person would name: a wave swings a raised
-hand from side to side again and again, a clap closes the hands again and again, a jump
+hand (or a straight, level arm) from side to side again and again, a clap closes the hands again and again, a jump
 lifts both feet and the hips and comes down, a squat lowers the hips towards the feet and
 rises, a bow tips the torso forward and back up, a walk trades the feet's places, hands up
 holds both wrists above the head. This module measures those patterns on a stretch of pose
