@@ -327,3 +327,17 @@ def test_the_generators_horizontal_arm_waves_are_sent_as_waves():
         plain = wave(t, 4.0, np.random.default_rng(40 + seed), Style(tempo=1.0, amp=1.0, side=-1, variant=0.5))
         assert plain["hand_r"][60:, 1].min() > 0.3  # the same draw in TRAIN: a hand waved high, no sweep
     assert found >= 2
+
+
+def test_a_pipeline_replays_each_track_afresh():
+    """Replaying tracks one after another on one pipeline gives each track the events it gets alone: the last
+    track's poses (another person, another camera, earlier times) never leak into the next one's history."""
+    from kinemo.body.pipeline import ActionPipeline
+
+    rng = np.random.default_rng(21)
+    pipeline = ActionPipeline.create_from_options(track=False)
+    for _ in range(3):
+        first = generate(rng, [("idle", 1.0), ("squat", 3.0), ("idle", 0.5)], SIDE)
+        second = generate(rng, [("idle", 1.0), ("squat", 3.0), ("idle", 0.5)], FRONT)
+        pipeline.replay(first)
+        assert [e.label for e in pipeline.replay(second)] == pose_events(second)

@@ -48,11 +48,15 @@ class ActionPipeline:
         self.classifier = classifier
         self.tracker = tracker
         self.options = options
-        self.detector = EventDetector(classifier.labels, options.events)
+        self.aspect = 1.0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the motion history and any running event: the next pose starts a new source."""
+        self.detector = EventDetector(self.classifier.labels, self.options.events)
         self._times: deque[float] = deque()
         self._poses: deque[np.ndarray] = deque()
         self._last_seen = -np.inf
-        self.aspect = 1.0
 
     @classmethod
     def create_from_options(cls, options: ActionPipelineOptions | None = None, *,
@@ -117,7 +121,9 @@ class ActionPipeline:
     def replay(self, track) -> list[ActionEvent]:
         """Every event this pipeline starts on a recorded track (``.time``, ``.landmarks``, ``.present``,
         ``.aspect``: a ``PoseTrack`` or a generated sequence), the track's end included: what
-        ``kinemo actions --pose-file`` sends. A frame without a person is nobody in view."""
+        ``kinemo actions --pose-file`` sends. A frame without a person is nobody in view. Each replay starts
+        afresh (``reset``): tracks replayed one after another do not share a history."""
+        self.reset()
         started = []
         for t, lm, here in zip(track.time, track.landmarks, track.present, strict=True):
             result = self.process_pose(lm if here else None, float(t), aspect=track.aspect)
