@@ -152,3 +152,24 @@ def test_generator_takes_render_as_motion_files_of_their_own():
     assert video.item.key == "generator/clap3" and video.item.label == "clap" and video.yaw == 90
     assert render_eval.parse(render_mocap.Path("/x/generator__generator-jump1__y0_f15.mp4"), {}) is None
     assert [i.key for i in render_mocap.chosen(["generator"], 1)] == [f"generator/{g}0" for g in mocap.GENERATOR_LABELS]
+
+
+def test_a_generator_sweep_renders_as_a_wave_with_a_straight_level_arm():
+    """``sweep`` takes (the horizontal arm wave) are found by a `wave` event, and their body holds one arm straight
+    out at about shoulder height while it sweeps."""
+    import mocap
+    import render_eval
+
+    item = mocap.generator_item("sweep", 2)
+    assert item.label == "wave" and item.key == "generator/sweep2"
+    video = render_eval.parse(render_mocap.Path("/x") / render_mocap.video_name(item, 0.0, 15.0), {})
+    assert video.item.key == "generator/sweep2" and video.item.label == "wave"
+    world, fps = mocap.load_world(item)
+    mid = world[len(world) // 2:len(world) * 3 // 4]
+    straight = []
+    for side in ("left", "right"):
+        sh, el, wr = (mid[:, INDEX[f"{side}_{j}"]] for j in ("shoulder", "elbow", "wrist"))
+        path = np.linalg.norm(el - sh, axis=-1) + np.linalg.norm(wr - el, axis=-1)
+        level = np.abs(wr[:, 1] - sh[:, 1]) < 0.5 * path
+        straight.append(float(np.mean((np.linalg.norm(wr - sh, axis=-1) > 0.97 * path) & level)))
+    assert max(straight) > 0.9

@@ -333,29 +333,31 @@ def _source(row: dict) -> str:
     return "ad_other"
 
 
-#: the generator's actions that no motion file shows (and waves), for renders through the real tracker
-GENERATOR_LABELS = ("clap", "hands_up", "bow", "squat", "wave")
+#: the generator's motions that no motion file shows (and waves; ``sweep``: a horizontal arm wave, a straight arm
+#: swept level), for renders through the real tracker
+GENERATOR_LABELS = ("clap", "hands_up", "bow", "squat", "wave", "sweep")
+_EVENT = {"sweep": "wave"}  # the event a generator motion is found by, where it is not its own name
 GENERATOR_FPS = 30.0
 
 
-def generator_item(label: str, take: int) -> MotionFile:
-    """Take ``take`` of the motion generator's ``label`` as a motion file (``generator/clap3``): idle, the
+def generator_item(motion: str, take: int) -> MotionFile:
+    """Take ``take`` of the motion generator's ``motion`` as a motion file (``generator/clap3``): idle, the
     action, idle, performed by a random body (its seed is the name)."""
-    return MotionFile(Path("generator") / f"{label}{take}", "generator", label, f"the motion generator's {label}",
-                      GENERATOR_FPS)
+    return MotionFile(Path("generator") / f"{motion}{take}", "generator", _EVENT.get(motion, motion),
+                      f"the motion generator's {motion}", GENERATOR_FPS)
 
 
 def generator_take(name: str) -> MotionFile | None:
     """``clap3`` → :func:`generator_item` ``("clap", 3)``; None for any other name."""
-    label = name.rstrip("0123456789")
-    return generator_item(label, int(name[len(label):])) if label in GENERATOR_LABELS and label != name else None
+    motion = name.rstrip("0123456789")
+    return generator_item(motion, int(name[len(motion):])) if motion in GENERATOR_LABELS and motion != name else None
 
 
 def generator_world(item: MotionFile) -> tuple[np.ndarray, float]:
     """The world landmarks of a :func:`generator_item` (the same for the same name)."""
-    label = item.label
-    rng = np.random.default_rng([int(item.path.name[len(label):]), *label.encode()])
-    script = [("idle", rng.uniform(0.8, 2.0)), (label, rng.uniform(2.0, 4.5)), ("idle", rng.uniform(0.5, 1.5))]
+    motion = item.path.name.rstrip("0123456789")
+    rng = np.random.default_rng([int(item.path.name[len(motion):]), *motion.encode()])
+    script = [("idle", rng.uniform(0.8, 2.0)), (motion, rng.uniform(2.0, 4.5)), ("idle", rng.uniform(0.5, 1.5))]
     _, world = perform(rng, script, GENERATOR_FPS)
     return world, GENERATOR_FPS
 

@@ -161,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
 def table(rows: list[dict]) -> str:
     lines = ["| label | view | files | found: MediaPipe on renders | found: projected joints | false / file: renders "
              "| false / file: projected |", "|---|---|---|---|---|---|---|"]
-    def group(r: dict) -> str:  # the generator's takes apart from the motion files
-        return f"{r['label']} (generator)" if r["source"] == "generator" else r["label"]
+    def group(r: dict) -> str:  # the generator's takes apart from the motion files, by motion (a sweep is a wave)
+        if r["source"] != "generator":
+            return r["label"]
+        return f"{r['file'].split('__')[1].removeprefix('generator-').rstrip('0123456789')} (generator)"
 
     groups = sorted({(group(r), r["yaw"]) for r in rows}, key=lambda g: ("generator" in g[0], g[0] == "negative", g))
     for label, yaw in [*groups, ("all", "all")]:

@@ -264,16 +264,8 @@ def wave(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
             p[key][:, 1] -= np.abs(amp2) * 0.3 * raise_
         p["head"][:, 0] = -rng.uniform(0, 0.15) * raise_
         return p
-    if s.more and 0.45 <= kind < 0.6:  # a straight arm at shoulder height swept side to side: a horizontal arm wave
-        f_arm = rng.uniform(0.6, 1.3) * s.tempo  # a whole arm sweeps slower than a hand
-        centre, half = rng.uniform(0.3, 0.9), s.amp * rng.uniform(0.35, 0.7)  # radians from straight ahead
-        angle = centre + half * np.sin(2 * np.pi * f_arm * t + phase0)
-        reach, y = rng.uniform(0.98, 1.0), rng.uniform(-0.2, 0.1)  # straight (the elbow on the line), about level
-        level = np.stack([s.side * reach * np.sin(angle), np.full_like(t, y), reach * np.cos(angle)], axis=-1)
-        key = _hand(s.side)
-        p[key] = p[key] * (1 - raise_[:, None]) + level * raise_[:, None]
-        p["torso"][:, 2] = s.side * 0.08 * np.sin(angle - centre) * raise_  # the shoulders follow a little
-        return p
+    if s.more and 0.45 <= kind < 0.6:
+        return _level_sweep(t, rng, s, raise_, phase0)
     if kind < 0.5:  # flat, side to side in front of the face or chest
         up = np.array([s.side * rng.uniform(0.0, 0.3), rng.uniform(-0.05, 0.45), rng.uniform(0.35, 0.7)])
     elif kind < 0.8:  # hand high
@@ -285,6 +277,26 @@ def wave(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Param
     p[_hand(s.side)][:, 1] -= np.abs(swing) * 0.25 * raise_  # the hand moves on an arc
     p["head"][:, 2] = s.side * rng.uniform(0, 0.1)
     p["torso"][:, 1] = s.side * rng.uniform(0, 0.06) * raise_
+    return p
+
+
+def sweep(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Params:
+    """A horizontal arm wave on its own (``wave`` makes one among its variants with ``more_motion``)."""
+    raise_ = smoothstep(t / (rng.uniform(0.25, 0.45) / s.tempo))
+    return _level_sweep(t, rng, s, raise_, rng.uniform(0, 2 * np.pi))
+
+
+def _level_sweep(t: np.ndarray, rng: np.random.Generator, s: Style, raise_: np.ndarray, phase0: float) -> Params:
+    """A straight arm at shoulder height swept side to side (MSR Action3D's horizontal arm wave)."""
+    p = _rest(len(t))
+    f_arm = rng.uniform(0.6, 1.3) * s.tempo  # a whole arm sweeps slower than a hand
+    centre, half = rng.uniform(0.3, 0.9), s.amp * rng.uniform(0.35, 0.7)  # radians from straight ahead
+    angle = centre + half * np.sin(2 * np.pi * f_arm * t + phase0)
+    reach, y = rng.uniform(0.98, 1.0), rng.uniform(-0.2, 0.1)  # straight (the elbow on the line), about level
+    level = np.stack([s.side * reach * np.sin(angle), np.full_like(t, y), reach * np.cos(angle)], axis=-1)
+    key = _hand(s.side)
+    p[key] = p[key] * (1 - raise_[:, None]) + level * raise_[:, None]
+    p["torso"][:, 2] = s.side * 0.08 * np.sin(angle - centre) * raise_  # the shoulders follow a little
     return p
 
 
@@ -627,7 +639,7 @@ def other(t: np.ndarray, dur: float, rng: np.random.Generator, s: Style) -> Para
 
 MOTIONS: dict[str, Callable[..., Params]] = {
     "idle": idle, "wave": wave, "clap": clap, "hands_up": hands_up, "jump": jump, "squat": squat,
-    "walk": walk, "bow": bow, "other": other, "punch": punch, "kick": kick,
+    "walk": walk, "bow": bow, "other": other, "punch": punch, "kick": kick, "sweep": sweep,
 }
 
 
