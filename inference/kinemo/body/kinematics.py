@@ -158,20 +158,14 @@ def measure(xy: np.ndarray) -> Measures:
              for pts in (HAND_L, HAND_R)]
 
     # wave: the busier hand, sideways (along the body's left-right axis) relative to the shoulders' centre
-    best = (0.0,) * 8
-    for palm, shoulder, elbow, wrist in ((palms[0], L_SHOULDER, L_ELBOW, L_WRIST),
-                                         (palms[1], R_SHOULDER, R_ELBOW, R_WRIST)):
-        sideways = (palm[:, 0] - sh[:, 0]) * across[:, 0] + (palm[:, 2] - sh_z) * across[:, 1]
-        lateral, hand = sideways[s], palm[s, :2]
-        amp = swing(lateral)
-        if amp >= best[0]:
-            height = _pct(up * (hand[:, 1] - hp[s, 1]), 50)
-            vertical = swing(hand[:, 1])
-            reach = swing(np.linalg.norm(hand - q[s, shoulder], axis=-1))
-            forearm = _pct(up * (hand[:, 1] - q[s, elbow, 1]), 50)
-            repeat = swing(sideways, 3)
-            best = (amp, height, amp / max(vertical, 0.02), reach / max(amp, 0.02), forearm, repeat,
-                    _straightness(q[s, shoulder], q[s, elbow], q[s, wrist]), repeat / max(swing(palm[:, 1], 3), 0.02))
+    sideways = [(palm[:, 0] - sh[:, 0]) * across[:, 0] + (palm[:, 2] - sh_z) * across[:, 1] for palm in palms]
+    amps = [swing(side[s]) for side in sideways]
+    k = int(amps[1] >= amps[0])  # the busier hand (the right on a tie); its other measures only
+    palm, side, amp = palms[k], sideways[k], amps[k]
+    shoulder, elbow, wrist = (L_SHOULDER, L_ELBOW, L_WRIST) if k == 0 else (R_SHOULDER, R_ELBOW, R_WRIST)
+    hand = palm[s, :2]
+    repeat = swing(side, 3)
+
     # clap: the palms' distance closes again and again — in depth too (MediaPipe's z, ÷ DEPTH): from the side a
     # clap closes along the camera's axis, and hands that overlap in the picture may be a body's depth apart
     gap = np.linalg.norm(palms[0][s] - palms[1][s], axis=-1)
@@ -202,8 +196,12 @@ def measure(xy: np.ndarray) -> Measures:
     walk = swing(along)
     rate = count_turns(along.tolist(), max(0.5 * walk, 0.04)) * RATE / max(len(along) - 1, 1)
     regular = _periodicity(along_long, int(0.7 * RATE), int(1.6 * RATE))
-    return Measures(wave=best[0], wave_raise=best[1], wave_flat=best[2], wave_reach=best[3], wave_forearm=best[4],
-                    wave_repeat=best[5], wave_straight=best[6], wave_level=best[7],
+    return Measures(wave=amp, wave_raise=_pct(up * (hand[:, 1] - hp[s, 1]), 50),
+                    wave_flat=amp / max(swing(hand[:, 1]), 0.02),
+                    wave_reach=swing(np.linalg.norm(hand - q[s, shoulder], axis=-1)) / max(amp, 0.02),
+                    wave_forearm=_pct(up * (hand[:, 1] - q[s, elbow, 1]), 50), wave_repeat=repeat,
+                    wave_straight=_straightness(q[s, shoulder], q[s, elbow], q[s, wrist]),
+                    wave_level=repeat / max(swing(palm[:, 1], 3), 0.02),
                     clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height,
                     hands_up=hands_up, jump=jump, lift=lift, squat=squat, bow=bow, walk=walk,
                     walk_long=swing(along_long, 4), walk_rate=float(rate), walk_regular=regular,
