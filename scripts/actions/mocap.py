@@ -347,15 +347,20 @@ def generator_item(motion: str, take: int) -> MotionFile:
                       f"the motion generator's {motion}", GENERATOR_FPS)
 
 
+def generator_motion(name: str) -> str:
+    """A generator take's motion: ``sweep3`` → ``sweep``."""
+    return name.rstrip("0123456789")
+
+
 def generator_take(name: str) -> MotionFile | None:
     """``clap3`` → :func:`generator_item` ``("clap", 3)``; None for any other name."""
-    motion = name.rstrip("0123456789")
+    motion = generator_motion(name)
     return generator_item(motion, int(name[len(motion):])) if motion in GENERATOR_LABELS and motion != name else None
 
 
 def generator_world(item: MotionFile) -> tuple[np.ndarray, float]:
     """The world landmarks of a :func:`generator_item` (the same for the same name)."""
-    motion = item.path.name.rstrip("0123456789")
+    motion = generator_motion(item.path.name)
     rng = np.random.default_rng([int(item.path.name[len(motion):]), *motion.encode()])
     script = [("idle", rng.uniform(0.8, 2.0)), (motion, rng.uniform(2.0, 4.5)), ("idle", rng.uniform(0.5, 1.5))]
     _, world = perform(rng, script, GENERATOR_FPS)

@@ -164,7 +164,7 @@ def table(rows: list[dict]) -> str:
     def group(r: dict) -> str:  # the generator's takes apart from the motion files, by motion (a sweep is a wave)
         if r["source"] != "generator":
             return r["label"]
-        return f"{r['file'].split('__')[1].removeprefix('generator-').rstrip('0123456789')} (generator)"
+        return f"{mocap.generator_motion(parse(Path(r['file']), {}).item.path.name)} (generator)"
 
     groups = sorted({(group(r), r["yaw"]) for r in rows}, key=lambda g: ("generator" in g[0], g[0] == "negative", g))
     for label, yaw in [*groups, ("all", "all")]:
