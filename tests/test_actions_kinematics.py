@@ -264,11 +264,12 @@ def test_clapping_palms_meet_while_the_wrists_stay_apart():
     assert m.clap >= th.clap and m.clap_gap <= th.clap_gap
 
 
-def _level_arm_sweeping(straight: bool = True, circle: bool = False) -> tuple[np.ndarray, float]:
+def _level_arm_sweeping(straight: bool = True, circle: bool = False, below: float = 0.0) -> tuple[np.ndarray, float]:
     """A still body (from the front) whose right hand, held out at shoulder height, sweeps from in front of the chest
     out to the side and back at 0.9 Hz on a straight arm (MSR Action3D's "horizontal arm wave"); ``straight`` False
     moves the hand the same way with the elbow bent up above the line (a hand wiping a window); ``circle`` moves the
-    straight arm's hand up and down as much as sideways (drawing circles in the air)."""
+    straight arm's hand up and down as much as sideways (drawing circles in the air); ``below``: the arm pointing
+    down from the shoulder by this angle (radians), the hand lower."""
     from kinemo.body.kinematics import DEPTH, HAND_R, R_ELBOW
     from kinemo.body.skeleton import L_SHOULDER, R_SHOULDER
 
@@ -277,7 +278,8 @@ def _level_arm_sweeping(straight: bool = True, circle: bool = False) -> tuple[np
     shoulder = hist[0, R_SHOULDER]
     out = np.sign(shoulder[0] - hist[0, L_SHOULDER, 0])  # the performer's right, in the picture
     angle = np.radians(45.0 + 35.0 * np.sin(2 * np.pi * 0.9 * t))  # from straight ahead towards the side
-    direction = np.stack([out * np.sin(angle), np.zeros(LONG), -np.cos(angle) * DEPTH], axis=-1)
+    direction = np.stack([out * np.sin(angle) * np.cos(below), np.full(LONG, np.sin(below)),
+                          -np.cos(angle) * np.cos(below) * DEPTH], axis=-1)  # image y grows downwards
     hand = shoulder + 1.1 * torso * direction
     if circle:
         hand[:, 1] += 0.45 * torso * np.cos(2 * np.pi * 0.9 * t)
@@ -304,6 +306,46 @@ def test_a_straight_arm_swept_level_is_a_wave():
     circles = measure(_level_arm_sweeping(circle=True)[0])
     assert circles.wave_straight >= th.wave_straight and circles.wave_level < th.sweep_flat
     assert margins(circles.as_array()[None], th)[0, ACTIONS.index("wave")] < 0
+
+
+def test_a_level_arm_a_little_under_the_shoulder_still_sweeps():
+    """A horizontal arm wave's hand is a little under the shoulder (0.6-1.1 torso lengths above the hips on the
+    generator's sweeps): the sweep has its own height threshold, under the raised-hand wave's. With the raised hand's
+    (v3.5: 0.9) this sweep, the arm 15° under level, was missed."""
+    import dataclasses
+
+    th = Thresholds()
+    m = measure(_level_arm_sweeping(below=np.radians(15.0))[0])
+    assert th.sweep_raise <= m.wave_raise < th.wave_raise
+    assert margins(m.as_array()[None], th)[0, ACTIONS.index("wave")] > 0
+    old = dataclasses.replace(th, sweep_raise=th.wave_raise)
+    assert margins(m.as_array()[None], old)[0, ACTIONS.index("wave")] < 0
+
+
+def test_a_body_spinning_round_is_no_sweep():
+    """A twirl with the arms out sweeps them across the picture, straight and level, but they never move on the body:
+    the body's left-right axis turns round (``body_turn``), and the sweep needs it to face one way (MediaPipe's
+    tracks of a rendered adult twirling fired 6 waves without this; the rendered sweeps turn ≤ 0.22 rad)."""
+    from kinemo.body.kinematics import DEPTH
+    from kinemo.body.skeleton import L_HIP, R_HIP
+
+    still, torso = _still_body()
+    assert measure(still).body_turn < 0.05
+    spun = still.copy()
+    centre = 0.5 * (still[0, L_HIP] + still[0, R_HIP])
+    x, z = still[..., 0] - centre[0], still[..., 2] / DEPTH  # depth in the picture's units
+    a = (2 * np.pi * 0.4 * np.arange(LONG) / RATE)[:, None]  # a turn every 2.5 s
+    spun[..., 0] = centre[0] + x * np.cos(a) + z * np.sin(a)
+    spun[..., 2] = (-x * np.sin(a) + z * np.cos(a)) * DEPTH
+    th = Thresholds()
+    assert measure(spun).body_turn > th.sweep_turn
+    m = np.zeros((1, len(NAMES)))
+    for name, value in (("wave_repeat", 1.0), ("wave_straight", 1.0), ("wave_level", 5.0), ("wave_raise", 0.7),
+                        ("wave_flat", 5.0), ("body_turn", 0.1)):
+        m[0, NAMES.index(name)] = value
+    assert margins(m, th)[0, ACTIONS.index("wave")] > 0  # a level arm swept, the body facing one way
+    m[0, NAMES.index("body_turn")] = measure(spun).body_turn
+    assert margins(m, th)[0, ACTIONS.index("wave")] < 0
 
 
 def test_the_generators_horizontal_arm_waves_are_sent_as_waves():

@@ -31,12 +31,14 @@ class Thresholds:
     ``scripts/actions/actions_select.py`` chose on every source (UTKinect never among them)."""
 
     wave: float = 0.25  # ≥: the hand swings sideways twice by this much (torso lengths)
-    wave_raise: float = 0.9  # ≥: that hand's height above the hip centre (1 = shoulder height)
+    wave_raise: float = 0.9  # ≥: a waving hand's height above the hip centre (1 = shoulder height)
     wave_flat: float = 0.8  # ≥: its sideways swing ÷ its up-and-down swing
     wave_forearm: float = 0.2  # ≥: the hand stays this far above its elbow (the forearm points up)
     wave_sweep: float = 0.7  # ≥: … or a straight arm sweeps sideways three times within LONG by this much (9: off)
-    wave_straight: float = 0.9  # ≥: … that arm this straight (shoulder → wrist ÷ the arm's length)
+    wave_straight: float = 0.85  # ≥: … that arm this straight (shoulder → wrist ÷ the arm's length)
     sweep_flat: float = 2.5  # ≥: … its sideways swing ÷ its up-and-down swing over 3.2 s (a sweep is level)
+    sweep_raise: float = 0.5  # ≥: … that hand above the hip centre (a level arm: 0.6-1.1, a little under the shoulder)
+    sweep_turn: float = 0.4  # ≤: … the body facing one way (radians its left-right axis turns: a twirl spins; 9: off)
     wave_repeat: float = 0.1  # ≥: … and three times within LONG by this much (a throw turns twice; −1: off)
     wave_reach: float = 1.5  # ≤: swing towards and away from the shoulder ÷ sideways swing (punches reach)
     wave_walk: float = 0.6  # ≤: the feet's swing (``walk``) meanwhile: a dance moves everything (9: off)
@@ -60,7 +62,7 @@ class Thresholds:
 
 #: What one unit of margin is, per condition.
 SCALES = Thresholds(wave=0.1, wave_raise=0.3, wave_flat=0.5, wave_forearm=0.1, wave_sweep=0.1, wave_straight=0.05,
-                    sweep_flat=0.5, wave_repeat=0.1, wave_reach=0.3,
+                    sweep_flat=0.5, sweep_raise=0.3, sweep_turn=0.25, wave_repeat=0.1, wave_reach=0.3,
                     clap=0.08, clap_gap=0.15, clap_height=0.3, clap_top=0.3, hands_up=0.1, jump=0.15, lift=0.1,
                     squat=0.12, bow=0.12, walk=0.1, walk_long=0.1, walk_rate=1.0, walk_regular=0.15,
                     walk_bounce=0.05, wave_walk=0.1, clap_walk=0.1, jump_walk=0.1)
@@ -83,13 +85,16 @@ def margins(m: np.ndarray, th: Thresholds = Thresholds()) -> np.ndarray:
                               below("clap_walk", "walk"), -squat])
     # clapping hands also swing sideways: below the head, hands that meet are a clap, never a wave
     # a hand waved with the forearm up, quick enough to turn twice in 1.6 s, not reaching out and back (punches);
-    # or a straight arm swept wide at shoulder height (a horizontal arm wave: slower, the forearm level; seen from
-    # the front its length in the picture grows as it swings out, so the reach does not tell; a punch bends the arm)
-    hand = np.minimum.reduce([above("wave"), above("wave_forearm"), below("wave_reach")])
+    # or a straight arm swept wide and level (a horizontal arm wave: slower, the forearm level; seen from the front
+    # its length in the picture grows as it swings out, so the reach does not tell; a punch bends the arm).
+    # Each form has its own height: a waving hand is raised beside the head, a level arm's hand is a little under
+    # the shoulder (0.6-1.1 above the hips on the generator's sweeps: 0.9 missed three in four)
+    hand = np.minimum.reduce([above("wave"), above("wave_forearm"), below("wave_reach"), above("wave_raise")])
     sweep = np.minimum.reduce([above("wave_sweep", "wave_repeat"), above("wave_straight"),
-                               above("sweep_flat", "wave_level")])  # level: drawing a circle is not a wave
-    wave = np.minimum.reduce([np.maximum(hand, sweep), above("wave_raise"), above("wave_flat"),
-                              above("wave_repeat"), below("wave_walk", "walk"), -clap])
+                               above("sweep_flat", "wave_level"),  # level: drawing a circle is not a wave
+                               above("sweep_raise", "wave_raise"), below("sweep_turn", "body_turn")])
+    wave = np.minimum.reduce([np.maximum(hand, sweep), above("wave_flat"), above("wave_repeat"),
+                              below("wave_walk", "walk"), -clap])
     jump = np.minimum(above("jump"), below("jump_walk", "walk"))
     # a bow bends at the hips and keeps them up: hips that come down too make a squat (deep squats lean)
     bow = np.minimum.reduce([above("bow"), grounded, -squat])

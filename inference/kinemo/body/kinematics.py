@@ -63,6 +63,8 @@ class Measures:
     # a slow wave, under one back-and-forth a second, turns only twice in SHORT)
     wave_level: float  # that sideways swing ÷ the hand's up-and-down swing, both over LONG (a level sweep: large;
     # drawing a circle: about 1)
+    body_turn: float  # how far the body's left-right axis turns from its median (radians, 80th percentile over
+    # LONG): a twirl with the arms out sweeps them across the picture, but the arms never move on the body
     clap: float  # amplitude at which the palms' distance (depth included) turns twice in SHORT
     clap_gap: float  # the palms' closest distance in SHORT
     clap_height: float  # the hands' height above the hip centre when closest
@@ -150,6 +152,10 @@ def measure(xy: np.ndarray) -> Measures:
     # the body's left-right axis in the ground plane (picture x, depth): seen from the side it points at the camera
     across = np.stack([q[:, L_SHOULDER, 0] - q[:, R_SHOULDER, 0], z[:, L_SHOULDER] - z[:, R_SHOULDER]], axis=-1)
     across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), 1e-6)
+    # how far that axis turns from its usual direction (a twirl spins it round; MediaPipe's shoulder depth
+    # jitters it by 5-15°): the 80th percentile of the angle, radians
+    usual = np.median(across, axis=0)
+    turn = float(np.arccos(np.clip(_pct(across @ usual / max(float(np.linalg.norm(usual)), 1e-6), 20), -1.0, 1.0)))
     sh_z = 0.5 * (z[:, L_SHOULDER] + z[:, R_SHOULDER])
 
     # palms (wrist and knuckles; x, y and depth): a wave from the wrist moves the knuckles, and clapping palms meet
@@ -201,7 +207,7 @@ def measure(xy: np.ndarray) -> Measures:
                     wave_reach=swing(np.linalg.norm(hand - q[s, shoulder], axis=-1)) / max(amp, 0.02),
                     wave_forearm=_pct(up * (hand[:, 1] - q[s, elbow, 1]), 50), wave_repeat=repeat,
                     wave_straight=_straightness(q[s, shoulder], q[s, elbow], q[s, wrist]),
-                    wave_level=repeat / max(swing(palm[:, 1], 3), 0.02),
+                    wave_level=repeat / max(swing(palm[:, 1], 3), 0.02), body_turn=turn,
                     clap=swing(gap), clap_gap=float(gap.min()), clap_height=clap_height,
                     hands_up=hands_up, jump=jump, lift=lift, squat=squat, bow=bow, walk=walk,
                     walk_long=swing(along_long, 4), walk_rate=float(rate), walk_regular=regular,
