@@ -30,5 +30,5 @@ def test_a_sweep_is_found_by_a_wave_and_chosen_against_false_waves():
             ("generator", "wave", False, {}), ("generator", "negative", None, {"wave": 2})]
     assert actions_select.action_objective(rows, "sweep") == pytest.approx(0.5 - 2.0 * 0.5)
     assert actions_select.action_objective(rows, "wave") == pytest.approx(0.0 - 2.0 * 0.5)
-    assert actions_select.EVENT["sweep"] == "wave" and "sweep" in actions_select.PARAMS
+    assert actions_select.mocap.GENERATOR_EVENT["sweep"] == "wave" and "sweep" in actions_select.PARAMS
     assert "sweep_raise" in actions_select.PARAMS["sweep"] and "sweep_raise" not in actions_select.PARAMS["wave"]

@@ -336,14 +336,15 @@ def _source(row: dict) -> str:
 #: the generator's motions that no motion file shows (and waves; ``sweep``: a horizontal arm wave, a straight arm
 #: swept level), for renders through the real tracker
 GENERATOR_LABELS = ("clap", "hands_up", "bow", "squat", "wave", "sweep")
-_EVENT = {"sweep": "wave"}  # the event a generator motion is found by, where it is not its own name
+#: the event a generator motion is found by, where it is not its own name
+GENERATOR_EVENT = {"sweep": "wave"}
 GENERATOR_FPS = 30.0
 
 
 def generator_item(motion: str, take: int) -> MotionFile:
     """Take ``take`` of the motion generator's ``motion`` as a motion file (``generator/clap3``): idle, the
     action, idle, performed by a random body (its seed is the name)."""
-    return MotionFile(Path("generator") / f"{motion}{take}", "generator", _EVENT.get(motion, motion),
+    return MotionFile(Path("generator") / f"{motion}{take}", "generator", GENERATOR_EVENT.get(motion, motion),
                       f"the motion generator's {motion}", GENERATOR_FPS)
 
 
