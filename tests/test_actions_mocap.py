@@ -71,3 +71,19 @@ def test_side_view_shows_shoulders_overlapping(items):
 def test_real_people_walking_and_jumping_are_found_from_the_front_and_the_side(items, name, label, yaw):
     world, fps = mocap.load_world(items[name])
     assert label in pose_events(mocap.render(world, fps, yaw_deg=yaw, fps=30.0, seed=2))
+
+
+@pytest.mark.parametrize("name,walks,jumps", [
+    ("walking/walking_1", True, False),  # a walk: going somewhere, a foot always on the floor
+    ("running/running_1", False, False),  # a run goes somewhere but leaves the floor, one foot after the other
+    ("jumping/jumping_4", False, True),  # jumps: both feet leave the floor together
+    ("cmu_1006/jump_rope", False, True),
+    ("8yr_old/robot", True, False),  # a negative ("robot dance") in which the child walks across the room
+    ("8yr_old/skipping", False, False),  # skipping leaves the floor a foot at a time: neither
+])
+def test_the_capture_tells_what_the_body_did_whatever_the_file_is_called(items, name, walks, jumps):
+    world, fps = mocap.load_world(items[name])
+    did = mocap.body_did(world, fps)
+    assert set(did) == {"walk", "jump"} and all(len(v) == len(world) for v in did.values())
+    assert bool(did["walk"].mean() > 0.2) == walks, did["walk"].mean()
+    assert bool(did["jump"].mean() > 0.2) == jumps, did["jump"].mean()

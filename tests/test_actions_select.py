@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
+import numpy as np
 import pytest
 from conftest import ROOT
+
+from kinemo.body.detectors import Thresholds
+from kinemo.body.events import ActionEvent, EventOptions
 
 sys.path.insert(0, str(ROOT / "scripts" / "actions"))
 import actions_select  # noqa: E402
@@ -32,3 +37,24 @@ def test_a_sweep_is_found_by_a_wave_and_chosen_against_false_waves():
     assert actions_select.action_objective(rows, "wave") == pytest.approx(0.0 - 2.0 * 0.5)
     assert actions_select.mocap.GENERATOR_EVENT["sweep"] == "wave" and "sweep" in actions_select.PARAMS
     assert "sweep_raise" in actions_select.PARAMS["sweep"] and "sweep_raise" not in actions_select.PARAMS["wave"]
+
+
+
+def test_an_event_the_body_really_did_is_neither_found_nor_false(monkeypatch):
+    """A dance take's real walk (by the 3-D capture) is not a false event; a walk take's walk is found all the
+    same; a walk before the body set off is false."""
+    times = np.arange(0.0, 4.0, 0.1)
+    dance = actions_select.Stream("ad_x", "dance@0", "negative", times, np.zeros((40, 1)), np.zeros((40, 9)),
+                                  did={"walk": times >= 2.0})
+    walking = ActionEvent("walk", "start", 0.9, 2.5, 2.5, 2.6)
+    early = ActionEvent("walk", "start", 0.9, 0.5, 0.5, 0.6)
+    jump = ActionEvent("jump", "start", 0.9, 2.5, 2.5, 2.6)
+    assert not dance.counts(walking) and dance.counts(early) and dance.counts(jump)
+
+    def rows(stream, got):
+        monkeypatch.setattr(actions_select, "stream_events", lambda *a: got)
+        return actions_select.score_rows([stream], Thresholds(), EventOptions())[0]
+
+    assert rows(dance, [walking]) == ("ad_x", "negative", None, {})
+    assert rows(dance, [walking, early, jump]) == ("ad_x", "negative", None, {"walk": 1, "jump": 1})
+    assert rows(dataclasses.replace(dance, label="walk"), [walking]) == ("ad_x", "walk", True, {})

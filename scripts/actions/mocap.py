@@ -286,6 +286,39 @@ def torso_lengths(points: np.ndarray) -> np.ndarray:
                           - 0.5 * (points[:, INDEX["left_hip"]] + points[:, INDEX["right_hip"]]), axis=-1)
 
 
+#: What the 3-D capture itself shows, whatever the file's label says, in the window around a moment (1.6 s before
+#: it, 0.5 s after; lengths in torso lengths): walking is the hips travelling ``TRAVEL`` along the floor while the
+#: lower foot never rises ``FLIGHT`` above the take's ground; jumping is that foot rising so (both feet off the
+#: floor) while the feet's distance along the floor changes by less than ``STRIDE`` (they leave and land together)
+BEFORE, AFTER = 1.6, 0.5
+TRAVEL, FLIGHT, STRIDE = 1.0, 0.15, 0.5
+
+
+def body_did(world: np.ndarray, fps: float) -> dict[str, np.ndarray]:
+    """Per frame of a take's world landmarks (y up): whether the body was walking, or jumping, around it.
+
+    A file's label names what the file is about (a dance, picking up…), not everything in it: a dancing child
+    walks across the room and jumps. Judged from the capture, not from a camera, by what the words mean: a walk
+    keeps a foot on the floor (a run or a skip leaves it), a jump leaves the floor with both feet together (a run,
+    a skip or a leap strides). Selection counts an event of such an action there neither as found nor as false.
+    """
+    def floor(p: np.ndarray) -> np.ndarray:
+        return p[:, [0, 2]]
+
+    hips = 0.5 * (floor(world[:, INDEX["left_hip"]]) + floor(world[:, INDEX["right_hip"]]))
+    torso = float(np.median(torso_lengths(world)))
+    lower = np.minimum(world[:, INDEX["left_ankle"], 1], world[:, INDEX["right_ankle"], 1])
+    lift = (lower - np.percentile(lower, 10)) / torso
+    apart = np.linalg.norm(floor(world[:, INDEX["left_ankle"]]) - floor(world[:, INDEX["right_ankle"]]), axis=1) / torso
+    n = len(world)
+    a = np.clip(np.arange(n) - int(BEFORE * fps), 0, n - 1)
+    b = np.clip(np.arange(n) + int(AFTER * fps), 0, n - 1)
+    travel = np.linalg.norm(hips[b] - hips[a], axis=1) / torso
+    flight = np.array([lift[i:j + 1].max() for i, j in zip(a, b, strict=True)])
+    stride = np.array([np.ptp(apart[i:j + 1]) for i, j in zip(a, b, strict=True)])
+    return {"walk": (travel >= TRAVEL) & (flight < FLIGHT), "jump": (flight >= FLIGHT) & (stride < STRIDE)}
+
+
 def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(F, 33, 3) world landmarks at ``fps_in`` → (times, the landmarks at ``fps``), linearly interpolated."""
     t_in = np.arange(len(world)) / fps_in
