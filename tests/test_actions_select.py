@@ -45,7 +45,7 @@ def test_an_event_the_body_really_did_is_neither_found_nor_false(monkeypatch):
     same; a walk before the body set off is false."""
     times = np.arange(0.0, 4.0, 0.1)
     dance = actions_select.Stream("ad_x", "dance@0", "negative", times, np.zeros((40, 1)), np.zeros((40, 9)),
-                                  did={"walk": times >= 2.0})
+                                  did={"walk": np.arange(120) >= 60}, did_fps=30.0)  # walking from 2 s on
     walking = ActionEvent("walk", "start", 0.9, 2.5, 2.5, 2.6)
     early = ActionEvent("walk", "start", 0.9, 0.5, 0.5, 0.6)
     jump = ActionEvent("jump", "start", 0.9, 2.5, 2.5, 2.6)

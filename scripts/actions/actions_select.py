@@ -94,16 +94,14 @@ class Stream:
     measures: np.ndarray  # (T, len(NAMES))
     baseline: np.ndarray  # (T, 9): v2.2's probabilities (the network with its wave gate), same decision times
     also: tuple[str, ...] = ()  # actions that happen in it besides its label: neither hit nor false
-    #: per decision time, per action: the body did it then, by the 3-D capture (``mocap.body_did``): an event of it
-    #: starting then is neither a hit nor false
+    #: per frame of the take (at ``did_fps``), per action: the body did it then, by the 3-D capture
+    #: (``mocap.body_did``): an event of it starting then is neither a hit nor false
     did: dict[str, np.ndarray] = field(default_factory=dict)
+    did_fps: float = 0.0
 
     def counts(self, event) -> bool:
         """Whether an event of another action than the stream's is false: not when the body really did it then."""
-        done = self.did.get(event.label)
-        if done is None or not len(done):
-            return True
-        return not done[min(int(np.searchsorted(self.times, event.start)), len(done) - 1)]
+        return not mocap.did_then(self.did, self.did_fps, event.label, event.start)
 
 
 @functools.cache
@@ -352,9 +350,7 @@ def with_truth(streams: list[Stream]) -> list[Stream]:
         if key not in done:
             world, fps = mocap.load_world(items[key])
             done[key] = mocap.body_did(world, fps), fps
-        did, fps = done[key]
-        at = {a: np.clip(np.round((s.times - s.times[0]) * fps).astype(int), 0, len(v) - 1) for a, v in did.items()}
-        s.did = {a: v[at[a]] for a, v in did.items()}
+        s.did, s.did_fps = done[key]
     return streams
 
 

@@ -319,6 +319,12 @@ def body_did(world: np.ndarray, fps: float) -> dict[str, np.ndarray]:
     return {"walk": (travel >= TRAVEL) & (flight < FLIGHT), "jump": (flight >= FLIGHT) & (stride < STRIDE)}
 
 
+def did_then(did: dict[str, np.ndarray], fps: float, label: str, t: float) -> bool:
+    """Whether :func:`body_did` (per frame at ``fps``) says the body did ``label`` at ``t`` s into the take."""
+    done = did.get(label)
+    return done is not None and len(done) > 0 and bool(done[int(np.clip(round(t * fps), 0, len(done) - 1))])
+
+
 def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(F, 33, 3) world landmarks at ``fps_in`` → (times, the landmarks at ``fps``), linearly interpolated."""
     t_in = np.arange(len(world)) / fps_in

@@ -8,7 +8,8 @@ then the shipped detectors and hysteresis — and its pose track is kept beside 
 cut to the same length, is also filmed the way selection films it (``mocap.render``: the joints
 projected by the generator's camera, with its tracker noise model), and the same pipeline runs on
 that track. Both are scored as selection scores: a file is found when an event of its label starts
-in it; any other event is false (``walk`` in the "walk and …" negatives excepted). The table puts
+in it; any other event is false (``walk`` in the "walk and …" negatives, and a walk or jump the take's 3-D
+capture shows the body doing then, excepted: ``mocap.body_did``). The table puts
 the two side by side per label and view, so a gap says where the projection flatters or wrongs
 the detectors.
 """
@@ -78,9 +79,15 @@ def track_video(video: Video) -> PoseTrack | str:
     return read_pose_file(pose)
 
 
-def events(track: PoseTrack) -> list[str]:
-    """The labels of the events the shipped pipeline starts on a track (``kinemo actions --pose-file``)."""
-    return [e.label for e in ActionPipeline.create_from_options(track=False).replay(track)]
+def events(track: PoseTrack, v: Video | None = None, world: tuple[np.ndarray, float] | None = None) -> list[str]:
+    """The labels of the events the shipped pipeline starts on a track (``kinemo actions --pose-file``), less those
+    of another action than the take's that its 3-D capture (``world``: landmarks, frame rate) shows the body doing
+    then (``mocap.body_did``: neither found nor false, as selection scores)."""
+    got = ActionPipeline.create_from_options(track=False).replay(track)
+    if v is None or world is None:
+        return [e.label for e in got]
+    did = mocap.body_did(*world)
+    return [e.label for e in got if e.label == v.item.label or not mocap.did_then(did, world[1], e.label, e.start)]
 
 
 def depth_scale(tracks: list[tuple[int, PoseTrack, np.ndarray, float]]) -> dict[int, tuple[float, float, int]]:
@@ -142,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(real, str):
             print(f"[{k}/{len(videos)}] {v.path.name}: skipped ({real})", flush=True)
             continue
-        got_real, got_proj = events(real), events(projected(v, real, *mocap.load_world(v.item), args.seed + k))
+        world = mocap.load_world(v.item)
+        got_real, got_proj = events(real, v, world), events(projected(v, real, *world, args.seed + k), v, world)
         row = {"file": v.path.name, "source": v.item.source, "label": v.item.label, "yaw": v.yaw,
                "tracked": float(np.mean(real.present)), "rendered": got_real, "projected": got_proj}
         for key, got in (("rendered", got_real), ("projected", got_proj)):
