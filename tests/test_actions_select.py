@@ -39,7 +39,6 @@ def test_a_sweep_is_found_by_a_wave_and_chosen_against_false_waves():
     assert "sweep_raise" in actions_select.PARAMS["sweep"] and "sweep_raise" not in actions_select.PARAMS["wave"]
 
 
-
 def test_an_event_the_body_really_did_is_neither_found_nor_false(monkeypatch):
     """A dance take's real walk (by the 3-D capture) is not a false event; a walk take's walk is found all the
     same; a walk before the body set off is false."""

@@ -207,7 +207,7 @@ def score_rows(streams: list[Stream], th: Thresholds, events: EventOptions) -> l
     rows = []
     for s in streams:
         label = mocap.GENERATOR_EVENT.get(s.label, s.label)
-        got = [e.label for e in stream_events(s, th, events) if e.label == label or s.counts(e)]
+        got = mocap.scored(stream_events(s, th, events), label, s.did, s.did_fps)
         hit, false = actions_eval.score_item(label, s.also, got)
         rows.append((s.source, s.label, hit, false))
     return rows
@@ -345,7 +345,7 @@ def with_truth(streams: list[Stream]) -> list[Stream]:
     done: dict[str, tuple[dict[str, np.ndarray], float]] = {}
     for s in streams:
         key = s.name.rsplit("@", 1)[0]
-        if s.source == "generator" or key not in items:
+        if key not in items:  # the generator's takes, ML Kit's clips
             continue
         if key not in done:
             world, fps = mocap.load_world(items[key])
@@ -356,18 +356,20 @@ def with_truth(streams: list[Stream]) -> list[Stream]:
 
 def audit(streams: list[Stream], th: Thresholds, events: EventOptions) -> None:
     """How many events in the motion-capture negatives the body really did, by the 3-D capture (``mocap.body_did``:
-    walking, jumping on the spot), which selection neither counts as found nor as false."""
-    total, did = 0, {"walk": [0, 0], "jump": [0, 0]}
+    walking, jumping), which selection neither counts as found nor as false."""
+    total, did = 0, {}  # action → (events, real ones)
     for s in streams:
         if s.label != "negative" or not s.did:
             continue
+        for a in s.did:  # in body_did's order
+            did.setdefault(a, (0, 0))
         for e in stream_events(s, th, events):
             if e.label in s.also:
                 continue
             total += 1
             if e.label in did:
-                did[e.label][0] += 1
-                did[e.label][1] += not s.counts(e)
+                n, real = did[e.label]
+                did[e.label] = n + 1, real + (not s.counts(e))
     print(f"{total} events in the motion-capture negatives; by the 3-D capture, the body did:")
     for label, (n, real) in did.items():
         print(f"  {label}: {real} of {n}")
@@ -382,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                          "against the 3-D motion (real steps and hops the per-file labels do not name)")
     ap.add_argument("--labels-only", action="store_true",
                     help="score by the files' labels alone: every event but the label's is false, also walks and "
-                         "jumps the 3-D capture shows the body doing (as v3.6 chose)")
+                         "jumps the 3-D capture shows the body doing")
     ap.add_argument("--cache", type=Path, default=OUT / "select_measures.json",
                     help="measures of every stream (made once; delete it after changing the renderer)")
     ap.add_argument("--renders", type=Path,

@@ -325,6 +325,13 @@ def did_then(did: dict[str, np.ndarray], fps: float, label: str, t: float) -> bo
     return done is not None and len(done) > 0 and bool(done[int(np.clip(round(t * fps), 0, len(done) - 1))])
 
 
+def scored(events: list, label: str, did: dict[str, np.ndarray], fps: float) -> list[str]:
+    """The labels of the events that score on a take of ``label``: its own always (found), another action's
+    unless :func:`body_did` (per frame at ``fps``) says the body did it as the event starts (then neither found
+    nor false)."""
+    return [e.label for e in events if e.label == label or not did_then(did, fps, e.label, e.start)]
+
+
 def resample(world: np.ndarray, fps_in: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(F, 33, 3) world landmarks at ``fps_in`` → (times, the landmarks at ``fps``), linearly interpolated."""
     t_in = np.arange(len(world)) / fps_in

@@ -79,15 +79,14 @@ def track_video(video: Video) -> PoseTrack | str:
     return read_pose_file(pose)
 
 
-def events(track: PoseTrack, v: Video | None = None, world: tuple[np.ndarray, float] | None = None) -> list[str]:
-    """The labels of the events the shipped pipeline starts on a track (``kinemo actions --pose-file``), less those
-    of another action than the take's that its 3-D capture (``world``: landmarks, frame rate) shows the body doing
-    then (``mocap.body_did``: neither found nor false, as selection scores)."""
+def events(track: PoseTrack, label: str = "", world: tuple[np.ndarray, float] | None = None) -> list[str]:
+    """The labels of the events the shipped pipeline starts on a track (``kinemo actions --pose-file``); with the
+    take's ``label`` and 3-D capture (``world``: landmarks, frame rate), those that score as selection scores them
+    (``mocap.scored``)."""
     got = ActionPipeline.create_from_options(track=False).replay(track)
-    if v is None or world is None:
+    if world is None:
         return [e.label for e in got]
-    did = mocap.body_did(*world)
-    return [e.label for e in got if e.label == v.item.label or not mocap.did_then(did, world[1], e.label, e.start)]
+    return mocap.scored(got, label, mocap.body_did(*world), world[1])
 
 
 def depth_scale(tracks: list[tuple[int, PoseTrack, np.ndarray, float]]) -> dict[int, tuple[float, float, int]]:
@@ -150,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{k}/{len(videos)}] {v.path.name}: skipped ({real})", flush=True)
             continue
         world = mocap.load_world(v.item)
-        got_real, got_proj = events(real, v, world), events(projected(v, real, *world, args.seed + k), v, world)
+        label = v.item.label
+        got_real, got_proj = events(real, label, world), events(projected(v, real, *world, args.seed + k), label, world)
         row = {"file": v.path.name, "source": v.item.source, "label": v.item.label, "yaw": v.yaw,
                "tracked": float(np.mean(real.present)), "rendered": got_real, "projected": got_proj}
         for key, got in (("rendered", got_real), ("projected", got_proj)):
